@@ -1,0 +1,66 @@
+"""The 11 endpoints in one table: path, request and response model, and what kind of call it
+is. The client and the offline backend both route from this table."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from webui.api import models as m
+
+API_PREFIX = "/AIGCImgOpenServ/"
+MARKETPLACE_BASE = "https://zhiqite.market.alicloudapi.com"
+
+
+class CallKind(enum.Enum):
+    SUBMIT = "submit"  # starts a billed task; retried only under the same task id (ruling 9)
+    QUERY = "query"  # reads; safe to retry
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    path: str  # below API_PREFIX; may hold "{toolCode}"
+    request: type[BaseModel]
+    response: type[BaseModel]
+    kind: CallKind
+    tool_code: str | None = None  # for tool submits: the code their status query uses
+
+    def url_path(self, tool_code: str | None = None) -> str:
+        return API_PREFIX + self.path.format(toolCode=tool_code or "")
+
+
+SD = "saas/sd/v2/"
+
+ENDPOINTS: dict[str, Endpoint] = {
+    e.name: e
+    for e in (
+        Endpoint("text2image", SD + "text2image", m.Text2ImageRequest, m.SubmitResponse,
+                 CallKind.SUBMIT),
+        Endpoint("image2image", SD + "image2image", m.Image2ImageRequest, m.SubmitResponse,
+                 CallKind.SUBMIT),
+        Endpoint("controlnet", SD + "controlnet", m.ControlNetRequest, m.SubmitResponse,
+                 CallKind.SUBMIT),
+        Endpoint("query_models", SD + "queryModelList", m.ModelListRequest,
+                 m.ModelListResponse, CallKind.QUERY),
+        Endpoint("query_loras", SD + "queryLoraList", m.LoraListRequest, m.LoraListResponse,
+                 CallKind.QUERY),
+        Endpoint("query_vaes", SD + "queryVaeList", m.VaeListRequest, m.VaeListResponse,
+                 CallKind.QUERY),
+        Endpoint("query_embeddings", SD + "queryEmbeddingList", m.EmbeddingListRequest,
+                 m.EmbeddingListResponse, CallKind.QUERY),
+        Endpoint("query_task", SD + "queryTaskInfo", m.QueryTaskRequest, m.TaskInfoResponse,
+                 CallKind.QUERY),
+        Endpoint("query_tool_task", "saas/tool/{toolCode}/queryTask", m.QueryTaskRequest,
+                 m.ToolTaskResponse, CallKind.QUERY),
+        Endpoint("roop", "saas/tool/roop", m.RoopRequest, m.RoopResponse, CallKind.SUBMIT,
+                 tool_code="roop"),
+        Endpoint("enhance", "saas/tool/enhance", m.EnhanceRequest, m.EnhanceResponse,
+                 CallKind.SUBMIT, tool_code="enhance"),
+    )
+}
+
+SD_SUBMITS = ("text2image", "image2image", "controlnet")
+TOOLS: dict[str, Endpoint] = {e.tool_code: e for e in ENDPOINTS.values() if e.tool_code}

@@ -1,0 +1,137 @@
+"""Field constraints that explain themselves.
+
+`Range` and `Choice` are attached to fields with `Annotated[...]`. They do three jobs from one
+declaration: validate (with a message that states the rule and the offending value), publish
+the bounds in the JSON schema, and let the UI read slider bounds and dropdown choices from the
+model itself (`bounds_of(Model, "width")`), so each limit is written once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
+
+
+def _num(value: float) -> str:
+    """1.0 -> '1', 0.5 -> '0.5': how a person writes a bound."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+@dataclass(frozen=True)
+class Range:
+    """A closed or half-open numeric interval, optionally restricted to a step."""
+
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    multiple_of: int | None = None
+
+    def describe(self) -> str:
+        parts = []
+        if self.multiple_of:
+            parts.append(f"a multiple of {self.multiple_of}")
+        if self.lo is not None and self.hi is not None:
+            left = "(" if self.lo_open else "["
+            right = ")" if self.hi_open else "]"
+            parts.append(f"in {left}{_num(self.lo)}, {_num(self.hi)}{right}")
+        elif self.lo is not None:
+            parts.append(f"{'>' if self.lo_open else '>='} {_num(self.lo)}")
+        elif self.hi is not None:
+            parts.append(f"{'<' if self.hi_open else '<='} {_num(self.hi)}")
+        return " ".join(parts)
+
+    def contains(self, value: float) -> bool:
+        if isinstance(value, float) and not math.isfinite(value):
+            return False
+        if self.lo is not None and (value <= self.lo if self.lo_open else value < self.lo):
+            return False
+        if self.hi is not None and (value >= self.hi if self.hi_open else value > self.hi):
+            return False
+        return not (self.multiple_of and value % self.multiple_of != 0)
+
+    def check(self, value: Any) -> Any:
+        if value is None or isinstance(value, bool) or self.contains(value):
+            return value
+        raise PydanticCustomError(
+            "out_of_range",
+            "must be {rule}, got {got}",
+            {"rule": self.describe(), "got": _num(value)},
+        )
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        if self.lo is not None:
+            json_schema["exclusiveMinimum" if self.lo_open else "minimum"] = self.lo
+        if self.hi is not None:
+            json_schema["exclusiveMaximum" if self.hi_open else "maximum"] = self.hi
+        if self.multiple_of:
+            json_schema["multipleOf"] = self.multiple_of
+        return json_schema
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of a fixed list of values (the vendor's enums are strings or small ints)."""
+
+    values: tuple[Any, ...]
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(str(v) for v in self.values)
+
+    def check(self, value: Any) -> Any:
+        if value is None or value in self.values:
+            return value
+        raise PydanticCustomError(
+            "not_a_choice",
+            "must be {rule}, got {got}",
+            {"rule": self.describe(), "got": repr(value)},
+        )
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["enum"] = list(self.values)
+        return json_schema
+
+
+def _constraint_of(model: type[BaseModel], field: str, kind: type) -> Any:
+    info = model.model_fields[field]
+    for item in info.metadata:
+        if isinstance(item, kind):
+            return item
+    return None
+
+
+def bounds_of(model: type[BaseModel], field: str) -> Range | None:
+    """The `Range` declared on a field, for sliders and help texts."""
+    return _constraint_of(model, field, Range)
+
+
+def choices_of(model: type[BaseModel], field: str) -> tuple[Any, ...]:
+    """The allowed values declared on a field, for dropdowns."""
+    choice = _constraint_of(model, field, Choice)
+    return choice.values if choice else ()
+
+
+def unique(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))

@@ -1,0 +1,65 @@
+"""Tool endpoints (`saas/tool/{toolCode}`): face swap (`roop`) and upscale (`enhance`).
+
+Adding a vendor tool (for example `hair/change`) takes one request model here and one row in
+`webui.api.endpoints.TOOLS`: the client, the offline backend's routing, the status rule and
+the task engine are shared by every tool.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from webui.api.models.common import HttpUrl, RequestModel, TaskId
+from webui.api.models.constraints import Choice, Range
+from webui.api.models.tasks import ToolTaskResponse
+
+ENHANCE_MAX_INPUT = 1536  # input images at most 1536x1536
+UPSCALERS: tuple[str, ...] = (
+    "None", "Lanczos", "Nearest", "ESRGAN_4x", "LDSR", "R-ESRGAN 4x+",
+    "R-ESRGAN 4x+ Anime6B", "ScuNET GAN", "ScuNET PSNR", "SwinIR 4x",
+)
+Unit = Annotated[float | None, Range(0, 1)]
+
+
+class ToolRequest(RequestModel):
+    businessTaskId: TaskId = Field(..., description="Caller-chosen unique task id")
+    # Not in the tool tables, but the reference's intro offers callbacks for every async call.
+    callbackUrl: HttpUrl | None = Field(None, description="Where the service POSTs the result")
+
+    @property
+    def task_id(self) -> str:
+        return self.businessTaskId
+
+
+class RoopRequest(ToolRequest):
+    sourceUrl: HttpUrl = Field(..., description="Image with the face to copy")
+    targetUrl: HttpUrl = Field(..., description="Image whose face is replaced")
+
+
+class EnhanceRequest(ToolRequest):
+    image: HttpUrl = Field(..., description="Image URL, at most 1536x1536")
+    resizeMode: Annotated[int, Choice((0, 1))] = Field(
+        0, description="0: scale by upscalingResize, 1: scale to upscalingResizeW x H"
+    )
+    showExtrasResults: bool | None = Field(None, description="Deprecated by the vendor")
+    gfpganVisibility: Unit = None
+    codeformerVisibility: Unit = None
+    codeformerWeight: Unit = None
+    upscalingResize: Annotated[int | None, Range(1, 8)] = Field(2, description="Scale factor")
+    upscalingResizeW: Annotated[int | None, Range(64, 2048)] = None
+    upscalingResizeH: Annotated[int | None, Range(64, 2048)] = None
+    upscalingCrop: bool | None = Field(None, description="Crop to fit the target size")
+    upscaler1: str | None = Field("ESRGAN_4x", description="Main upscaler")
+    upscaler2: str | None = Field(None, description="Second upscaler")
+    extrasUpscaler2Visibility: Unit = None
+    upscaleFirst: bool | None = Field(None, description="Upscale before face restoration")
+
+
+class RoopResponse(ToolTaskResponse):
+    """Submit answer: taskId, toolTask, status, outputImageUrl (the status fields)."""
+
+
+class EnhanceResponse(ToolTaskResponse):
+    """Submit answer: businessTaskId, outputImageUrl, status, taskId (the status fields)."""
