@@ -31,6 +31,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--concurrency", type=int, default=4, help="tasks generating at once")
     p.add_argument("--seed", type=int, default=0, help="seed of the fault dice")
     p.add_argument("--data-dir", type=Path, help="where result images are kept")
+    p.add_argument("--allow-public-urls", action="store_true",
+                   help="fetch image URLs and post callbacks beyond loopback")
     auth = p.add_argument_group(
         "credentials to check, as the gateway does (secrets may also come from "
         "ZHIQITE_OFFLINE_APPCODE / _APP_SECRET / _ACCESS_KEY_SECRET)")
@@ -48,7 +50,7 @@ def config_from(args: argparse.Namespace) -> OfflineConfig:
         time_scale=args.time_scale, step_seconds=args.step_seconds, fail_rate=args.fail_rate,
         throttle_rate=args.throttle_rate, task_fail_rate=args.task_fail_rate,
         latency=args.latency, concurrency=args.concurrency, random_seed=args.seed,
-        data_dir=args.data_dir,
+        data_dir=args.data_dir, allow_public_urls=args.allow_public_urls,
         appcode=args.appcode or env.get("ZHIQITE_OFFLINE_APPCODE"),
         app_key=args.app_key,
         app_secret=args.app_secret or env.get("ZHIQITE_OFFLINE_APP_SECRET"),

@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
 
-from webui.api.endpoints import API_PREFIX, ENDPOINTS, TOOLS, CallKind, Endpoint
+from webui.api.endpoints import API_PREFIX, ENDPOINTS, CallKind, Endpoint
 from webui.api.errors import InvalidRequestError
 from webui.api.validation import parse_request
 from webui.offline import render as r
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 _PATHS: dict[str, Endpoint] = {e.path: e for e in ENDPOINTS.values() if "{" not in e.path}
 _TOOL_QUERY = re.compile(r"^saas/tool/(?P<code>[a-z0-9_]+(?:/[a-z0-9_]+)*)/queryTask$")
 CALL_FAULTS = {"http500", "http503", "http504", "http429", "throttle403", "malformed",
-               "timeout", "lost"}
+               "timeout", "lost", "quota", "arrears"}
 
 
 def service_error(message: str) -> JSONResponse:
@@ -142,6 +142,10 @@ def create_app(config: OfflineConfig | None = None) -> FastAPI:
         if fault == "timeout":
             await asyncio.sleep(max(config.sim(40.0), 0.5))
             return gateway_error(504, "Backend Timeout", "D504TO")
+        if fault == "quota":
+            return gateway_error(403, "Api Market Subscription quota exhausted", "B403MQ")
+        if fault == "arrears":
+            return gateway_error(403, "User Arrears", "B403UA")
         if fault == "malformed":
             return Response("<html><body>502 Bad Gateway</body></html>", status_code=200,
                             media_type="text/html")

@@ -32,6 +32,9 @@ class OfflineConfig:
     access_key_id: str | None = None
     access_key_secret: str | None = None
 
+    # Image URLs are fetched and callbacks posted only to loopback hosts unless this is set:
+    # a local demo must not become a way to reach arbitrary hosts.
+    allow_public_urls: bool = False
     max_body_bytes: int = 1 << 20
     fetch_timeout: float = 10.0
     fetch_max_bytes: int = 20 << 20

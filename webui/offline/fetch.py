@@ -4,7 +4,9 @@ with a decompression-bomb limit, and every failure turned into one readable reas
 from __future__ import annotations
 
 import io
+import ipaddress
 import warnings
+from urllib.parse import urlsplit
 
 import httpx
 from PIL import Image, UnidentifiedImageError
@@ -14,6 +16,17 @@ ALLOWED_FORMATS = {"PNG", "JPEG", "WEBP", "GIF", "BMP"}
 
 class FetchError(Exception):
     pass
+
+
+def is_loopback_url(url: str) -> bool:
+    """By the literal host only: no DNS lookup is made to decide."""
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def decode_image(data: bytes, max_pixels: int, what: str = "image") -> Image.Image:
@@ -38,7 +51,10 @@ def decode_image(data: bytes, max_pixels: int, what: str = "image") -> Image.Ima
 
 
 async def fetch_image(client: httpx.AsyncClient, url: str, *, max_bytes: int, max_pixels: int,
-                      what: str = "image") -> Image.Image:
+                      what: str = "image", allow_public: bool = False) -> Image.Image:
+    if not allow_public and not is_loopback_url(url):
+        raise FetchError(f"{what} URL is not on this machine; the offline backend fetches only "
+                         "loopback URLs (start it with --allow-public-urls to fetch others)")
     try:
         async with client.stream("GET", url) as response:
             if response.status_code != 200:

@@ -1,11 +1,12 @@
-"""Run the offline backend on a loopback port in a background thread (the app embeds it when
-no credentials are set; tests start one per session)."""
+"""Run an ASGI app on a loopback port in a background thread: the offline backend (embedded by
+the app when no credentials are set, and started by tests), or any helper server of a test."""
 
 from __future__ import annotations
 
 import socket
 import threading
 import time
+from typing import Any
 
 import uvicorn
 
@@ -13,35 +14,29 @@ from webui.offline.app import create_app
 from webui.offline.config import OfflineConfig
 
 
-class OfflineServer:
-    def __init__(self, config: OfflineConfig | None = None, host: str = "127.0.0.1",
-                 port: int = 0) -> None:
-        self.config = config or OfflineConfig()
-        self.app = create_app(self.config)
+class ThreadedServer:
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))  # bound now, so the port is known before start
         self.host, self.port = self._socket.getsockname()[:2]
         self._server = uvicorn.Server(uvicorn.Config(
-            self.app, log_level="warning", access_log=False, lifespan="on"))
+            app, log_level="warning", access_log=False, lifespan="on"))
         self._thread = threading.Thread(target=self._server.run,
                                         kwargs={"sockets": [self._socket]},
-                                        name="zhiqite-offline", daemon=True)
+                                        name=f"server-{self.port}", daemon=True)
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
-    @property
-    def runner(self):  # noqa: ANN201 - the TaskRunner, for tests
-        return self.app.state.runner
-
-    def start(self, timeout: float = 10.0) -> OfflineServer:
+    def start(self, timeout: float = 10.0) -> ThreadedServer:
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the offline backend did not start")
+                raise RuntimeError(f"the server on port {self.port} did not start")
             time.sleep(0.01)
         return self
 
@@ -50,8 +45,25 @@ class OfflineServer:
         self._thread.join(timeout=10)
         self._socket.close()
 
-    def __enter__(self) -> OfflineServer:
+    def __enter__(self) -> ThreadedServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class OfflineServer(ThreadedServer):
+    """The offline backend on a free loopback port."""
+
+    def __init__(self, config: OfflineConfig | None = None, host: str = "127.0.0.1",
+                 port: int = 0) -> None:
+        self.config = config or OfflineConfig()
+        super().__init__(create_app(self.config), host, port)
+
+    @property
+    def runner(self) -> Any:
+        return self.app.state.runner
+
+    @property
+    def stats(self) -> Any:
+        return self.app.state.stats

@@ -23,7 +23,7 @@ from webui.offline import pipeline
 from webui.offline import render as r
 from webui.offline.catalogue import Catalogue
 from webui.offline.config import OfflineConfig, Stats
-from webui.offline.fetch import FetchError, fetch_image
+from webui.offline.fetch import FetchError, fetch_image, is_loopback_url
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +164,8 @@ class TaskRunner:
         for key, url in urls.items():
             images[key] = await fetch_image(
                 self.http(), url, max_bytes=self.config.fetch_max_bytes,
-                max_pixels=self.config.max_input_pixels, what=_describe_input(key))
+                max_pixels=self.config.max_input_pixels, what=_describe_input(key),
+                allow_public=self.config.allow_public_urls)
         return images
 
     async def _run_sd(self, task: OfflineTask) -> None:
@@ -308,6 +309,10 @@ class TaskRunner:
     async def _callback(self, task: OfflineTask) -> None:
         """POST the final status to callbackUrl until it answers {"code": "200"}."""
         if not task.callback_url:
+            return
+        if not self.config.allow_public_urls and not is_loopback_url(task.callback_url):
+            log.info("callback for %s not sent: %s is not a loopback URL", task.id,
+                     task.callback_url)
             return
         plan = self.planned_callbacks.pop(0) if self.planned_callbacks else None
         if plan == "drop":

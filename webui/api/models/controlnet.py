@@ -68,8 +68,9 @@ def _name_from_index(names: tuple[str, ...]) -> Any:
     (ruling 7)."""
 
     def convert(value: Any) -> Any:
-        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(names):
-            return names[value]
+        if isinstance(value, int) and not isinstance(value, bool):
+            # An index out of range becomes text, so the choice check names the options.
+            return names[value] if 0 <= value < len(names) else str(value)
         return value
 
     return BeforeValidator(convert)

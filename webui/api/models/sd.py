@@ -13,12 +13,12 @@ from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 from webui.api.models.adetailer import Image2ImageADetailer, Text2ImageADetailer
 from webui.api.models.common import (
     OUTPUT_FORMATS,
+    Envelope,
     HttpUrl,
     Prompt,
     RequestModel,
     RequiredPrompt,
     ResponseModel,
-    Envelope,
     Sampler,
     Seed,
     TaskId,

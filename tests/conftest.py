@@ -1,0 +1,90 @@
+"""Shared fixtures: real servers on 127.0.0.1, fast time."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.helpers.servers import ImageHost
+from webui.api import ZhiqiteClient
+from webui.api.models import TaskInfo, ToolTaskInfo
+from webui.offline.config import OfflineConfig
+from webui.offline.server import OfflineServer
+
+FAST = 0.002  # 20 steps of 0.25 s run in 10 ms
+
+
+def fast_config(**overrides: Any) -> OfflineConfig:
+    return OfflineConfig(time_scale=FAST, **overrides)
+
+
+@pytest.fixture(scope="session")
+def offline() -> Iterator[OfflineServer]:
+    with OfflineServer(fast_config()) as server:
+        yield server
+
+
+@pytest.fixture
+def fresh_offline(request: pytest.FixtureRequest) -> Iterator[OfflineServer]:
+    """A backend of the test's own, for fault plans and counters no other test touches.
+    Parametrise indirectly with a dict of OfflineConfig overrides."""
+    overrides = getattr(request, "param", {}) or {}
+    with OfflineServer(fast_config(**overrides)) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def image_host() -> Iterator[ImageHost]:
+    with ImageHost() as host:
+        yield host
+
+
+@pytest.fixture
+def client(offline: OfflineServer) -> Iterator[ZhiqiteClient]:
+    with ZhiqiteClient(base_url=offline.url, backoff=0.001) as c:
+        yield c
+
+
+def new_id(prefix: str = "t") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:20]}"
+
+
+def t2i(task_id: str | None = None, **fields: Any) -> dict[str, Any]:
+    scripts = fields.pop("scripts", {})
+    return {
+        "prompt": "a lighthouse at dusk",
+        "width": 256, "height": 256, "steps": 8,
+        **fields,
+        "alwayson_scripts": {"sd_model_checkpoint": "photon_v1_84728.safetensors",
+                             "id_task": task_id or new_id(), "output_image_format": "png",
+                             **scripts},
+    }
+
+
+def wait_sd(client: ZhiqiteClient, task_id: str, timeout: float = 15.0) -> TaskInfo:
+    deadline = time.monotonic() + timeout
+    while True:
+        info = client.query_task(task_id).data
+        assert info is not None
+        if info.state.is_terminal:
+            return info
+        if time.monotonic() > deadline:
+            raise AssertionError(f"task {task_id} still {info.state} after {timeout}s")
+        time.sleep(0.01)
+
+
+def wait_tool(client: ZhiqiteClient, tool: str, task_id: str, timeout: float = 15.0
+              ) -> ToolTaskInfo:
+    deadline = time.monotonic() + timeout
+    while True:
+        info = client.query_tool_task(tool, task_id).data
+        assert info is not None
+        if info.status in (0, 2):
+            return info
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{tool} task {task_id} still running after {timeout}s")
+        time.sleep(0.01)
