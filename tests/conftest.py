@@ -19,7 +19,7 @@ FAST = 0.002  # 20 steps of 0.25 s run in 10 ms
 
 
 def fast_config(**overrides: Any) -> OfflineConfig:
-    return OfflineConfig(time_scale=FAST, **overrides)
+    return OfflineConfig(**{"time_scale": FAST, **overrides})
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The whole test suite on a bare machine: installs what it needs, then lints and tests.
+#   bash scripts/test.sh [pytest args...]
+# Uses the active virtualenv, or makes .venv in the repository. Debian's chromium is installed
+# for the browser tests when missing and this runs as root (playwright cannot download one).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ -z "${VIRTUAL_ENV:-}" ]; then
+  if [ ! -x .venv/bin/python ]; then
+    python3 -m venv .venv
+  fi
+  # shellcheck disable=SC1091
+  source .venv/bin/activate
+fi
+
+echo "== installing the package and its test extras"
+python -m pip install --quiet --upgrade pip
+python -m pip install --quiet -e ".[test]"
+
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing Debian's chromium for the browser tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "!! chromium is missing and cannot be installed here: browser tests will be skipped"
+  fi
+fi
+
+echo "== ruff"
+ruff check .
+
+echo "== pytest"
+python -m pytest "$@"
