@@ -23,8 +23,20 @@ def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
+class _Constraint:
+    """Runs `check` after the field's own type validation."""
+
+    def check(self, value: Any) -> Any:
+        raise NotImplementedError
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self.check, handler(source))
+
+
 @dataclass(frozen=True)
-class Range:
+class Range(_Constraint):
     """A closed or half-open numeric interval, optionally restricted to a step."""
 
     lo: float | None = None
@@ -65,11 +77,6 @@ class Range:
             {"rule": self.describe(), "got": _num(value)},
         )
 
-    def __get_pydantic_core_schema__(
-        self, source: Any, handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        return core_schema.no_info_after_validator_function(self.check, handler(source))
-
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
@@ -84,7 +91,7 @@ class Range:
 
 
 @dataclass(frozen=True)
-class Choice:
+class Choice(_Constraint):
     """One of a fixed list of values (the vendor's enums are strings or small ints)."""
 
     values: tuple[Any, ...]
@@ -100,11 +107,6 @@ class Choice:
             "must be {rule}, got {got}",
             {"rule": self.describe(), "got": repr(value)},
         )
-
-    def __get_pydantic_core_schema__(
-        self, source: Any, handler: GetCoreSchemaHandler
-    ) -> core_schema.CoreSchema:
-        return core_schema.no_info_after_validator_function(self.check, handler(source))
 
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
