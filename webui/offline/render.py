@@ -154,10 +154,8 @@ def paint(scene: Scene, width: int, height: int) -> Array:
 
 def subject_box(scene: Scene, width: int, height: int) -> tuple[int, int, int, int]:
     sx, sy, rx, ry = scene.subject
-    scale = max(width, height)
     cx, cy = sx * width, sy * height
     half_w, half_h = rx * width, ry * height
-    del scale
     return (int(cx - half_w), int(cy - half_h), int(cx + half_w), int(cy + half_h))
 
 
