@@ -484,3 +484,14 @@ def test_random_faults_are_absorbed_by_retries(fresh_offline: OfflineServer) -> 
     counters = requests.get(fresh_offline.url + "/__offline/stats", timeout=5).json()
     assert counters["tasks_started"] == 10  # lost answers were retried, never started twice
     assert sum(counters["rejected"].values()) > 0
+
+
+@pytest.mark.parametrize("argv, words", [(["--port", "99999"], "--port: must be in [0, 65535]"),
+                                         (["--fail-rate", "1.5"], "--fail-rate: must be in [0, 1]"),
+                                         (["--time-scale", "fast"], "'fast' is not a float"),
+                                         (["--concurrency", "0"], "--concurrency: must be >= 1")])
+def test_cli_refuses_bad_values_with_a_message(argv: list[str], words: str,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        parse_args(argv)
+    assert caught.value.code == 2 and words in capsys.readouterr().err

@@ -4,12 +4,33 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 
 from webui.offline.app import create_app
 from webui.offline.config import OfflineConfig
+
+
+def _bounded(kind: type, lo: float, hi: float | None = None) -> Callable[[str], Any]:
+    """An argparse type that names the allowed range instead of failing later."""
+
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
+        if value < lo or (hi is not None and value > hi):
+            rule = f"in [{lo}, {hi}]" if hi is not None else f">= {lo}"
+            raise argparse.ArgumentTypeError(f"must be {rule}, got {text}")
+        return value
+
+    return parse
+
+
+PORT, RATE, SECONDS = _bounded(int, 0, 65535), _bounded(float, 0, 1), _bounded(float, 0)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -18,17 +39,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="The Zhiqite image API's 11 endpoints, served locally with synthetic "
                     "images (not a diffusion model).")
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8600)
-    p.add_argument("--time-scale", type=float, default=1.0,
+    p.add_argument("--port", type=PORT, default=8600)
+    p.add_argument("--time-scale", type=SECONDS, default=1.0,
                    help="multiply every simulated duration (0.01 = 100x faster)")
-    p.add_argument("--step-seconds", type=float, default=0.25, help="seconds per sampling step")
-    p.add_argument("--fail-rate", type=float, default=0.0, help="share of calls answered 5xx")
-    p.add_argument("--throttle-rate", type=float, default=0.0,
+    p.add_argument("--step-seconds", type=SECONDS, default=0.25, help="seconds per sampling step")
+    p.add_argument("--fail-rate", type=RATE, default=0.0, help="share of calls answered 5xx")
+    p.add_argument("--throttle-rate", type=RATE, default=0.0,
                    help="share of calls answered 429 / 403 flow control")
-    p.add_argument("--task-fail-rate", type=float, default=0.0,
+    p.add_argument("--task-fail-rate", type=RATE, default=0.0,
                    help="share of tasks that end failed (status 0)")
-    p.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
-    p.add_argument("--concurrency", type=int, default=4, help="tasks generating at once")
+    p.add_argument("--latency", type=SECONDS, default=0.0, help="seconds added to every answer")
+    p.add_argument("--concurrency", type=_bounded(int, 1), default=4, help="tasks generating at once")
     p.add_argument("--seed", type=int, default=0, help="seed of the fault dice")
     p.add_argument("--data-dir", type=Path, help="where result images are kept")
     p.add_argument("--allow-public-urls", action="store_true",

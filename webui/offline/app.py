@@ -30,8 +30,18 @@ log = logging.getLogger(__name__)
 
 _PATHS: dict[str, Endpoint] = {e.path: e for e in ENDPOINTS.values() if "{" not in e.path}
 _TOOL_QUERY = re.compile(r"^saas/tool/(?P<code>[a-z0-9_]+(?:/[a-z0-9_]+)*)/queryTask$")
-CALL_FAULTS = {"http500", "http503", "http504", "http429", "throttle403", "malformed",
-               "timeout", "lost", "quota", "arrears"}
+# Faults answered the way the gateway answers them: status, message, code, Retry-After?
+GATEWAY_FAULTS: dict[str, tuple[int, str, str, bool]] = {
+    "http429": (429, "Throttled by USER Flow Control", "A429TU", True),
+    "throttle403": (403, "Throttled by API Flow Control", "A403FC", True),
+    "http500": (500, "Failed To Invoke Backend Service", "D500IB", False),
+    "http503": (503, "Service Unavailable", "D503SU", False),
+    "http504": (504, "Backend Timeout", "D504TO", False),
+    "quota": (403, "Api Market Subscription quota exhausted", "B403MQ", False),
+    "arrears": (403, "User Arrears", "B403UA", False),
+}
+# "timeout" answers late, "malformed" with a non-JSON body, "lost" after doing the work.
+CALL_FAULTS = set(GATEWAY_FAULTS) | {"timeout", "malformed", "lost"}
 
 
 def service_error(message: str) -> JSONResponse:
@@ -103,9 +113,12 @@ def create_app(config: OfflineConfig | None = None) -> FastAPI:
             model = parse_request(endpoint.request, payload, endpoint.name)
         except InvalidRequestError as exc:
             return service_error(str(exc))
-        answer = _serve(endpoint, tool_code, model, body)
+        if endpoint.kind is CallKind.QUERY:  # previews render off the event loop
+            answer = await asyncio.to_thread(_serve, endpoint, tool_code, model, body)
+        else:  # a submit starts its task on this loop
+            answer = _serve(endpoint, tool_code, model, body)
         if fault == "lost":  # the work was done, the answer never arrives
-            return gateway_error(504, "Backend Timeout", "D504TO")
+            return gateway_error(*GATEWAY_FAULTS["http504"][:3])
         return answer
 
     def _route(path: str) -> tuple[Endpoint | None, str | None]:
@@ -128,24 +141,13 @@ def create_app(config: OfflineConfig | None = None) -> FastAPI:
         return None
 
     async def _fault_answer(fault: str) -> Response | None:
-        retry_after = round(max(config.sim(2.0), 0.001), 3)
-        if fault == "http429":
-            return gateway_error(429, "Throttled by USER Flow Control", "A429TU", retry_after)
-        if fault == "throttle403":
-            return gateway_error(403, "Throttled by API Flow Control", "A403FC", retry_after)
-        if fault == "http500":
-            return gateway_error(500, "Failed To Invoke Backend Service", "D500IB")
-        if fault == "http503":
-            return gateway_error(503, "Service Unavailable", "D503SU")
-        if fault == "http504":
-            return gateway_error(504, "Backend Timeout", "D504TO")
+        if fault in GATEWAY_FAULTS:
+            status, message, code, throttles = GATEWAY_FAULTS[fault]
+            retry_after = round(max(config.sim(2.0), 0.001), 3) if throttles else None
+            return gateway_error(status, message, code, retry_after)
         if fault == "timeout":
             await asyncio.sleep(max(config.sim(40.0), 0.5))
-            return gateway_error(504, "Backend Timeout", "D504TO")
-        if fault == "quota":
-            return gateway_error(403, "Api Market Subscription quota exhausted", "B403MQ")
-        if fault == "arrears":
-            return gateway_error(403, "User Arrears", "B403UA")
+            return gateway_error(*GATEWAY_FAULTS["http504"][:3])
         if fault == "malformed":
             return Response("<html><body>502 Bad Gateway</body></html>", status_code=200,
                             media_type="text/html")

@@ -142,9 +142,7 @@ class TaskRunner:
                     await self._run_tool(task)
                 else:
                     await self._run_sd(task)
-        except pipeline.TaskFailure as exc:
-            self._fail(task, str(exc))
-        except FetchError as exc:
+        except (pipeline.TaskFailure, FetchError) as exc:
             self._fail(task, str(exc))
         except Exception:  # a bug here must fail the task, not leave it hanging
             log.exception("offline task %s crashed", task.id)
