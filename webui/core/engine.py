@@ -1,0 +1,536 @@
+"""The task engine: submit a request, follow the task to a final state, store it, save its
+images, and tell watchers about each change.
+
+One follower thread per unfinished task. It learns the result from the service's callback when
+the app has a public URL (then it polls only as a safety net, or at the live-preview interval
+while a watcher wants previews), else by polling with adaptive back-off. Every submit and
+status query is a billed call and is counted on the task's row.
+
+Nothing is lost: the row is written before the submit, a submit whose answer was lost is
+retried under the same task id (the service treats it as the same task), and on start
+`resume()` picks up every unfinished row.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from pydantic import ValidationError
+
+from webui.api import models as m
+from webui.api.client import ZhiqiteClient
+from webui.api.endpoints import ENDPOINTS, CallKind
+from webui.api.errors import ServiceError, ZhiqiteError
+from webui.api.models import TaskState
+from webui.core import infotext
+from webui.core.events import Channel, TaskEvent, decode_preview, queue_position
+from webui.core.keys import Keys
+from webui.core.outputs import Downloaded, Downloader, DownloadError, OutputWriter
+from webui.core.store import StoredImage, TaskRecord, TaskStore
+
+log = logging.getLogger(__name__)
+
+CALLBACK_PATH = "/api/zhiqite/callback"
+NO_CANCEL = ("The API has no cancel: the task keeps running on the service, is still billed, "
+             "and its result lands in History.")
+PREVIEW_DEFAULT: Any = object()  # "the policy's preview interval"
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    """Seconds. Status queries are billed, so the engine asks only as often as someone needs."""
+
+    preview_interval: float | None = 1.5  # while a watcher wants live previews (None: off)
+    idle_first: float = 2.0  # polling mode, nobody wants previews: 2 s, 3 s, 4.5 s, ... 30 s
+    idle_growth: float = 1.5
+    idle_cap: float = 30.0
+    safety_first: float = 60.0  # callback mode: a poll in case the callback is lost
+    safety_growth: float = 2.0
+    safety_cap: float = 600.0
+    resubmit_delay: float = 5.0  # a submit that got no answer is sent again (same task id)
+    deadline: float = 3600.0  # from submit to giving up on a final status
+
+    def scaled(self, factor: float) -> PollPolicy:
+        """Every duration times `factor` (tests run a fast offline backend)."""
+        changes = {f.name: getattr(self, f.name) * factor for f in fields(self)
+                   if f.name not in ("idle_growth", "safety_growth")
+                   and getattr(self, f.name) is not None}
+        return replace(self, **changes)
+
+
+class _NotYet(Exception):
+    """The result exists but an image could not be fetched yet (network, 5xx): try later."""
+
+
+class _Live:
+    """A task followed by this process: its lock, wake-up, watchers and latest snapshot."""
+
+    def __init__(self, record: TaskRecord, request: Any, mode: str, deadline: float,
+                 policy: PollPolicy, now: float) -> None:
+        self.id, self.kind, self.owner = record.id, record.kind, record.owner
+        self.request = request
+        self.mode = mode
+        self.deadline = deadline
+        self.submitted = record.submitted
+        self.resumed = record.resumed > 0
+        self.billed = record.billed_calls
+        self.lock = threading.RLock()
+        self.wake = threading.Event()
+        self.channel = Channel(TaskEvent.from_record(record))
+        self.watchers: dict[int, float | None] = {}
+        self.last_poll = now
+        self.next_submit_at = now
+        self.idle_delay = policy.idle_first
+        self.safety_delay = policy.safety_first
+        self.saved: dict[int, StoredImage] = {}
+        self.probed: dict[str, Downloaded] = {}
+        self.final = record.is_final
+        self.thread: threading.Thread | None = None
+
+    @property
+    def tool_code(self) -> str | None:
+        return ENDPOINTS[self.kind].tool_code
+
+    def preview_interval(self) -> float | None:
+        wanted = [interval for interval in self.watchers.values() if interval]
+        return min(wanted) if wanted else None
+
+
+def kind_of(request: Any) -> str:
+    for endpoint in ENDPOINTS.values():
+        if endpoint.kind == CallKind.SUBMIT and type(request) is endpoint.request:
+            return endpoint.name
+    raise TypeError(f"{type(request).__name__} is not a submit request")
+
+
+class TaskEngine:
+    def __init__(self, client: ZhiqiteClient, store: TaskStore, writer: OutputWriter,
+                 keys: Keys, *, public_url: str | None = None,
+                 policy: PollPolicy | None = None, downloader: Downloader | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.client, self.store, self.writer, self.keys = client, store, writer, keys
+        self.public_url = public_url.rstrip("/") if public_url else None
+        self.policy = policy or PollPolicy()
+        self.downloader = downloader or Downloader()
+        self.clock = clock
+        self._live: dict[str, _Live] = {}
+        self._registry_lock = threading.Lock()
+        self._stopping = threading.Event()
+
+    @property
+    def mode(self) -> str:
+        return "callback" if self.public_url else "poll"
+
+    # --- submitting -------------------------------------------------------------------------
+
+    def submit(self, request: Any, *, owner: str, mode: str | None = None) -> TaskHandle:
+        """Store the task, then send it in the background. Returns at once. The request is a
+        validated model (see `webui.api.validation.parse_request`)."""
+        mode = mode or self.mode
+        if mode == "callback" and not self.public_url:
+            raise ValueError("callback mode needs a public URL (ZHIQITE_PUBLIC_URL)")
+        kind = kind_of(request)
+        wire = request.to_wire()
+        wire.pop("callbackUrl", None)  # holds the per-task token: derived again, never stored
+        record = TaskRecord(id=request.task_id, kind=kind, owner=owner, request=wire,
+                            mode=mode, state=TaskState.QUEUED, created_at=self.clock())
+        if self.store.get(request.task_id) is not None:
+            raise ValueError(f"task id {request.task_id} is already used")
+        record = self.store.create(record)
+        self._start(self._adopt(record))
+        return TaskHandle(self, record.id, owner)
+
+    def callback_url(self, task_id: str) -> str:
+        return (f"{self.public_url}{CALLBACK_PATH}/{task_id}"
+                f"?token={self.keys.callback_token(task_id)}")
+
+    def _wire_request(self, live: _Live) -> Any:
+        url = self.callback_url(live.id) if live.mode == "callback" and self.public_url else None
+        return live.request.model_copy(update={"callbackUrl": url})
+
+    def _adopt(self, record: TaskRecord) -> _Live:
+        with self._registry_lock:
+            live = self._live.get(record.id)
+            if live is None:
+                request = ENDPOINTS[record.kind].request.model_validate(record.request)
+                mode = record.mode if self.public_url else "poll"
+                live = _Live(record, request, mode, record.created_at + self.policy.deadline,
+                             self.policy, self.clock())
+                self._live[record.id] = live
+            return live
+
+    def _start(self, live: _Live) -> None:
+        with self._registry_lock:
+            if live.final or (live.thread and live.thread.is_alive()):
+                return
+            live.thread = threading.Thread(target=self._follow, args=(live,), daemon=True,
+                                           name=f"task-{live.id}")
+            live.thread.start()
+
+    def resume(self) -> int:
+        """Follow every unfinished task of the store again (after a restart or crash)."""
+        count = 0
+        for record in self.store.unfinished():
+            if record.id in self._live:
+                continue
+            record = self.store.update(record.id, resumed=record.resumed + 1)
+            live = self._adopt(record)
+            live.resumed = True
+            self._start(live)
+            count += 1
+        if count:
+            log.info("resumed %d unfinished task(s)", count)
+        return count
+
+    def shutdown(self, timeout: float = 5.0) -> None:
+        """Stop following (tasks stay unfinished in the store; `resume` picks them up)."""
+        self._stopping.set()
+        for live in list(self._live.values()):
+            live.wake.set()
+        for live in list(self._live.values()):
+            if live.thread:
+                live.thread.join(timeout)
+
+    # --- following --------------------------------------------------------------------------
+
+    def _follow(self, live: _Live) -> None:
+        try:
+            while not live.final and not self._stopping.is_set():
+                live.wake.clear()
+                now = self.clock()
+                if now >= live.deadline:
+                    self._time_out(live)
+                    return
+                due = live.next_submit_at if not live.submitted else self._next_poll_at(live)
+                if now >= due:
+                    self._submit(live) if not live.submitted else self._poll(live)
+                    continue
+                live.wake.wait(min(due, live.deadline) - now)
+        except Exception:  # a bug must not leave the task silently unfinished
+            log.exception("following task %s failed", live.id)
+            self._finish(live, TaskState.FAILED, error="internal error while following the "
+                         "task; it is retried when the app restarts", keep_open=True)
+
+    def _next_poll_at(self, live: _Live) -> float:
+        interval = live.preview_interval()
+        if interval:
+            return live.last_poll + interval
+        if live.mode == "callback":
+            return live.last_poll + live.safety_delay
+        return live.last_poll + live.idle_delay
+
+    def _meter(self, live: _Live) -> Callable[[str], None]:
+        def count(endpoint: str) -> None:
+            live.billed += 1
+            self.store.add_billed(live.id)
+
+        return count
+
+    def _submit(self, live: _Live) -> None:
+        try:
+            answer = self.client.call(live.kind, self._wire_request(live),
+                                      meter=self._meter(live))
+        except ServiceError as exc:
+            # Refused by the service: but if an earlier attempt of ours (lost answer, restart)
+            # started it, the id is taken by that very task. Ask before calling it failed.
+            if not self._found_submitted(live):
+                self._finish(live, TaskState.FAILED, error=str(exc))
+            return
+        except ZhiqiteError as exc:
+            if not exc.retryable:  # refused at the gateway (auth, quota, input): nothing started
+                self._finish(live, TaskState.FAILED, error=str(exc))
+                return
+            if not self._found_submitted(live):
+                live.next_submit_at = self.clock() + self.policy.resubmit_delay
+                self._notice(live, f"submit not confirmed ({exc}); sending it again under the "
+                             "same task id")
+            return
+        self._mark_submitted(live)
+        data = getattr(answer, "data", None)
+        if live.tool_code and isinstance(data, m.ToolTaskInfo):
+            self._apply(live, data)  # a tool's submit answer is already a status
+
+    def _found_submitted(self, live: _Live) -> bool:
+        try:
+            info = self._query(live)
+        except ZhiqiteError:
+            return False
+        if info is None or info.status is None:
+            return False
+        self._mark_submitted(live)
+        self._apply(live, info)
+        return True
+
+    def _mark_submitted(self, live: _Live) -> None:
+        if not live.submitted:
+            live.submitted = True
+            live.last_poll = self.clock()
+            self.store.update(live.id, submitted=True)
+
+    def _query(self, live: _Live) -> Any:
+        meter = self._meter(live)
+        if live.tool_code:
+            return self.client.query_tool_task(live.tool_code, live.id, meter=meter).data
+        return self.client.query_task(live.id, meter=meter).data
+
+    def _poll(self, live: _Live) -> None:
+        previewing = live.preview_interval() is not None
+        try:
+            info = self._query(live)
+        except ZhiqiteError as exc:
+            info = None
+            self._notice(live, f"status query failed ({exc}); will ask again")
+        live.last_poll = self.clock()
+        if not previewing:
+            if live.mode == "callback":
+                live.safety_delay = min(self.policy.safety_cap,
+                                        live.safety_delay * self.policy.safety_growth)
+            else:
+                live.idle_delay = min(self.policy.idle_cap,
+                                      live.idle_delay * self.policy.idle_growth)
+        if info is not None:
+            self._apply(live, info)
+
+    # --- applying a status ------------------------------------------------------------------
+
+    def _state_of(self, live: _Live, info: Any) -> TaskState:
+        if isinstance(info, m.ToolTaskInfo):
+            return info.state(lambda url: self._probe(live, url))
+        return info.state
+
+    def _probe(self, live: _Live, url: str) -> bool:
+        """Ruling 5: a tool's URL counts only once it serves an image (fetched once, kept)."""
+        if url in live.probed:
+            return True
+        try:
+            live.probed[url] = self.downloader.fetch(url)
+        except DownloadError:
+            return False
+        return True
+
+    def _apply(self, live: _Live, info: Any) -> bool:
+        """Apply a status (from a poll, a submit answer or a callback). True once final."""
+        state = self._state_of(live, info)
+        if state.is_terminal:
+            return self._finalize(live, info, state)
+        temporary = getattr(info, "temporaryImageDto", None)
+        previous = live.channel.latest
+        event = TaskEvent(
+            task_id=live.id, state=state, billed_calls=live.billed, resumed=live.resumed,
+            queue_position=queue_position(info.desc) if state == TaskState.QUEUED else None,
+            progress=temporary.progress if temporary else previous.progress,
+            job_no=temporary.jobNo if temporary else previous.job_no,
+            job_count=temporary.jobCount if temporary else previous.job_count,
+            preview=decode_preview(temporary.currentImage) if temporary else previous.preview,
+        )
+        with live.lock:
+            if live.final:
+                return True
+            self.store.update(live.id, state=state, progress=event.progress,
+                              job_no=event.job_no, job_count=event.job_count,
+                              queue_position=event.queue_position)
+            live.channel.publish(event)
+        return False
+
+    def _finalize(self, live: _Live, info: Any, state: TaskState) -> bool:
+        with live.lock:
+            record = self.store.get(live.id)
+            if record is None:  # deleted by its owner meanwhile
+                live.final = True
+                return True
+            if record.is_final and not record.timed_out:
+                live.final = True
+                return True
+            if state == TaskState.FAILED:
+                reason = (info.desc or "").strip() or "the service reported that the task failed"
+                self._finish(live, TaskState.FAILED, error=reason)
+                return True
+            try:
+                images = self._collect(live, info)
+            except _NotYet as exc:
+                self._notice(live, f"result ready, images not fetched yet ({exc}); retrying")
+                return False
+            if not images:
+                self._finish(live, TaskState.FAILED,
+                             error="the service reported success but returned no image")
+            elif all(image.error for image in images):
+                self._finish(live, TaskState.FAILED, images=images,
+                             error=f"no result image could be downloaded: {images[0].error}")
+            else:
+                self._finish(live, TaskState.SUCCEEDED, images=images)
+            return True
+
+    def _collect(self, live: _Live, info: Any) -> tuple[StoredImage, ...]:
+        if isinstance(info, m.ToolTaskInfo):
+            rows = [m.ResultImage(image_url=info.outputImageUrl, image_status=1)]
+        else:
+            rows = info.differentialImageRspList or []
+        for index, row in enumerate(rows):
+            if index not in live.saved:
+                live.saved[index] = self._save(live, index, row)
+        return tuple(live.saved[index] for index in range(len(rows)))
+
+    def _save(self, live: _Live, index: int, row: m.ResultImage) -> StoredImage:
+        if row.image_status == 2 or row.img_audit_status is False:
+            return StoredImage(index, row.seed, hidden_reason=row.hidden_reason)
+        if not row.image_url:
+            return StoredImage(index, row.seed, error="the service returned no image URL")
+        try:
+            downloaded = live.probed.get(row.image_url) or self.downloader.fetch(row.image_url)
+        except DownloadError as exc:
+            if exc.transient:
+                raise _NotYet(str(exc)) from exc
+            return StoredImage(index, row.seed, url=row.image_url, error=str(exc))
+        text = infotext.for_request(live.kind, live.request, row.seed, index)
+        path = self.writer.save(live.kind, downloaded.image, row.seed, text)
+        return StoredImage(index, row.seed, url=row.image_url, path=str(path))
+
+    def _finish(self, live: _Live, state: TaskState, *, images: tuple[StoredImage, ...] = (),
+                error: str | None = None, timed_out: bool = False, keep_open: bool = False
+                ) -> None:
+        """Store the final state, then tell watchers. `keep_open`: tell watchers it failed
+        but leave the row unfinished so that a restart tries again."""
+        with live.lock:
+            changes: dict[str, Any] = {"images": images, "error": error}
+            if not keep_open:
+                changes.update(state=state, finished_at=self.clock(), timed_out=timed_out,
+                               submitted=live.submitted or state == TaskState.SUCCEEDED)
+                if state == TaskState.SUCCEEDED:
+                    changes["progress"] = 1.0
+            try:
+                record = self.store.update(live.id, **changes)
+            except KeyError:  # deleted meanwhile
+                record = None
+            live.final = True
+            event = TaskEvent.from_record(record) if record else TaskEvent(live.id, state)
+            live.channel.publish(replace(event, state=state, error=error,
+                                         billed_calls=live.billed, resumed=live.resumed))
+            live.wake.set()
+
+    def _time_out(self, live: _Live) -> None:
+        minutes = self.policy.deadline / 60
+        self._finish(live, TaskState.FAILED, timed_out=True,
+                     error=f"no final status within {minutes:g} min; if the service still "
+                           "finishes the task, its callback is still accepted")
+
+    def _notice(self, live: _Live, text: str) -> None:
+        log.info("task %s: %s", live.id, text)
+        live.channel.publish(replace(live.channel.latest, notice=text, billed_calls=live.billed))
+
+    # --- callbacks --------------------------------------------------------------------------
+
+    def receive_callback(self, task_id: str, token: str | None, body: bytes
+                         ) -> tuple[int, dict[str, str]]:
+        """The service POSTs the final status here. Answers (HTTP status, JSON); only
+        {"code": "200"} stops the service's retries, and it is given once the result is
+        stored. Anything not ours changes nothing."""
+        if not self.keys.token_matches(task_id, token):
+            return 403, {"code": "403", "msg": "forbidden"}
+        record = self.store.get(task_id)
+        if record is None:
+            return 404, {"code": "404", "msg": "unknown task"}
+        envelope = m.ToolTaskResponse if ENDPOINTS[record.kind].tool_code else m.TaskInfoResponse
+        try:
+            info = envelope.model_validate(json.loads(body)).data
+        except (ValueError, ValidationError):
+            return 400, {"code": "400", "msg": "not a task status body"}
+        body_id = getattr(info, "businessTaskId", None) or getattr(info, "id_task", None)
+        if info is None or body_id != task_id:
+            return 400, {"code": "400", "msg": "the body is about another task"}
+        if record.is_final and not record.timed_out:
+            return 200, {"code": "200", "msg": "already stored"}
+        live = self._adopt(record)
+        if not self._state_of(live, info).is_terminal:
+            return 409, {"code": "409", "msg": "task not finished; send the final status"}
+        if not self._apply(live, info):
+            return 503, {"code": "503", "msg": "result images not fetched yet; retry later"}
+        return 200, {"code": "200", "msg": "stored"}
+
+    # --- watching ---------------------------------------------------------------------------
+
+    def events(self, task_id: str, owner: str, *, preview_interval: Any = PREVIEW_DEFAULT,
+               heartbeat: float = 1.0) -> Iterator[TaskEvent]:
+        """The task's snapshots, newest first yielded at once, until the final one. While the
+        generator is open the task counts as watched (previews at `preview_interval`); closing
+        it (Interrupt, page closed) stops nothing on the service (NO_CANCEL)."""
+        record = self.store.get(task_id, owner)
+        if record is None:
+            raise LookupError(f"no task {task_id} for this visitor")
+        if record.is_final:
+            yield TaskEvent.from_record(record, version=1)
+            return
+        live = self._adopt(record)
+        self._start(live)  # a task found unfinished (e.g. before resume ran) is followed now
+        interval = self.policy.preview_interval if preview_interval is PREVIEW_DEFAULT \
+            else preview_interval
+        token = object()
+        live.watchers[id(token)] = interval
+        live.wake.set()  # the poll schedule may have changed
+        try:
+            version = -1
+            while not self._stopping.is_set():
+                event = live.channel.wait_newer(version, heartbeat)
+                if event is None:
+                    continue
+                version = event.version
+                yield event
+                if event.final:
+                    return
+        finally:
+            live.watchers.pop(id(token), None)
+
+    def wait(self, task_id: str, owner: str, timeout: float | None = None) -> TaskRecord:
+        """Block until the task is final, without counting as a watcher (no previews)."""
+        record = self.store.get(task_id, owner)
+        if record is None:
+            raise LookupError(f"no task {task_id} for this visitor")
+        if not record.is_final:
+            live = self._adopt(record)
+            self._start(live)
+            end = None if timeout is None else time.monotonic() + timeout
+            version = -1
+            while not live.final:
+                event = live.channel.wait_newer(version, 0.5)
+                if event is not None:
+                    version = event.version
+                if end is not None and time.monotonic() > end:
+                    raise TimeoutError(f"task {task_id} still {live.channel.latest.state} "
+                                       f"after {timeout} s")
+        record = self.store.get(task_id, owner)
+        if record is None:
+            raise LookupError(f"task {task_id} was deleted")
+        return record
+
+    def handle(self, task_id: str, owner: str) -> TaskHandle | None:
+        return TaskHandle(self, task_id, owner) if self.store.get(task_id, owner) else None
+
+    def billed_calls(self, owner: str) -> int:
+        """The cost meter of a visitor: submits and status queries over all their tasks."""
+        return self.store.billed_total(owner)
+
+
+@dataclass(frozen=True)
+class TaskHandle:
+    engine: TaskEngine
+    task_id: str
+    owner: str
+
+    def events(self, preview_interval: Any = PREVIEW_DEFAULT) -> Iterator[TaskEvent]:
+        return self.engine.events(self.task_id, self.owner, preview_interval=preview_interval)
+
+    def record(self) -> TaskRecord:
+        record = self.engine.store.get(self.task_id, self.owner)
+        if record is None:
+            raise LookupError(f"task {self.task_id} was deleted")
+        return record
+
+    def wait(self, timeout: float | None = None) -> TaskRecord:
+        return self.engine.wait(self.task_id, self.owner, timeout)
+
+

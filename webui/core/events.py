@@ -1,0 +1,129 @@
+"""What the task engine tells its watchers: one immutable snapshot per change of a task."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import re
+import threading
+from dataclasses import dataclass, field, replace
+
+from PIL import Image
+
+from webui.api.models import TaskState
+from webui.core.store import StoredImage, TaskRecord
+
+
+@dataclass(frozen=True)
+class TaskEvent:
+    task_id: str
+    state: TaskState
+    version: int = 0
+    queue_position: int | None = None
+    progress: float | None = None  # 0..1
+    job_no: int | None = None
+    job_count: int | None = None
+    preview: bytes | None = field(default=None, repr=False)  # the service's preview, decoded
+    images: tuple[StoredImage, ...] = ()
+    error: str | None = None
+    billed_calls: int = 0
+    resumed: bool = False
+    notice: str | None = None  # a passing problem (e.g. a status query failed; retrying)
+
+    @property
+    def final(self) -> bool:
+        return self.state.is_terminal
+
+    @property
+    def kind(self) -> str:
+        """queued, uploading, progress, succeeded or failed."""
+        return "progress" if self.state == TaskState.GENERATING else str(self.state)
+
+    def preview_image(self) -> Image.Image | None:
+        if not self.preview:
+            return None
+        try:
+            image = Image.open(io.BytesIO(self.preview))
+            image.load()
+        except (OSError, ValueError, Image.DecompressionBombError):
+            return None
+        return image
+
+    @property
+    def status_line(self) -> str:
+        if self.state == TaskState.QUEUED:
+            where = f" (position {self.queue_position})" if self.queue_position else ""
+            return f"Queued{where}"
+        if self.state == TaskState.UPLOADING:
+            return "Uploading input images"
+        if self.state == TaskState.GENERATING:
+            parts = ["Generating"]
+            if self.job_count and self.job_count > 1 and self.job_no:
+                parts.append(f"batch {self.job_no}/{self.job_count}")
+            if self.progress is not None:
+                parts.append(f"{self.progress:.0%}")
+            return ", ".join(parts)
+        if self.state == TaskState.SUCCEEDED:
+            shown = sum(1 for image in self.images if image.shown)
+            return f"Done: {shown} image{'s' if shown != 1 else ''}"
+        return f"Failed: {self.error or 'unknown reason'}"
+
+    @classmethod
+    def from_record(cls, record: TaskRecord, version: int = 0) -> TaskEvent:
+        return cls(task_id=record.id, state=record.state, version=version,
+                   queue_position=record.queue_position, progress=record.progress,
+                   job_no=record.job_no, job_count=record.job_count, images=record.images,
+                   error=record.error, billed_calls=record.billed_calls,
+                   resumed=record.resumed > 0)
+
+
+def decode_preview(data: str | None) -> bytes | None:
+    """`currentImage` is base64, sometimes as a data: URL."""
+    if not data:
+        return None
+    text = data.split(",", 1)[1] if data.startswith("data:") else data
+    try:
+        return base64.b64decode(text, validate=False)
+    except (binascii.Error, ValueError):
+        return None
+
+
+_POSITION = re.compile(r"position\D{0,3}(\d+)|第\s*(\d+)\s*位", re.IGNORECASE)
+
+
+def queue_position(desc: str | None) -> int | None:
+    """The reference gives no queue position field; read one from `desc` when it says so."""
+    match = _POSITION.search(desc or "")
+    if not match:
+        return None
+    return int(match.group(1) or match.group(2))
+
+
+class Channel:
+    """Latest snapshot of one task; watchers wait for a newer version. Intermediate progress
+    snapshots may be skipped by a slow watcher, the final one never is (it stays)."""
+
+    def __init__(self, first: TaskEvent) -> None:
+        self._condition = threading.Condition()
+        self._event = first
+        self._version = 0
+
+    @property
+    def latest(self) -> TaskEvent:
+        return self._event
+
+    def publish(self, event: TaskEvent) -> TaskEvent:
+        with self._condition:
+            self._version += 1
+            self._event = replace(event, version=self._version)
+            self._condition.notify_all()
+            return self._event
+
+    def wait_newer(self, version: int, timeout: float) -> TaskEvent | None:
+        with self._condition:
+            if self._event.version > version:
+                return self._event
+            self._condition.wait(timeout)
+            return self._event if self._event.version > version else None
+

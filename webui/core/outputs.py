@@ -1,0 +1,173 @@
+"""Result images: downloaded at once (the service's URLs expire), verified, and saved as PNG with
+A1111 infotext under `outputs/<tab>/<YYYY-MM-DD>/<NNNNN>-<seed>.png`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+from PIL import Image, PngImagePlugin
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+# The tab folder of each endpoint, as A1111 names its output folders.
+KIND_FOLDERS: dict[str, str] = {
+    "text2image": "txt2img",
+    "image2image": "img2img",
+    "controlnet": "controlnet",
+    "enhance": "extras",
+    "roop": "faceswap",
+}
+
+MAX_DOWNLOAD_BYTES = 40 << 20
+MAX_PIXELS = 4096 * 4096  # the largest result the service makes (2048 hires x 2 for extras)
+DOWNLOAD_TIMEOUT = (5.0, 30.0)  # connect, read
+
+
+class DownloadError(Exception):
+    """`transient`: worth trying again later (network, 5xx); otherwise the image is lost
+    (404, expired, not an image)."""
+
+    def __init__(self, message: str, *, transient: bool) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    image: Image.Image
+    size_bytes: int
+
+
+class Downloader:
+    """Bounded in bytes, pixels and time; retries connection errors and 5xx a few times."""
+
+    def __init__(self, *, max_bytes: int = MAX_DOWNLOAD_BYTES, max_pixels: int = MAX_PIXELS,
+                 timeout: tuple[float, float] = DOWNLOAD_TIMEOUT, retries: int = 3,
+                 backoff: float = 0.2) -> None:
+        self.max_bytes, self.max_pixels, self.timeout = max_bytes, max_pixels, timeout
+        self.session = requests.Session()
+        retry = Retry(total=retries, backoff_factor=backoff, status_forcelist=(500, 502, 503, 504),
+                      allowed_methods=("GET",), raise_on_status=False)
+        adapter = HTTPAdapter(max_retries=retry, pool_maxsize=32)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+
+    def fetch(self, url: str) -> Downloaded:
+        if not re.match(r"^https?://", url or "", re.IGNORECASE):
+            raise DownloadError(f"not an http(s) URL: {url[:80]!r}", transient=False)
+        try:
+            with self.session.get(url, stream=True, timeout=self.timeout) as response:
+                if response.status_code >= 500 or response.status_code == 429:
+                    raise DownloadError(f"the image server answered {response.status_code}",
+                                        transient=True)
+                if response.status_code != 200:
+                    raise DownloadError(
+                        f"the image URL answered {response.status_code} (expired or deleted)",
+                        transient=False)
+                data = self._read(response)
+        except requests.RequestException as exc:
+            raise DownloadError(f"could not fetch the image: {type(exc).__name__}",
+                                transient=True) from exc
+        return Downloaded(decode(data, self.max_pixels), len(data))
+
+    def _read(self, response: requests.Response) -> bytes:
+        declared = response.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > self.max_bytes:
+            raise DownloadError(f"the image is larger than {self.max_bytes >> 20} MB",
+                                transient=False)
+        buffer = bytearray()
+        for chunk in response.iter_content(64 << 10):
+            buffer += chunk
+            if len(buffer) > self.max_bytes:
+                raise DownloadError(f"the image is larger than {self.max_bytes >> 20} MB",
+                                    transient=False)
+        return bytes(buffer)
+
+    def serves_image(self, url: str) -> bool:
+        """Ruling 5's probe: does this URL serve an image yet? (Not a billed call.)"""
+        try:
+            self.fetch(url)
+        except DownloadError:
+            return False
+        return True
+
+
+def decode(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Decode and fully load an image, refusing decompression bombs before any pixel is made."""
+    try:
+        image = Image.open(io.BytesIO(data))
+        width, height = image.size
+        if width * height > max_pixels:
+            raise DownloadError(f"the image is {width}x{height}, more than {max_pixels} pixels",
+                                transient=False)
+        image.load()
+    except DownloadError:
+        raise
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise DownloadError(f"not a readable image: {exc}", transient=False) from exc
+    return image
+
+
+class OutputWriter:
+    """Numbers files per folder like A1111 (00000-<seed>.png, 00001-...). Safe for threads and
+    for two processes writing the same folder (a taken number is skipped)."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root)
+        self._lock = threading.Lock()
+        self._next: dict[Path, int] = {}
+
+    def folder(self, kind: str, day: dt.date | None = None) -> Path:
+        tab = KIND_FOLDERS.get(kind, kind)
+        return self.root / tab / (day or dt.date.today()).isoformat()
+
+    def save(self, kind: str, image: Image.Image, seed: int | None, infotext: str,
+             day: dt.date | None = None) -> Path:
+        folder = self.folder(kind, day)
+        folder.mkdir(parents=True, exist_ok=True)
+        data = png_bytes(image, infotext)
+        with self._lock:
+            number = self._next.get(folder)
+            if number is None:
+                number = _next_number(folder)
+            while True:
+                path = folder / f"{number:05d}-{seed if seed is not None else 'x'}.png"
+                try:
+                    with open(path, "xb") as file:  # exclusive: never overwrite
+                        file.write(data)
+                    break
+                except FileExistsError:
+                    number += 1
+            self._next[folder] = number + 1
+        return path
+
+
+def png_bytes(image: Image.Image, infotext: str) -> bytes:
+    info = PngImagePlugin.PngInfo()
+    if infotext:
+        info.add_itxt("parameters", infotext)  # iTXt: UTF-8, as A1111 writes non-ASCII prompts
+    if image.mode not in ("RGB", "RGBA", "L", "LA"):
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def read_infotext(path_or_bytes: Path | str | bytes) -> str | None:
+    """The `parameters` text of a PNG (ours or A1111's)."""
+    source = io.BytesIO(path_or_bytes) if isinstance(path_or_bytes, bytes) else path_or_bytes
+    with Image.open(source) as image:
+        image.load()
+        return image.info.get("parameters")
+
+
+def _next_number(folder: Path) -> int:
+    numbers = [int(match.group(1)) for p in folder.iterdir()
+               if (match := re.match(r"^(\d{5,})-", p.name))]
+    return max(numbers, default=-1) + 1

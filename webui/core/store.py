@@ -1,0 +1,259 @@
+"""The task store: one row per submitted task, so that nothing is lost across restarts.
+
+`TaskStore` is the interface the engine and the UI use; `SQLiteTaskStore` implements it in
+`<data dir>/tasks.sqlite3` (WAL, one short transaction per write, one connection per thread).
+A PostgreSQL store for several replicas would implement the same few methods.
+
+Every read that serves a visitor takes the owner key: a visitor never sees another's tasks.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Protocol
+
+from webui.api.models import TaskState
+
+ACTIVE_STATES = (TaskState.QUEUED, TaskState.UPLOADING, TaskState.GENERATING)
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """One result image: saved under `path`, or withheld / lost with the reason."""
+
+    index: int
+    seed: int | None = None
+    url: str | None = None  # the service's URL; it expires
+    path: str | None = None  # the saved PNG
+    hidden_reason: str | None = None  # deleted or withheld by the service's audit
+    error: str | None = None  # could not be downloaded
+
+    @property
+    def shown(self) -> bool:
+        return self.path is not None and self.hidden_reason is None
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    id: str
+    kind: str  # endpoint name: text2image, image2image, controlnet, roop, enhance
+    owner: str
+    request: dict[str, Any]  # the wire JSON without callbackUrl (its token is a secret)
+    mode: str = "poll"  # "callback" or "poll"
+    state: TaskState = TaskState.QUEUED
+    submitted: bool = False  # the service acknowledged the submit
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    finished_at: float | None = None
+    billed_calls: int = 0
+    error: str | None = None
+    timed_out: bool = False  # failed at our deadline: a late result may still revive it
+    resumed: int = 0  # times picked up again after an app restart
+    progress: float | None = None
+    job_no: int | None = None
+    job_count: int | None = None
+    queue_position: int | None = None
+    images: tuple[StoredImage, ...] = ()
+
+    @property
+    def prompt(self) -> str:
+        return str(self.request.get("prompt") or "")
+
+    @property
+    def is_final(self) -> bool:
+        return self.state.is_terminal
+
+
+class TaskStore(Protocol):
+    def create(self, record: TaskRecord) -> TaskRecord: ...
+    def get(self, task_id: str, owner: str | None = None) -> TaskRecord | None:
+        """`owner=None` only for the engine itself (callbacks, resume)."""
+    def update(self, task_id: str, **changes: Any) -> TaskRecord: ...
+    def add_billed(self, task_id: str, calls: int = 1) -> None: ...
+    def list(self, owner: str, *, limit: int = 50, offset: int = 0, kind: str | None = None,
+             text: str | None = None) -> list[TaskRecord]: ...
+    def count(self, owner: str, *, kind: str | None = None, text: str | None = None) -> int: ...
+    def unfinished(self) -> list[TaskRecord]: ...
+    def billed_total(self, owner: str) -> int: ...
+    def delete(self, task_id: str, owner: str) -> TaskRecord | None: ...
+
+
+_COLUMNS = [f.name for f in fields(TaskRecord)]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    request TEXT NOT NULL,
+    prompt TEXT NOT NULL DEFAULT '',
+    mode TEXT NOT NULL,
+    state TEXT NOT NULL,
+    submitted INTEGER NOT NULL DEFAULT 0,
+    created_at REAL NOT NULL,
+    updated_at REAL NOT NULL,
+    finished_at REAL,
+    billed_calls INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    timed_out INTEGER NOT NULL DEFAULT 0,
+    resumed INTEGER NOT NULL DEFAULT 0,
+    progress REAL,
+    job_no INTEGER,
+    job_count INTEGER,
+    queue_position INTEGER,
+    images TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX IF NOT EXISTS tasks_owner_created ON tasks (owner, created_at DESC);
+CREATE INDEX IF NOT EXISTS tasks_state ON tasks (state);
+"""
+
+
+class SQLiteTaskStore:
+    def __init__(self, path: Path | str, *, clock: Any = time.time) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+        self._local = threading.local()
+        self._connection().executescript(_SCHEMA)  # executescript commits on its own
+
+    @classmethod
+    def in_dir(cls, data_dir: Path | str) -> SQLiteTaskStore:
+        return cls(Path(data_dir) / "tasks.sqlite3")
+
+    # --- connections ------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: durable across app crashes
+            db.execute("PRAGMA busy_timeout=30000")
+            self._local.db = db
+        return db
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self._connection()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    # --- rows -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _to_row(record: TaskRecord) -> dict[str, Any]:
+        row = {name: getattr(record, name) for name in _COLUMNS}
+        row["request"] = json.dumps(record.request, ensure_ascii=False)
+        row["images"] = json.dumps([asdict(image) for image in record.images])
+        row["state"] = str(record.state)
+        row["prompt"] = record.prompt
+        return row
+
+    @staticmethod
+    def _from_row(row: sqlite3.Row) -> TaskRecord:
+        values = {name: row[name] for name in _COLUMNS}
+        values["request"] = json.loads(row["request"])
+        values["images"] = tuple(StoredImage(**image) for image in json.loads(row["images"]))
+        values["state"] = TaskState(row["state"])
+        values["submitted"] = bool(row["submitted"])
+        values["timed_out"] = bool(row["timed_out"])
+        return TaskRecord(**values)
+
+    # --- the interface ----------------------------------------------------------------------
+
+    def create(self, record: TaskRecord) -> TaskRecord:
+        now = self._clock()
+        record = replace(record, created_at=record.created_at or now, updated_at=now)
+        row = self._to_row(record)
+        names = ", ".join(row)
+        marks = ", ".join(f":{name}" for name in row)
+        with self._transaction() as db:
+            db.execute(f"INSERT INTO tasks ({names}) VALUES ({marks})", row)
+        return record
+
+    def get(self, task_id: str, owner: str | None = None) -> TaskRecord | None:
+        query, args = "SELECT * FROM tasks WHERE id = ?", [task_id]
+        if owner is not None:
+            query, args = query + " AND owner = ?", [task_id, owner]
+        row = self._connection().execute(query, args).fetchone()
+        return self._from_row(row) if row else None
+
+    def update(self, task_id: str, **changes: Any) -> TaskRecord:
+        unknown = set(changes) - set(_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown task fields: {sorted(unknown)}")
+        with self._transaction() as db:
+            row = db.execute("SELECT * FROM tasks WHERE id = ?", [task_id]).fetchone()
+            if row is None:
+                raise KeyError(task_id)
+            record = replace(self._from_row(row), **changes, updated_at=self._clock())
+            values = self._to_row(record)
+            assignments = ", ".join(f"{name} = :{name}" for name in values if name != "id")
+            db.execute(f"UPDATE tasks SET {assignments} WHERE id = :id", values)
+        return record
+
+    def add_billed(self, task_id: str, calls: int = 1) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE tasks SET billed_calls = billed_calls + ? WHERE id = ?",
+                       [calls, task_id])
+
+    def _filters(self, owner: str, kind: str | None, text: str | None
+                 ) -> tuple[str, list[Any]]:
+        where, args = ["owner = ?"], [owner]
+        if kind:
+            where.append("kind = ?")
+            args.append(kind)
+        if text:
+            where.append("prompt LIKE ? ESCAPE '\\'")
+            escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            args.append(f"%{escaped}%")
+        return " AND ".join(where), args
+
+    def list(self, owner: str, *, limit: int = 50, offset: int = 0, kind: str | None = None,
+             text: str | None = None) -> list[TaskRecord]:
+        where, args = self._filters(owner, kind, text)
+        rows = self._connection().execute(
+            f"SELECT * FROM tasks WHERE {where} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+            [*args, limit, offset]).fetchall()
+        return [self._from_row(row) for row in rows]
+
+    def count(self, owner: str, *, kind: str | None = None, text: str | None = None) -> int:
+        where, args = self._filters(owner, kind, text)
+        return self._connection().execute(f"SELECT COUNT(*) FROM tasks WHERE {where}",
+                                          args).fetchone()[0]
+
+    def unfinished(self) -> list[TaskRecord]:
+        marks = ", ".join("?" for _ in ACTIVE_STATES)
+        rows = self._connection().execute(
+            f"SELECT * FROM tasks WHERE state IN ({marks}) ORDER BY created_at",
+            [str(s) for s in ACTIVE_STATES]).fetchall()
+        return [self._from_row(row) for row in rows]
+
+    def billed_total(self, owner: str) -> int:
+        row = self._connection().execute(
+            "SELECT COALESCE(SUM(billed_calls), 0) FROM tasks WHERE owner = ?", [owner]
+        ).fetchone()
+        return int(row[0])
+
+    def delete(self, task_id: str, owner: str) -> TaskRecord | None:
+        with self._transaction() as db:
+            row = db.execute("SELECT * FROM tasks WHERE id = ? AND owner = ?",
+                             [task_id, owner]).fetchone()
+            if row is None:
+                return None
+            db.execute("DELETE FROM tasks WHERE id = ?", [task_id])
+        return self._from_row(row)
+
