@@ -13,6 +13,7 @@ import requests
 
 from tests.conftest import fast_config, new_id, t2i, wait_sd, wait_tool
 from tests.helpers.images import drawn_face, gradient, png
+from tests.helpers.offline import faults, stats
 from tests.helpers.servers import ImageHost
 from webui.api import (
     APIConnectionError,
@@ -36,15 +37,6 @@ from webui.offline.server import OfflineServer
 APPCODE = "test-appcode-5f2d8c1e"
 APP_KEY, APP_SECRET = "204000123", "test-app-secret-9a7b"
 KEY_ID, KEY_SECRET = "AKID-test-77", "test-access-secret-3c4d"
-
-
-def faults(server: OfflineServer, **plan: Any) -> None:
-    answer = requests.post(server.url + "/__offline/faults", json=plan, timeout=5)
-    assert answer.status_code == 200, answer.text
-
-
-def stats(server: OfflineServer) -> dict[str, Any]:
-    return requests.get(server.url + "/__offline/stats", timeout=5).json()
 
 
 # --- every endpoint ----------------------------------------------------------------------------

@@ -91,6 +91,8 @@ class _Live:
         self.saved: dict[int, StoredImage] = {}
         self.probed: dict[str, Downloaded] = {}
         self.final = record.is_final
+        self.unknown_answers = 0
+        self.resent_unknown = False
         self.thread: threading.Thread | None = None
 
     @property
@@ -283,6 +285,10 @@ class TaskEngine:
         previewing = live.preview_interval() is not None
         try:
             info = self._query(live)
+            live.unknown_answers = 0
+        except ServiceError as exc:
+            info = None
+            self._unknown_to_service(live, exc)
         except ZhiqiteError as exc:
             info = None
             self._notice(live, f"status query failed ({exc}); will ask again")
@@ -296,6 +302,18 @@ class TaskEngine:
                                       live.idle_delay * self.policy.idle_growth)
         if info is not None:
             self._apply(live, info)
+
+    def _unknown_to_service(self, live: _Live, exc: ServiceError) -> None:
+        """The service says it has no such task: a backend that lost its tasks (the offline
+        backend after a restart). After a few such answers, send the stored request again under
+        the same id, once: a service that does know the id refuses it, and then the task
+        fails with that answer instead of waiting for the deadline."""
+        live.unknown_answers += 1
+        self._notice(live, f"status query refused ({exc}); will ask again")
+        if live.unknown_answers >= 3 and not live.resent_unknown:
+            live.resent_unknown = True
+            live.submitted = False
+            live.next_submit_at = self.clock()
 
     # --- applying a status ------------------------------------------------------------------
 
@@ -455,10 +473,11 @@ class TaskEngine:
     # --- watching ---------------------------------------------------------------------------
 
     def events(self, task_id: str, owner: str, *, preview_interval: Any = PREVIEW_DEFAULT,
-               heartbeat: float = 1.0) -> Iterator[TaskEvent]:
+               timeout: float | None = None, heartbeat: float = 0.5) -> Iterator[TaskEvent]:
         """The task's snapshots, newest first yielded at once, until the final one. While the
         generator is open the task counts as watched (previews at `preview_interval`); closing
-        it (Interrupt, page closed) stops nothing on the service (NO_CANCEL)."""
+        it (Interrupt, page closed) stops nothing on the service (NO_CANCEL). `timeout`:
+        raise TimeoutError when no final snapshot came by then (the task goes on)."""
         record = self.store.get(task_id, owner)
         if record is None:
             raise LookupError(f"no task {task_id} for this visitor")
@@ -472,11 +491,15 @@ class TaskEngine:
         token = object()
         live.watchers[id(token)] = interval
         live.wake.set()  # the poll schedule may have changed
+        end = None if timeout is None else time.monotonic() + timeout
         try:
             version = -1
             while not self._stopping.is_set():
                 event = live.channel.wait_newer(version, heartbeat)
                 if event is None:
+                    if end is not None and time.monotonic() > end:
+                        raise TimeoutError(f"task {task_id} still {live.channel.latest.state} "
+                                           f"after {timeout} s; it goes on in the background")
                     continue
                 version = event.version
                 yield event

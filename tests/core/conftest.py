@@ -1,0 +1,75 @@
+"""A task engine wired to a test's own offline backend, store and folders."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+
+from tests.conftest import new_id, t2i
+from webui.api import ZhiqiteClient
+from webui.api import models as m
+from webui.api.validation import parse_request
+from webui.core.callbacks import callback_router
+from webui.core.engine import PollPolicy, TaskEngine, TaskHandle
+from webui.core.keys import Keys, load_or_create_key
+from webui.core.outputs import Downloader, OutputWriter
+from webui.core.store import SQLiteTaskStore
+from webui.offline.server import OfflineServer, ThreadedServer
+
+# The offline backend runs at 0.002 x real time; polls scale alike (preview 15 ms, idle from
+# 20 ms, safety net from 0.6 s, deadline 36 s).
+FAST_POLICY = PollPolicy().scaled(0.01)
+OWNER = "owner-a"
+
+
+class Rig:
+    """client + store + engine (+ the callback route on a loopback server in callback mode)."""
+
+    def __init__(self, backend: OfflineServer, data_dir: Path, *, mode: str = "poll",
+                 policy: PollPolicy = FAST_POLICY) -> None:
+        self.backend, self.data_dir = backend, data_dir
+        self.client = ZhiqiteClient(base_url=backend.url, backoff=0.001, timeout=2.0)
+        self.store = SQLiteTaskStore.in_dir(data_dir)
+        self.keys = Keys(load_or_create_key(data_dir))
+        self.writer = OutputWriter(data_dir / "outputs")
+        self.engine = TaskEngine(self.client, self.store, self.writer, self.keys, policy=policy,
+                                 downloader=Downloader(retries=1, backoff=0.0))
+        self.server: ThreadedServer | None = None
+        if mode == "callback":
+            app = FastAPI()
+            app.include_router(callback_router(self.engine))
+            self.server = ThreadedServer(app).start()
+            self.engine.public_url = self.server.url
+
+    def request(self, endpoint: str = "text2image", **fields: Any) -> Any:
+        model = {"text2image": m.Text2ImageRequest}.get(endpoint)
+        if model is None:
+            raise ValueError(endpoint)
+        return parse_request(model, t2i(new_id(), **fields))
+
+    def submit(self, owner: str = OWNER, **fields: Any) -> TaskHandle:
+        return self.engine.submit(self.request(**fields), owner=owner)
+
+    def close(self) -> None:
+        self.engine.shutdown()
+        if self.server:
+            self.server.stop()
+        self.client.close()
+
+
+@pytest.fixture
+def rig(fresh_offline: OfflineServer, tmp_path: Path) -> Iterator[Rig]:
+    r = Rig(fresh_offline, tmp_path)
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def callback_rig(fresh_offline: OfflineServer, tmp_path: Path) -> Iterator[Rig]:
+    r = Rig(fresh_offline, tmp_path, mode="callback")
+    yield r
+    r.close()

@@ -1,0 +1,117 @@
+"""What the app and the CLI share, built from the environment: the API client (the cloud, or the
+embedded offline backend when no credentials are set), the task store, output folder, keys
+and the task engine."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from webui.api.client import ENV_VARS, ZhiqiteClient
+from webui.core.engine import PollPolicy, TaskEngine
+from webui.core.keys import Keys, load_or_create_key
+from webui.core.outputs import OutputWriter
+from webui.core.store import SQLiteTaskStore
+
+log = logging.getLogger(__name__)
+
+CREDENTIAL_VARS = tuple(var for arg, var in ENV_VARS.items() if arg != "base_url")
+
+
+def public_url_from_env(env: Mapping[str, str]) -> str | None:
+    """Where the service can reach this app: ZHIQITE_PUBLIC_URL, else the Space's host."""
+    if env.get("ZHIQITE_PUBLIC_URL", "").strip():
+        return env["ZHIQITE_PUBLIC_URL"].strip().rstrip("/")
+    if env.get("SPACE_HOST", "").strip():
+        return f"https://{env['SPACE_HOST'].strip()}"
+    return None
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    outputs_dir: Path = Path("outputs")
+    public_url: str | None = None
+    backend: str = "auto"  # auto (offline without credentials), offline, cloud
+    offline_time_scale: float = 1.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {
+            "data_dir": Path(env.get("ZHIQITE_DATA_DIR") or "data"),
+            "outputs_dir": Path(env.get("ZHIQITE_OUTPUTS_DIR") or "outputs"),
+            "public_url": public_url_from_env(env),
+            "backend": env.get("ZHIQITE_BACKEND") or "auto",
+        }
+        scale = env.get("ZHIQITE_OFFLINE_TIME_SCALE", "").strip()
+        if scale:
+            try:
+                values["offline_time_scale"] = float(scale)
+            except ValueError:
+                raise ValueError(f"ZHIQITE_OFFLINE_TIME_SCALE must be a number, got {scale!r}"
+                                 ) from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+
+def has_credentials(env: Mapping[str, str]) -> bool:
+    return any(env.get(var, "").strip() for var in CREDENTIAL_VARS)
+
+
+class Runtime:
+    """Start with `Runtime.open(settings)`; `close()` stops the engine and any embedded backend.
+    The public URL may be set later (the app knows its own address only once it listens)."""
+
+    def __init__(self, settings: Settings, client: ZhiqiteClient, offline: Any = None,
+                 policy: PollPolicy | None = None) -> None:
+        self.settings = settings
+        self.client = client
+        self.offline = offline  # the embedded OfflineServer, when used
+        self.store = SQLiteTaskStore.in_dir(settings.data_dir)
+        self.keys = Keys(load_or_create_key(settings.data_dir))
+        self.writer = OutputWriter(settings.outputs_dir)
+        self.engine = TaskEngine(client, self.store, self.writer, self.keys,
+                                 public_url=settings.public_url, policy=policy)
+
+    @classmethod
+    def open(cls, settings: Settings, env: Mapping[str, str] | None = None,
+             policy: PollPolicy | None = None) -> Runtime:
+        env = os.environ if env is None else env
+        backend = settings.backend
+        if backend == "auto":
+            backend = "cloud" if has_credentials(env) else "offline"
+        if backend == "offline":
+            from webui.offline.config import OfflineConfig
+            from webui.offline.server import OfflineServer
+
+            offline = OfflineServer(OfflineConfig(time_scale=settings.offline_time_scale))
+            offline.start()
+            client = ZhiqiteClient(base_url=offline.url)
+            return cls(settings, client, offline, policy)
+        if backend != "cloud":
+            raise ValueError(f"backend must be auto, offline or cloud, got {backend!r}")
+        if not has_credentials(env):
+            raise ValueError("the cloud backend needs credentials: set ZHIQITE_APPCODE, or "
+                             "ZHIQITE_APP_KEY and ZHIQITE_APP_SECRET")
+        return cls(settings, ZhiqiteClient.from_env(env), None, policy)
+
+    @property
+    def is_offline(self) -> bool:
+        return self.offline is not None
+
+    def owner(self, visitor: str) -> str:
+        return self.keys.owner(visitor, self.client.auth.secrets)
+
+    def set_public_url(self, url: str | None) -> None:
+        self.engine.public_url = url.rstrip("/") if url else None
+
+    def close(self) -> None:
+        self.engine.shutdown()
+        self.client.close()
+        if self.offline is not None:
+            self.offline.stop()
