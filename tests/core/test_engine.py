@@ -11,10 +11,16 @@ from pathlib import Path
 
 import pytest
 import requests
+from PIL import Image
 
+from tests.conftest import new_id
 from tests.core.conftest import OWNER, Rig
+from tests.helpers.images import drawn_face, gradient, png
 from tests.helpers.offline import faults, stats
+from tests.helpers.servers import ImageHost
+from webui.api import models as m
 from webui.api.models import TaskState
+from webui.api.validation import parse_request
 from webui.core import infotext
 from webui.core.engine import PollPolicy
 from webui.core.outputs import read_infotext
@@ -312,3 +318,43 @@ def test_callback_revives_a_task_past_its_deadline(fresh_offline: OfflineServer,
         assert_saved(revived, 1)
     finally:
         r.close()
+
+
+# --- tool tasks --------------------------------------------------------------------------------
+
+
+def test_enhance_goes_through_the_same_engine(rig: Rig, image_host: ImageHost) -> None:
+    url = image_host.put(png(gradient(200, 120)))
+    request = parse_request(m.EnhanceRequest, {"businessTaskId": new_id(), "image": url,
+                                               "upscalingResize": 2})
+    handle = rig.engine.submit(request, owner=OWNER)
+    record = handle.wait(timeout=10)
+    assert record.state == TaskState.SUCCEEDED and record.kind == "enhance"
+    path = Path(record.images[0].path or "")
+    assert path.parent.parent.name == "extras"
+    with Image.open(path) as image:
+        assert image.size == (400, 240)
+        assert "Postprocess upscale by: 2" in image.info["parameters"]
+    assert record.billed_calls == billed_at_backend(rig.backend)
+
+
+def test_face_swap_and_its_failure(rig: Rig, image_host: ImageHost) -> None:
+    face = image_host.put(png(drawn_face()))
+    target = image_host.put(png(drawn_face(skin=(200, 160, 130))))
+    body = {"businessTaskId": new_id(), "sourceUrl": face, "targetUrl": target}
+    done = rig.engine.submit(parse_request(m.RoopRequest, body), owner=OWNER).wait(timeout=10)
+    assert done.state == TaskState.SUCCEEDED
+    assert Path(done.images[0].path or "").parent.parent.name == "faceswap"
+
+    faults(rig.backend, tasks=["fail"])
+    body = {**body, "businessTaskId": new_id()}
+    failed = rig.engine.submit(parse_request(m.RoopRequest, body), owner=OWNER).wait(timeout=10)
+    assert failed.state == TaskState.FAILED and "could not process" in (failed.error or "")
+
+
+def test_tool_done_without_a_url_is_a_failure(rig: Rig, image_host: ImageHost) -> None:
+    faults(rig.backend, tasks=["no_url"])
+    request = parse_request(m.EnhanceRequest, {"businessTaskId": new_id(),
+                                               "image": image_host.put(png(gradient(64, 64)))})
+    record = rig.engine.submit(request, owner=OWNER).wait(timeout=10)
+    assert record.state == TaskState.FAILED

@@ -137,7 +137,13 @@ class OutputWriter:
             if number is None:
                 number = _next_number(folder)
             while True:
-                path = folder / f"{number:05d}-{seed if seed is not None else 'x'}.png"
+                taken = any(folder.glob(f"{number:05d}-*")) or (folder / f"{number:05d}.png"
+                                                                 ).exists()
+                if taken:  # by another process meanwhile
+                    number += 1
+                    continue
+                suffix = f"-{seed}" if seed is not None else ""  # tools report no seed
+                path = folder / f"{number:05d}{suffix}.png"
                 try:
                     with open(path, "xb") as file:  # exclusive: never overwrite
                         file.write(data)
@@ -169,5 +175,5 @@ def read_infotext(path_or_bytes: Path | str | bytes) -> str | None:
 
 def _next_number(folder: Path) -> int:
     numbers = [int(match.group(1)) for p in folder.iterdir()
-               if (match := re.match(r"^(\d{5,})-", p.name))]
+               if (match := re.match(r"^(\d{5,})[-.]", p.name))]
     return max(numbers, default=-1) + 1

@@ -251,7 +251,8 @@ class TaskRunner:
 
     def image_file(self, task_key: str, name: str) -> Path | None:
         task = next((t for t in self.tasks.values() if _safe(t.id) == task_key), None)
-        if task is None or task.expired or task.state != TaskState.SUCCEEDED:
+        if (task is None or task.expired or task.state != TaskState.SUCCEEDED
+                or task.outcome == "no_url"):  # "done without a URL": nothing is served
             return None
         path = self.image_dir / task_key / name
         return path if path.is_file() and path.parent == self.image_dir / task_key else None
