@@ -18,6 +18,8 @@ from webui.core.outputs import OutputWriter
 from webui.core.store import SQLiteTaskStore
 
 log = logging.getLogger(__name__)
+# httpx logs every request URL at INFO, and a callback URL carries its task's token.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 CREDENTIAL_VARS = tuple(var for arg, var in ENV_VARS.items() if arg != "base_url")
 

@@ -48,6 +48,7 @@ class OfflineTask:
     job_count: int = 1
     seed: int = 0
     created: float = field(default_factory=time.monotonic)
+    finished: float | None = None  # time.monotonic() when it reached a final state
     inputs: pipeline.Inputs = field(default_factory=pipeline.Inputs)
     params: r.SceneParams | None = None
     results: list[dict[str, Any]] = field(default_factory=list)
@@ -152,6 +153,7 @@ class TaskRunner:
 
     def _fail(self, task: OfflineTask, reason: str) -> None:
         task.state, task.desc = TaskState.FAILED, f"Task failed: {reason}"
+        task.finished = time.monotonic()
         task.output_url = None
         self.stats.tasks_failed += 1
 
@@ -198,7 +200,7 @@ class TaskRunner:
             await asyncio.to_thread(path.write_bytes, r.encode(img, fmt))
             task.results.append(self._result_row(task, index, fmt))
         task.expired = task.outcome == "expired"
-        task.state = TaskState.SUCCEEDED
+        task.state, task.finished = TaskState.SUCCEEDED, time.monotonic()
         task.desc = " ".join(["Task succeeded.", *task.notes])
         self.stats.tasks_succeeded += 1
 
@@ -237,6 +239,7 @@ class TaskRunner:
             task.output_url = None
         task.expired = task.outcome == "expired"
         task.state, task.desc = TaskState.SUCCEEDED, "Task succeeded."
+        task.finished = time.monotonic()
         self.stats.tasks_succeeded += 1
 
     # --- images -----------------------------------------------------------------------------

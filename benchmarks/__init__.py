@@ -1,0 +1,1 @@
+"""Scripts that print numbers (never timed assertions): `python -m benchmarks.<name>`."""
