@@ -358,3 +358,12 @@ def test_tool_done_without_a_url_is_a_failure(rig: Rig, image_host: ImageHost) -
                                                "image": image_host.put(png(gradient(64, 64)))})
     record = rig.engine.submit(request, owner=OWNER).wait(timeout=10)
     assert record.state == TaskState.FAILED
+
+
+def test_tool_task_in_callback_mode_bills_only_the_submit(callback_rig: Rig,
+                                                          image_host: ImageHost) -> None:
+    request = parse_request(m.EnhanceRequest, {"businessTaskId": new_id(),
+                                               "image": image_host.put(png(gradient(64, 64)))})
+    record = callback_rig.engine.submit(request, owner=OWNER).wait(timeout=10)
+    assert record.state == TaskState.SUCCEEDED and record.billed_calls == 1
+    assert stats(callback_rig.backend)["callbacks_acknowledged"] == 1

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import fast_config
+from tests.conftest import fast_config, wait_sd
 from tests.core.conftest import OWNER, Rig
 from tests.core.test_engine import assert_saved, wait_submitted
 from tests.helpers.offline import faults, stats
@@ -128,5 +128,24 @@ def test_app_killed_with_sigkill_mid_task_loses_nothing(fresh_offline: OfflineSe
         assert_saved(record, 1)
         assert stats(fresh_offline)["tasks_started"] == 1
         assert record.billed_calls >= row.billed_calls + 1  # counting went on from the row
+    finally:
+        rig.close()
+
+
+def test_task_found_past_its_deadline_gets_one_last_look(fresh_offline: OfflineServer,
+                                                         tmp_path: Path) -> None:
+    """The app was down longer than the deadline; the task finished meanwhile."""
+    rig = Rig(fresh_offline, tmp_path)
+    try:
+        request = rig.request()
+        rig.client.text2image(request)
+        wait_sd(rig.client, request.task_id)
+        rig.store.create(TaskRecord(id=request.task_id, kind="text2image", owner=OWNER,
+                                    request=request.to_wire(), submitted=True,
+                                    created_at=time.time() - 7200))
+        rig.engine.resume()
+        record = rig.engine.wait(request.task_id, OWNER, timeout=10)
+        assert record.state == TaskState.SUCCEEDED and not record.timed_out
+        assert_saved(record, 1)
     finally:
         rig.close()

@@ -432,6 +432,10 @@ class TaskEngine:
             live.wake.set()
 
     def _time_out(self, live: _Live) -> None:
+        if live.submitted:  # one last look: the app may have been down when it finished
+            self._poll(live)
+            if live.final:
+                return
         minutes = self.policy.deadline / 60
         self._finish(live, TaskState.FAILED, timed_out=True,
                      error=f"no final status within {minutes:g} min; if the service still "
