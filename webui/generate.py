@@ -195,5 +195,5 @@ def main(argv: list[str]) -> int:
         return 1
     except KeyboardInterrupt:
         print("interrupted: the API has no cancel, the task keeps running on the service "
-              "and is resumed the next time the app starts", file=sys.stderr)
+              "and is resumed the next time the web UI starts", file=sys.stderr)
         return 130

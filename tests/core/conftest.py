@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,9 @@ def rig(fresh_offline: OfflineServer, tmp_path: Path) -> Iterator[Rig]:
 
 @pytest.fixture
 def callback_rig(fresh_offline: OfflineServer, tmp_path: Path) -> Iterator[Rig]:
-    r = Rig(fresh_offline, tmp_path, mode="callback")
+    """Safety-net polls only after 10 s: billed-call counts cannot depend on how fast a loaded
+    machine delivers the callback."""
+    r = Rig(fresh_offline, tmp_path, mode="callback",
+            policy=replace(FAST_POLICY, safety_first=10.0))
     yield r
     r.close()

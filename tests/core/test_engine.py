@@ -253,12 +253,17 @@ def final_body(rig: Rig, task_id: str) -> dict:
     return rig.backend.runner.status_body(rig.backend.runner.tasks[task_id])
 
 
-def test_lost_callback_is_caught_by_the_safety_net_poll(callback_rig: Rig) -> None:
-    faults(callback_rig.backend, callbacks=["drop"])
-    record = callback_rig.submit().wait(timeout=10)
-    assert record.state == TaskState.SUCCEEDED
-    assert_saved(record, 1)
-    assert record.billed_calls >= 2  # the submit and at least one safety-net query
+def test_lost_callback_is_caught_by_the_safety_net_poll(fresh_offline: OfflineServer,
+                                                        tmp_path: Path) -> None:
+    r = Rig(fresh_offline, tmp_path, mode="callback")  # safety net from 0.6 s
+    try:
+        faults(fresh_offline, callbacks=["drop"])
+        record = r.submit().wait(timeout=10)
+        assert record.state == TaskState.SUCCEEDED
+        assert_saved(record, 1)
+        assert record.billed_calls >= 2  # the submit and at least one safety-net query
+    finally:
+        r.close()
 
 
 def test_duplicate_and_late_callbacks_change_nothing(callback_rig: Rig) -> None:
