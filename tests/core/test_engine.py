@@ -370,5 +370,5 @@ def test_tool_task_in_callback_mode_bills_only_the_submit(callback_rig: Rig,
     request = parse_request(m.EnhanceRequest, {"businessTaskId": new_id(),
                                                "image": image_host.put(png(gradient(64, 64)))})
     record = callback_rig.engine.submit(request, owner=OWNER).wait(timeout=10)
+    # done by the callback, or by ruling 5's probe of the URL the submit answered (not billed)
     assert record.state == TaskState.SUCCEEDED and record.billed_calls == 1
-    assert stats(callback_rig.backend)["callbacks_acknowledged"] == 1
