@@ -1,0 +1,121 @@
+"""Form state -> request model. A tab's handler turns its components' values into one of these
+dataclasses (by name), and the builder makes the one request it stands for; the request models
+validate, so a bad value is refused here, naming the field, before anything is sent."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, fields
+from typing import Any
+
+from webui.api import models as m
+from webui.api.errors import FieldIssue, InvalidRequestError
+from webui.api.validation import parse_request
+
+# A1111's hires upscalers; the API takes the name as a string.
+HIRES_UPSCALERS: tuple[str, ...] = (
+    "Latent", "Latent (antialiased)", "Latent (bicubic)", "Latent (bicubic antialiased)",
+    "Latent (nearest)", "Latent (nearest-exact)", "None", "Lanczos", "Nearest", "ESRGAN_4x",
+    "LDSR", "R-ESRGAN 4x+", "R-ESRGAN 4x+ Anime6B", "ScuNET GAN", "ScuNET PSNR", "SwinIR 4x",
+)
+
+
+def new_task_id(prefix: str = "w") -> str:
+    """Unguessable (it keys the callback URL) and URL-safe (ruling 9)."""
+    return f"{prefix}{uuid.uuid4().hex}"
+
+
+def number(value: Any) -> Any:
+    """Sliders and number boxes give floats: 512.0 -> 512; 7.5 stays; junk is left for the
+    model to refuse with a message."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+@dataclass
+class CommonForm:
+    """The top bar, shared by every SD tab."""
+
+    checkpoint: str = ""
+    vae: str | None = None
+    clip_skip: int = 1
+
+
+@dataclass
+class Txt2ImgForm(CommonForm):
+    prompt: str = ""
+    negative_prompt: str = ""
+    sampler: str = "Euler a"
+    steps: int = 20
+    width: int = 512
+    height: int = 512
+    n_iter: int = 1
+    batch_size: int = 1
+    cfg_scale: float = 7.0
+    seed: int = -1
+    restore_faces: bool = False
+    enable_hr: bool = False
+    hr_upscaler: str = "Latent"
+    hr_steps: int = 0
+    hr_denoising: float = 0.7
+    hr_scale: float = 2
+    hr_resize_x: int = 0
+    hr_resize_y: int = 0
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> Txt2ImgForm:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
+
+
+def txt2img_body(form: Txt2ImgForm, task_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "prompt": form.prompt,
+        "negative_prompt": form.negative_prompt or None,
+        "sampler_index": form.sampler,
+        "steps": number(form.steps),
+        "width": number(form.width),
+        "height": number(form.height),
+        "n_iter": number(form.n_iter),
+        "batch_size": number(form.batch_size),
+        "cfg_scale": number(form.cfg_scale),
+        "seed": number(form.seed) if form.seed not in (None, "") else -1,
+        "restore_faces": bool(form.restore_faces),
+        "alwayson_scripts": {
+            "sd_model_checkpoint": form.checkpoint,
+            "id_task": task_id,
+            "sd_vae": form.vae or None,
+            "output_image_format": "png",  # lossless: the file we keep is a PNG
+            "override_settings": {"CLIP_stop_at_last_layers": number(form.clip_skip)},
+        },
+    }
+    if form.enable_hr:
+        by_size = bool(form.hr_resize_x or form.hr_resize_y)
+        body.update({
+            "enable_hr": True,
+            "hr_upscaler": form.hr_upscaler,
+            "hr_second_pass_steps": number(form.hr_steps),
+            "denoising_strength": number(form.hr_denoising),
+            "hr_scale": None if by_size else number(form.hr_scale),
+            "hr_resize_x": number(form.hr_resize_x) if by_size else None,
+            "hr_resize_y": number(form.hr_resize_y) if by_size else None,
+        })
+    return _without_none(body)
+
+
+def txt2img_request(form: Txt2ImgForm, task_id: str | None = None) -> m.Text2ImageRequest:
+    """Raises InvalidRequestError (each issue names its field) for anything out of range."""
+    if not (form.checkpoint or "").strip():
+        raise InvalidRequestError([FieldIssue(
+            "alwayson_scripts.sd_model_checkpoint",
+            "checkpoint: pick a model first (the list is empty or not loaded)", "missing")],
+            "text2image")
+    return parse_request(m.Text2ImageRequest, txt2img_body(form, task_id or new_task_id()),
+                         "text2image")
+
+
+def _without_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    return value

@@ -1,0 +1,159 @@
+"""The app: builds the Blocks (inside a function: nothing runs at import), launches Gradio,
+mounts the callback route on Gradio's FastAPI app, and resumes unfinished tasks."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from webui.core.callbacks import callback_router
+from webui.core.runtime import Runtime, Settings
+from webui.ui.context import PREVIEW_INTERVAL, UiContext
+from webui.ui.prompt_box import picker_updates
+from webui.ui.results import interrupted, meter_markdown
+from webui.ui.tabs.coming import COMING, build_coming_tab
+from webui.ui.tabs.txt2img import build_txt2img
+from webui.ui.tasks import reattach
+from webui.ui.topbar import build_topbar, model_updates
+
+log = logging.getLogger(__name__)
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+OFFLINE_BANNER = ("**Offline demo backend: images are synthetic.** No credentials are set, so "
+                  "this app runs its own stand-in for the Zhiqite API on this machine. Set "
+                  "`ZHIQITE_APPCODE` (or an AppKey/AppSecret) to use the real service.")
+
+
+@dataclass
+class Launched:
+    demo: gr.Blocks
+    runtime: Runtime
+    url: str
+
+    def close(self) -> None:
+        self.demo.close()
+        self.runtime.close()
+
+
+def new_visitor_id() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def build(ctx: UiContext) -> gr.Blocks:
+    with gr.Blocks(title="Zhiqite WebUI") as demo:
+        # Kept in the browser's localStorage: ties tasks to this browser across reloads.
+        visitor = gr.BrowserState(None, storage_key="zhiqite_visitor")
+        last_tasks = gr.BrowserState({}, storage_key="zhiqite_last_tasks")
+        if ctx.runtime.is_offline:
+            gr.Markdown(OFFLINE_BANNER, elem_id="zq_banner")
+        topbar = build_topbar(ctx)
+        with gr.Tabs(elem_id="zq_tabs"):
+            with gr.Tab("txt2img", elem_id="tab_txt2img"):
+                txt2img = build_txt2img(ctx, topbar, visitor, last_tasks)
+            for name, what in COMING:
+                build_coming_tab(name, what)
+
+        panel = txt2img.panel
+
+        def on_load(data: dict[Any, Any]) -> Iterator[dict[Any, Any]]:
+            visitor_id = data[visitor] if _valid_visitor(data[visitor]) else new_visitor_id()
+            owner = ctx.owner(visitor_id)
+            checkpoint, vae = model_updates(ctx, data[topbar.checkpoint], data[topbar.vae])
+            lora, embedding = picker_updates(ctx)
+            yield {visitor: visitor_id, topbar.checkpoint: checkpoint, topbar.vae: vae,
+                   txt2img.box.lora: lora, txt2img.box.embedding: embedding,
+                   panel.meter: meter_markdown(0, ctx.engine.billed_calls(owner))}
+            yield from reattach(ctx, panel, owner, data[last_tasks])
+
+        load_event = demo.load(
+            on_load, inputs={visitor, last_tasks, topbar.checkpoint, topbar.vae},
+            outputs=[visitor, topbar.checkpoint, topbar.vae, txt2img.box.lora,
+                     txt2img.box.embedding, *panel.outputs],
+            concurrency_limit=None, show_progress="hidden")
+        panel.interrupt.click(interrupted, cancels=[txt2img.generate_event, load_event],
+                              queue=False)
+    return demo
+
+
+def _valid_visitor(value: Any) -> bool:
+    return isinstance(value, str) and 16 <= len(value) <= 100
+
+
+def launch(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
+           share: bool = False, preview_interval: float | None = PREVIEW_INTERVAL,
+           show_adult: bool = False, quiet: bool = False) -> Launched:
+    """Start everything and return (the server runs in its own threads)."""
+    runtime = Runtime.open(settings)
+    ctx = UiContext.create(runtime, preview_interval=preview_interval, show_adult=show_adult)
+    demo = build(ctx)
+    demo.queue(default_concurrency_limit=None)
+    app, local_url, _ = demo.launch(
+        server_name=host, server_port=port, share=share, prevent_thread_lock=True,
+        run_history=False, show_error=False, quiet=quiet, max_threads=200,
+        footer_links=["gradio"], css_paths=[ASSETS / "app.css"],
+        js=(ASSETS / "app.js").read_text(encoding="utf-8"))
+    # The service posts results here; the route lives on Gradio's own FastAPI app.
+    app.include_router(callback_router(runtime.engine))
+    loopback = f"http://127.0.0.1:{demo.server_port}"
+    if not settings.public_url and runtime.is_offline:
+        runtime.set_public_url(loopback)  # the offline backend can call back on loopback
+    resumed = runtime.engine.resume()
+    url = local_url.rstrip("/") if host not in ("0.0.0.0", "::") else loopback
+    if not quiet:
+        backend = ("offline demo backend (synthetic images; set ZHIQITE_APPCODE for the real "
+                   "service)" if runtime.is_offline else runtime.client.base_url)
+        print(f"zhiqite-webui on {url} | backend: {backend} | results: "
+              f"{runtime.engine.mode} mode | resumed {resumed} unfinished task(s)", flush=True)
+    return Launched(demo, runtime, url)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="zhiqite-webui",
+                                description="The web UI for the Zhiqite image API.")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    p.add_argument("--backend", choices=("auto", "offline", "cloud"), default=None,
+                   help="auto (default): the offline backend when no credentials are set")
+    p.add_argument("--api-base", default=None, help="the API's base URL (cloud backend)")
+    p.add_argument("--share", action="store_true", help="a public gradio.live link")
+    p.add_argument("--preview-interval", type=_interval, default=PREVIEW_INTERVAL,
+                   help="seconds between live previews, 0.5-5, or 0 for off (fewer billed "
+                   "calls); default 1.5")
+    p.add_argument("--show-adult", action="store_true", help="list models marked isAdult")
+    return p
+
+
+def _interval(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if value != 0 and not 0.5 <= value <= 5:
+        raise argparse.ArgumentTypeError(f"must be 0 (off) or in [0.5, 5], got {text}")
+    return value
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.api_base:
+        import os
+
+        os.environ["ZHIQITE_API_BASE"] = args.api_base
+    try:
+        settings = Settings.from_env(backend=args.backend)
+        launched = launch(settings, host=args.host, port=args.port, share=args.share,
+                          preview_interval=args.preview_interval or None,
+                          show_adult=args.show_adult)
+    except (ValueError, OSError) as exc:
+        raise SystemExit(f"zhiqite-webui: {exc}") from None
+    try:
+        launched.demo.block_thread()
+    finally:
+        launched.runtime.close()

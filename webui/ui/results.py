@@ -1,0 +1,176 @@
+"""The right-hand results column every generating tab has: status, progress bar, live preview,
+gallery with seeds, infotext, cost meter, Interrupt and Save. `stream()` turns the task
+engine's events into updates of these components."""
+
+from __future__ import annotations
+
+import html
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from webui.core.engine import NO_CANCEL
+from webui.core.events import TaskEvent
+from webui.core.outputs import read_infotext
+from webui.core.store import TaskRecord
+
+
+@dataclass
+class ResultsPanel:
+    tab: str
+    status: gr.Markdown
+    progress: gr.HTML
+    preview: gr.Image
+    gallery: gr.Gallery
+    infotext: gr.Textbox
+    meter: gr.Markdown
+    results: gr.State  # paths shown in the gallery, in order
+    selected: gr.State  # index selected in the gallery, or None
+    interrupt: gr.Button
+    save: gr.Button
+    download: gr.File
+    send_buttons: list[gr.Button]
+
+    @property
+    def outputs(self) -> list[Any]:
+        return [self.status, self.progress, self.preview, self.gallery, self.infotext,
+                self.meter, self.results, self.selected]
+
+    def wire(self) -> None:
+        self.gallery.select(self._select, inputs=self.results,
+                            outputs=[self.selected, self.infotext], queue=False)
+        self.save.click(self._zip, inputs=[self.results, self.selected], outputs=self.download)
+
+    @staticmethod
+    def _select(results: list[str], event: gr.SelectData) -> tuple[int | None, str]:
+        index = event.index if isinstance(event.index, int) else None
+        if index is None or not 0 <= index < len(results or []):
+            return None, ""
+        return index, _infotext(results[index])
+
+    def _zip(self, results: list[str], selected: int | None) -> Any:
+        paths = [results[selected]] if selected is not None and results else list(results or [])
+        if not paths:
+            gr.Warning("Nothing to save yet: generate first.")
+            return gr.File(visible=False)
+        folder = Path(tempfile.mkdtemp(prefix="zhiqite-save-"))
+        archive = folder / f"{self.tab}-{Path(paths[0]).stem}.zip"
+        with zipfile.ZipFile(archive, "w") as zf:
+            for path in paths:
+                zf.write(path, Path(path).name)
+        return gr.File(value=str(archive), visible=True)
+
+    # --- streaming --------------------------------------------------------------------------
+
+    def stream(self, events: Iterator[TaskEvent], billed_total: Any) -> Iterator[dict[Any, Any]]:
+        """Updates for each event; the preview only when it changed (it is the heavy part)."""
+        last_preview: bytes | None = None
+        for event in events:
+            update: dict[Any, Any] = {
+                self.status: status_markdown(event),
+                self.progress: progress_html(event),
+                self.meter: meter_markdown(event.billed_calls, billed_total()),
+            }
+            if event.preview and event.preview != last_preview and not event.final:
+                last_preview = event.preview
+                update[self.preview] = gr.Image(value=event.preview_image(), visible=True)
+            if event.final:
+                update.update(self.final(event))
+            yield update
+
+    def final(self, event: TaskEvent) -> dict[Any, Any]:
+        shown = [image for image in event.images if image.shown]
+        paths = [image.path for image in shown]
+        return {
+            self.preview: gr.Image(value=None, visible=False),
+            self.gallery: gr.Gallery(value=[(p, f"Seed {i.seed}" if i.seed is not None else "")
+                                            for p, i in zip(paths, shown, strict=True)],
+                                     selected_index=None),
+            self.infotext: _infotext(paths[0]) if paths else "",
+            self.results: paths,
+            self.selected: None,
+        }
+
+    def show_record(self, record: TaskRecord, billed_total: int) -> dict[Any, Any]:
+        """A finished task's results, e.g. after a reload."""
+        event = TaskEvent.from_record(record, version=1)
+        return {self.status: status_markdown(event), self.progress: progress_html(event),
+                self.meter: meter_markdown(event.billed_calls, billed_total),
+                **self.final(event)}
+
+
+def build_results_panel(tab: str) -> ResultsPanel:
+    """Lay the column out (call inside a gr.Column)."""
+    with gr.Row(elem_classes="zq-status-row"):
+        status = gr.Markdown("", elem_id=f"{tab}_status")
+    progress = gr.HTML(progress_html(None), elem_id=f"{tab}_progress")
+    preview = gr.Image(label="Live preview", visible=False, interactive=False, height=360,
+                       elem_id=f"{tab}_preview", format="jpeg")
+    gallery = gr.Gallery(label="Results", columns=2, height=420, object_fit="contain",
+                         elem_id=f"{tab}_gallery", format="png", interactive=False)
+    with gr.Row():
+        interrupt = gr.Button("Interrupt", variant="stop", size="sm",
+                              elem_id=f"{tab}_interrupt")
+        save = gr.Button("Save", size="sm", elem_id=f"{tab}_save")
+        send = [gr.Button(label, size="sm", interactive=False,
+                          elem_id=f"{tab}_send_{key}")
+                for key, label in (("img2img", "Send to img2img"), ("inpaint", "Send to inpaint"),
+                                   ("extras", "Send to extras"))]
+    download = gr.File(label="Download", visible=False, interactive=False)
+    infotext = gr.Textbox(label="Generation parameters (infotext)", lines=4, interactive=False,
+                          elem_id=f"{tab}_infotext", buttons=["copy"])
+    meter = gr.Markdown("", elem_id=f"{tab}_meter", elem_classes="zq-meter")
+    panel = ResultsPanel(tab, status, progress, preview, gallery, infotext, meter,
+                         gr.State([]), gr.State(None), interrupt, save, download, send)
+    panel.wire()
+    return panel
+
+
+def interrupted() -> None:
+    gr.Info(f"Stopped following the task. {NO_CANCEL}")
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+def status_markdown(event: TaskEvent) -> str:
+    text = html.escape(event.status_line)
+    if event.resumed and not event.final:
+        text += " (picked up again after a restart)"
+    hidden = [image for image in event.images if image.hidden_reason or image.error]
+    for image in hidden:
+        reason = image.hidden_reason or image.error or ""
+        text += f"  \nImage {image.index + 1} not shown: {html.escape(reason)}"
+    if event.notice and not event.final:
+        text += f"  \n<small>{html.escape(event.notice)}</small>"
+    return text
+
+
+def progress_html(event: TaskEvent | None) -> str:
+    if event is None:
+        fraction = 0.0
+    elif event.state == "succeeded":
+        fraction = 1.0
+    else:
+        fraction = event.progress or 0.0
+    failed = " zq-failed" if event is not None and event.state == "failed" else ""
+    return (f'<div class="zq-progress{failed}" role="progressbar" aria-valuemin="0" '
+            f'aria-valuemax="100" aria-valuenow="{fraction * 100:.0f}">'
+            f'<div class="zq-progress-fill" style="width:{fraction * 100:.1f}%"></div></div>')
+
+
+def meter_markdown(task_calls: int, total_calls: int) -> str:
+    return (f"Billed calls: **{task_calls}** for this task, **{total_calls}** in this browser "
+            "(each submit and status query is billed)")
+
+
+def _infotext(path: str) -> str:
+    try:
+        return read_infotext(path) or ""
+    except OSError:
+        return ""

@@ -1,0 +1,20 @@
+"""Tabs that later work fills: one honest line until then."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+COMING: tuple[tuple[str, str], ...] = (
+    ("img2img", "img2img, inpaint and inpaint upload with a mask editor"),
+    ("Extras", "upscaling with the enhance tool"),
+    ("Face swap", "face swap with the roop tool"),
+    ("PNG Info", "reading the parameters of any A1111 or zhiqite-webui PNG"),
+    ("History", "all your tasks, with search, re-run and delete"),
+    ("Settings", "credentials, preview interval, defaults and language"),
+)
+
+
+def build_coming_tab(name: str, what: str) -> None:
+    with gr.Tab(name, elem_id=f"tab_{name.lower().replace(' ', '_')}"):
+        gr.Markdown(f"**{name}** is coming: {what}. Results of the txt2img tab are already kept "
+                    "in the task store and under `outputs/`.")

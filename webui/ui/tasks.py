@@ -1,0 +1,66 @@
+"""Running a task from a tab, and finding it again after a reload: the glue between a tab's
+form, the task engine and its results panel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import gradio as gr
+
+from webui.api.errors import InvalidRequestError
+from webui.ui.context import UiContext
+from webui.ui.results import ResultsPanel
+
+
+def warn_invalid(error: InvalidRequestError, labels: dict[str, str]) -> None:
+    """One warning per bad field, with the label the user sees and the allowed range."""
+    for issue in error.issues:
+        name = issue.field.split(".")[-1]
+        label = labels.get(name)
+        gr.Warning(f"{label}: {issue.message}" if label else issue.message)
+
+
+def submit_and_stream(ctx: UiContext, panel: ResultsPanel, *, visitor: str | None,
+                      last_tasks: dict[str, str] | None, last_tasks_state: Any,
+                      build: Callable[[], Any], labels: dict[str, str],
+                      extra: Callable[[Any], dict[Any, Any]] | None = None
+                      ) -> Iterator[dict[Any, Any]]:
+    """Validate (nothing is sent if invalid), submit, remember the task in the browser (so a
+    reload finds it), then stream its events into the panel."""
+    if not visitor:
+        gr.Warning("This page has no visitor id yet: reload the page.")
+        return
+    try:
+        request = build()
+    except InvalidRequestError as error:
+        warn_invalid(error, labels)
+        return
+    owner = ctx.owner(visitor)
+    handle = ctx.engine.submit(request, owner=owner)
+    remembered = {**(last_tasks or {}), panel.tab: handle.task_id}
+    first = {last_tasks_state: remembered, panel.status: "Submitted", panel.gallery: [],
+             panel.results: [], panel.infotext: ""}
+    if extra:
+        first.update(extra(request))
+    yield first
+    yield from panel.stream(handle.events(preview_interval=ctx.preview_interval),
+                            lambda: ctx.engine.billed_calls(owner))
+
+
+def reattach(ctx: UiContext, panel: ResultsPanel, owner: str,
+             last_tasks: dict[str, str] | None) -> Iterator[dict[Any, Any]]:
+    """After a reload: follow the tab's last task again (no new submit), or show its results
+    if it finished meanwhile. Only a task of this owner is ever shown."""
+    task_id = (last_tasks or {}).get(panel.tab)
+    if not task_id:
+        return
+    record = ctx.runtime.store.get(task_id, owner)
+    if record is None:
+        return
+    if record.is_final:
+        yield panel.show_record(record, ctx.engine.billed_calls(owner))
+        return
+    yield from panel.stream(ctx.engine.events(task_id, owner,
+                                              preview_interval=ctx.preview_interval),
+                            lambda: ctx.engine.billed_calls(owner))
