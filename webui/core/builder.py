@@ -109,7 +109,7 @@ def txt2img_request(form: Txt2ImgForm, task_id: str | None = None) -> m.Text2Ima
     if not (form.checkpoint or "").strip():
         raise InvalidRequestError([FieldIssue(
             "alwayson_scripts.sd_model_checkpoint",
-            "checkpoint: pick a model first (the list is empty or not loaded)", "missing")],
+            "sd_model_checkpoint is empty: pick a checkpoint in the top bar", "missing")],
             "text2image")
     return parse_request(m.Text2ImageRequest, txt2img_body(form, task_id or new_task_id()),
                          "text2image")

@@ -41,6 +41,8 @@ class Txt2ImgTab:
     form: Form
     box: PromptBox
     panel: ResultsPanel
+    request_json: gr.Code
+    request_curl: gr.Code
     generate_event: Any
     generate: Callable[[dict[Any, Any]], Iterator[dict[Any, Any]]]  # the handlers, for tests
     preview_request: Callable[[dict[Any, Any]], dict[Any, Any]]
@@ -181,7 +183,8 @@ def build_txt2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
                       size_preset, [width, height], queue=False)
     dice.click(lambda: -1, None, seed, queue=False)
     recycle.click(last_seed, panel.results, seed, queue=False)
-    return Txt2ImgTab(form, box, panel, generate_event, generate, preview_request)
+    return Txt2ImgTab(form, box, panel, request_json, request_curl, generate_event, generate,
+                      preview_request)
 
 
 def last_seed(results: list[str]) -> Any:

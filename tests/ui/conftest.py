@@ -1,0 +1,58 @@
+"""The UI built in a Blocks (not launched) over a runtime with its own offline backend: the
+tab's handlers are called as Gradio would call them, with a dict of component values."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+import pytest
+
+from tests.conftest import FAST
+from webui.core.engine import PollPolicy
+from webui.core.runtime import Runtime, Settings
+from webui.ui.context import UiContext
+from webui.ui.tabs.txt2img import Txt2ImgTab, build_txt2img
+from webui.ui.topbar import TopBar, build_topbar
+
+CHECKPOINT = "photon_v1_84728.safetensors"
+
+
+@dataclass
+class BuiltUi:
+    ctx: UiContext
+    topbar: TopBar
+    tab: Txt2ImgTab
+    visitor: gr.BrowserState
+    last_tasks: gr.BrowserState
+
+    def data(self, visitor: str = "visitor-0123456789abcdef", **values: Any) -> dict[Any, Any]:
+        """Every input at its default, as the page would send it, with `values` by name."""
+        data: dict[Any, Any] = {c: c.value for c in self.tab.form.components}
+        data[self.topbar.checkpoint] = CHECKPOINT
+        for name, value in values.items():
+            data[self.tab.form[name]] = value
+        data[self.visitor] = visitor
+        data[self.last_tasks] = {}
+        return data
+
+    def stats(self) -> Any:
+        return self.ctx.runtime.offline.stats
+
+
+@pytest.fixture
+def ui(tmp_path: Path) -> Iterator[BuiltUi]:
+    settings = Settings(data_dir=tmp_path / "data", outputs_dir=tmp_path / "outputs",
+                        backend="offline", offline_time_scale=FAST)
+    runtime = Runtime.open(settings, env={}, policy=PollPolicy().scaled(0.01))
+    ctx = UiContext.create(runtime, preview_interval=0.01)
+    with gr.Blocks():
+        visitor = gr.BrowserState(None)
+        last_tasks = gr.BrowserState({})
+        topbar = build_topbar(ctx)
+        tab = build_txt2img(ctx, topbar, visitor, last_tasks)
+    yield BuiltUi(ctx, topbar, tab, visitor, last_tasks)
+    runtime.close()
