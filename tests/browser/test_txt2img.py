@@ -58,6 +58,12 @@ def test_generate_with_ctrl_enter_previews_then_gallery(page: Any, app: Launched
     assert seed and "Model: photon_v1_84728" in infotext
     assert page.get_by_text(f"Seed {seed.group(1)}").count() >= 1  # the gallery caption
     assert "Done: 4 images" in page.locator("#txt2img_status").inner_text()
+    # a second Generate in the same page (the browser state round-trips)
+    set_number(page, "txt2img_n_iter", 1)
+    set_number(page, "txt2img_batch_size", 1)
+    page.locator("#txt2img_generate").click()
+    page.get_by_text("Done: 1 image").wait_for()
+    assert app.runtime.offline.stats.tasks_started == started + 2
     page.screenshot(path=str(tmp_path / "txt2img.png"), full_page=True)
     if shots := os.environ.get("ZHIQITE_SCREENSHOTS"):  # keep a copy to look at
         page.screenshot(path=str(Path(shots) / "txt2img.png"), full_page=True)

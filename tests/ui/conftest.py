@@ -36,7 +36,7 @@ class BuiltUi:
         for name, value in values.items():
             data[self.tab.form[name]] = value
         data[self.visitor] = visitor
-        data[self.last_tasks] = {}
+        data[self.last_tasks] = ""
         return data
 
     def stats(self) -> Any:
@@ -51,7 +51,7 @@ def ui(tmp_path: Path) -> Iterator[BuiltUi]:
     ctx = UiContext.create(runtime, preview_interval=0.01)
     with gr.Blocks():
         visitor = gr.BrowserState(None)
-        last_tasks = gr.BrowserState({})
+        last_tasks = gr.BrowserState("")
         topbar = build_topbar(ctx)
         tab = build_txt2img(ctx, topbar, visitor, last_tasks)
     yield BuiltUi(ctx, topbar, tab, visitor, last_tasks)

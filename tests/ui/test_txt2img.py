@@ -11,7 +11,7 @@ import pytest
 from tests.ui.conftest import BuiltUi
 from webui.core import infotext
 from webui.core.outputs import read_infotext
-from webui.ui.tasks import reattach
+from webui.ui.tasks import read_last_tasks, reattach
 
 VISITOR = "visitor-0123456789abcdef"
 
@@ -39,7 +39,7 @@ def test_generate_streams_to_a_gallery_of_all_images(ui: BuiltUi) -> None:
     assert final[panel.status].startswith("Done: 4 images")
     assert "Billed calls: **" in final[panel.meter]
     # the browser remembers the task for a reload, under this visitor's owner key
-    record = ui.ctx.runtime.store.get(final[ui.last_tasks]["txt2img"])
+    record = ui.ctx.runtime.store.get(read_last_tasks(final[ui.last_tasks])["txt2img"])
     assert record is not None and record.owner == ui.ctx.owner(VISITOR)
     # the Request panel shows what was sent, the id as a placeholder
     body = json.loads(final[ui.tab.request_json])
@@ -111,3 +111,10 @@ def test_reload_reattaches_to_the_running_task_and_only_for_its_owner(ui: BuiltU
     assert again[panel.results] == final[panel.results]
     assert list(reattach(ui.ctx, panel, ui.ctx.owner("someone-else-0123456"), remembered)) == []
     assert ui.stats().tasks_started == 1
+
+
+def test_last_tasks_survive_what_the_browser_hands_back() -> None:
+    assert read_last_tasks('{"txt2img":"w1"}') == {"txt2img": "w1"}
+    assert read_last_tasks({"__type__": "update", "txt2img": "w1"}) == {"txt2img": "w1"}
+    assert read_last_tasks("not json") == {} and read_last_tasks(None) == {}
+    assert read_last_tasks('{"txt2img": 5}') == {}

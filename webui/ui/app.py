@@ -49,7 +49,7 @@ def build(ctx: UiContext) -> gr.Blocks:
     with gr.Blocks(title="Zhiqite WebUI") as demo:
         # Kept in the browser's localStorage: ties tasks to this browser across reloads.
         visitor = gr.BrowserState(None, storage_key="zhiqite_visitor")
-        last_tasks = gr.BrowserState({}, storage_key="zhiqite_last_tasks")
+        last_tasks = gr.BrowserState("", storage_key="zhiqite_last_tasks")  # JSON {tab: id}
         if ctx.runtime.is_offline:
             gr.Markdown(OFFLINE_BANNER, elem_id="zq_banner")
         topbar = build_topbar(ctx)

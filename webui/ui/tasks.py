@@ -3,6 +3,7 @@ form, the task engine and its results panel."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -11,6 +12,24 @@ import gradio as gr
 from webui.api.errors import InvalidRequestError
 from webui.ui.context import UiContext
 from webui.ui.results import ResultsPanel
+
+
+def read_last_tasks(value: Any) -> dict[str, str]:
+    """The browser's {tab: task id} map. Kept as a JSON string: Gradio 6 hands a dict held in
+    a BrowserState back with an "__type__": "update" key added, and then reads it as an
+    update of the component."""
+    if isinstance(value, str) and value:
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(v, str) and not k.startswith("__")}
+
+
+def write_last_tasks(tasks: dict[str, str]) -> str:
+    return json.dumps(tasks, separators=(",", ":"))
 
 
 def warn_invalid(error: InvalidRequestError, labels: dict[str, str]) -> None:
@@ -22,7 +41,7 @@ def warn_invalid(error: InvalidRequestError, labels: dict[str, str]) -> None:
 
 
 def submit_and_stream(ctx: UiContext, panel: ResultsPanel, *, visitor: str | None,
-                      last_tasks: dict[str, str] | None, last_tasks_state: Any,
+                      last_tasks: Any, last_tasks_state: Any,
                       build: Callable[[], Any], labels: dict[str, str],
                       extra: Callable[[Any], dict[Any, Any]] | None = None
                       ) -> Iterator[dict[Any, Any]]:
@@ -38,7 +57,7 @@ def submit_and_stream(ctx: UiContext, panel: ResultsPanel, *, visitor: str | Non
         return
     owner = ctx.owner(visitor)
     handle = ctx.engine.submit(request, owner=owner)
-    remembered = {**(last_tasks or {}), panel.tab: handle.task_id}
+    remembered = write_last_tasks({**read_last_tasks(last_tasks), panel.tab: handle.task_id})
     first = {last_tasks_state: remembered, panel.status: "Submitted", panel.gallery: [],
              panel.results: [], panel.infotext: ""}
     if extra:
@@ -49,10 +68,10 @@ def submit_and_stream(ctx: UiContext, panel: ResultsPanel, *, visitor: str | Non
 
 
 def reattach(ctx: UiContext, panel: ResultsPanel, owner: str,
-             last_tasks: dict[str, str] | None) -> Iterator[dict[Any, Any]]:
+             last_tasks: Any) -> Iterator[dict[Any, Any]]:
     """After a reload: follow the tab's last task again (no new submit), or show its results
     if it finished meanwhile. Only a task of this owner is ever shown."""
-    task_id = (last_tasks or {}).get(panel.tab)
+    task_id = read_last_tasks(last_tasks).get(panel.tab)
     if not task_id:
         return
     record = ctx.runtime.store.get(task_id, owner)

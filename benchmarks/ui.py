@@ -1,0 +1,176 @@
+"""Web UI numbers, each next to a reference measured in the same run:
+
+- app start (process start -> the page answers) vs a bare Gradio Blocks app;
+- page load in chromium (navigation -> Generate button visible) vs the bare app;
+- with the offline backend: click -> first live preview, and backend done -> gallery shown.
+
+    python -m benchmarks.ui [--rounds 3] [--tasks 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+BARE_APP = """
+import sys, gradio as gr
+with gr.Blocks() as demo:
+    gr.Textbox(label="Prompt")
+    gr.Button("Generate", elem_id="txt2img_generate")
+demo.launch(server_port=int(sys.argv[1]), prevent_thread_lock=False)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start(command: list[str], port: int, env: dict[str, str]) -> tuple[subprocess.Popen, float]:
+    began = time.monotonic()
+    process = subprocess.Popen(command, cwd=env.get("BENCH_CWD", ROOT), env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    while time.monotonic() - began < 120:
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return process, time.monotonic() - began
+        except requests.RequestException:
+            pass
+        time.sleep(0.02)
+    process.kill()
+    raise RuntimeError(f"{' '.join(command)} did not start")
+
+
+def page_load(browser: Any, port: int) -> float:
+    page = browser.new_page()
+    began = time.monotonic()
+    page.goto(f"http://127.0.0.1:{port}/")
+    page.wait_for_selector("#txt2img_generate", state="visible", timeout=60_000)
+    elapsed = time.monotonic() - began
+    page.close()
+    return elapsed
+
+
+def start_and_load(rounds: int, browser: Any) -> dict[str, list[float]]:
+    results: dict[str, list[float]] = {"app start": [], "bare start": [], "app page": [],
+                                       "bare page": []}
+    work = Path(tempfile.mkdtemp(prefix="bench-ui-"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIQITE_")}
+    env.update(PYTHONPATH=str(ROOT), BENCH_CWD=str(work), GRADIO_ANALYTICS_ENABLED="False")
+    for _ in range(rounds):  # alternate, so drift of the machine hits both alike
+        for name, command in (
+            ("app", [sys.executable, "-m", "webui", "--port", "{port}"]),
+            ("bare", [sys.executable, "-c", BARE_APP, "{port}"]),
+        ):
+            port = free_port()
+            process, seconds = start([c.replace("{port}", str(port)) for c in command], port,
+                                     env)
+            try:
+                results[f"{name} start"].append(seconds)
+                page_load(browser, port)  # first load warms caches; measure the second
+                results[f"{name} page"].append(page_load(browser, port))
+            finally:
+                process.terminate()
+                process.wait(timeout=10)
+    return results
+
+
+def ui_overhead(tasks: int, browser: Any) -> tuple[list[float], list[float]]:
+    """In-process app (the backend's finish time is on this process's clock)."""
+    from webui.core.runtime import Settings
+    from webui.ui.app import launch
+
+    root = Path(tempfile.mkdtemp(prefix="bench-ui-app-"))
+    launched = launch(Settings(data_dir=root / "data", outputs_dir=root / "outputs",
+                               backend="offline", offline_time_scale=0.1),
+                      port=free_port(), preview_interval=0.5, quiet=True)
+    first_preview: list[float] = []
+    done_to_gallery: list[float] = []
+    runner = launched.runtime.offline.runner
+    try:
+        page = browser.new_page()
+        page.goto(launched.url)
+        page.wait_for_selector("#txt2img_generate", state="visible")
+        page.wait_for_function(
+            "() => document.querySelector('#zq_checkpoint input')?.value?.length > 0")
+        page.locator("#txt2img_steps input[type=number]").fill("30")
+        page.locator("#txt2img_steps input[type=number]").press("Tab")
+        page.locator("#txt2img_prompt textarea").fill("benchmark")
+        for n in range(tasks):
+            known = set(runner.tasks)
+            page.locator("#txt2img_generate").click()
+            clicked = time.monotonic()
+            seen_preview = None
+            while True:
+                if seen_preview is None and page.locator("#txt2img_preview img").count():
+                    seen_preview = time.monotonic()
+                if (page.locator("#txt2img_status").inner_text().startswith("Done")
+                        and page.locator("#txt2img_gallery img").count()):
+                    shown = time.monotonic()
+                    break
+                time.sleep(0.005)
+            task = next(t for key, t in runner.tasks.items() if key not in known)
+            if seen_preview is not None:
+                first_preview.append(seen_preview - clicked)
+            done_to_gallery.append(shown - (task.finished or shown))
+            del n
+        page.close()
+    finally:
+        launched.close()
+    return first_preview, done_to_gallery
+
+
+def ms(values: list[float], q: float = 0.5) -> str:
+    if not values:
+        return "-"
+    ordered = sorted(values)
+    return f"{ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000:.0f}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--tasks", type=int, default=20)
+    args = parser.parse_args(argv)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                             args=["--no-sandbox"])
+        timings = start_and_load(args.rounds, browser)
+        previews, gallery = ui_overhead(args.tasks, browser)
+        browser.close()
+
+    print(f"# web UI benchmark ({args.rounds} alternating rounds; medians)\n")
+    print("what                         | zhiqite-webui | bare Gradio | ratio | target")
+    print("---------------------------- | ------------- | ----------- | ----- | ------")
+    for label, key, target in (("app start (s)", "start", "<= 1.5x"),
+                               ("page load to Generate (s)", "page", "-")):
+        app = statistics.median(timings[f"app {key}"])
+        bare = statistics.median(timings[f"bare {key}"])
+        print(f"{label:<28} | {app:13.2f} | {bare:11.2f} | {app / bare:5.2f} | {target}")
+    print(f"\nwith the offline backend, {args.tasks} tasks (30 steps at 0.1x real time, "
+          "previews every 0.5 s):")
+    print(f"click -> first live preview: p50 {ms(previews)} ms, p95 {ms(previews, 0.95)} ms")
+    print(f"backend done -> gallery shown: p50 {ms(gallery)} ms, p95 {ms(gallery, 0.95)} ms "
+          "(target p50 < 300)")
+
+
+if __name__ == "__main__":
+    main()
