@@ -90,6 +90,10 @@ def start_and_load(rounds: int, browser: Any) -> dict[str, list[float]]:
     return results
 
 
+DONE = ("document.querySelector('#txt2img_status').innerText.startsWith('Done') && "
+        "document.querySelectorAll('#txt2img_gallery img').length > 0")
+
+
 def ui_overhead(tasks: int, browser: Any) -> tuple[list[float], list[float]]:
     """In-process app (the backend's finish time is on this process's clock)."""
     from webui.core.runtime import Settings
@@ -111,24 +115,19 @@ def ui_overhead(tasks: int, browser: Any) -> tuple[list[float], list[float]]:
         page.locator("#txt2img_steps input[type=number]").fill("30")
         page.locator("#txt2img_steps input[type=number]").press("Tab")
         page.locator("#txt2img_prompt textarea").fill("benchmark")
-        for n in range(tasks):
+        for _ in range(tasks):
             known = set(runner.tasks)
             page.locator("#txt2img_generate").click()
             clicked = time.monotonic()
-            seen_preview = None
-            while True:
-                if seen_preview is None and page.locator("#txt2img_preview img").count():
-                    seen_preview = time.monotonic()
-                if (page.locator("#txt2img_status").inner_text().startswith("Done")
-                        and page.locator("#txt2img_gallery img").count()):
-                    shown = time.monotonic()
-                    break
-                time.sleep(0.005)
+            # checked inside the page every 5 ms, so the probe adds no round trips
+            page.wait_for_function(f"() => document.querySelector('#txt2img_preview img') "
+                                   f"|| ({DONE})", polling=5, timeout=60_000)
+            if page.locator("#txt2img_preview img").count():
+                first_preview.append(time.monotonic() - clicked)
+            page.wait_for_function(f"() => {DONE}", polling=5, timeout=60_000)
+            shown = time.monotonic()
             task = next(t for key, t in runner.tasks.items() if key not in known)
-            if seen_preview is not None:
-                first_preview.append(seen_preview - clicked)
             done_to_gallery.append(shown - (task.finished or shown))
-            del n
         page.close()
     finally:
         launched.close()

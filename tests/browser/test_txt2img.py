@@ -98,3 +98,21 @@ def test_reload_reattaches_to_the_running_task(page: Any, app: Launched) -> None
     # and after the task finished, a reload shows its results at once
     page.reload()
     page.locator("#txt2img_gallery img").first.wait_for()
+
+
+def test_interrupt_stops_following_but_the_task_completes(page: Any, app: Launched) -> None:
+    set_number(page, "txt2img_steps", 100)
+    page.locator("#txt2img_prompt textarea").fill("an interrupted harbour")
+    known = set(app.runtime.offline.runner.tasks)
+    page.locator("#txt2img_generate").click()
+    page.locator("#txt2img_preview img").first.wait_for()
+    page.locator("#txt2img_interrupt").click()
+    page.wait_for_function("() => document.querySelector('#txt2img_status').innerText"
+                           ".startsWith('Interrupted: no longer following the task.')")
+    task_id = next(key for key in app.runtime.offline.runner.tasks if key not in known)
+    deadline = time.monotonic() + 30
+    while not (record := app.runtime.store.get(task_id)).is_final:  # type: ignore[union-attr]
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert record.state == "succeeded" and Path(record.images[0].path or "").is_file()
+    assert page.locator("#txt2img_gallery img").count() == 0  # no longer shown here

@@ -101,3 +101,19 @@ def test_infotext_is_a_utf8_parameters_chunk(tmp_path: Path) -> None:
     assert read_infotext(path) == text
     with Image.open(path) as image:
         assert image.format == "PNG" and image.info["parameters"] == text
+
+
+def test_a_served_png_is_kept_byte_for_byte_with_the_infotext_added(tmp_path: Path) -> None:
+    original = png(noise(32, 16))
+    tagged = OutputWriter(tmp_path).save("text2image", decode(original), 3, "p\nSeed: 3",
+                                         original=original)
+    data = tagged.read_bytes()
+    assert read_infotext(tagged) == "p\nSeed: 3"
+    with Image.open(tagged) as image:
+        assert image.tobytes() == decode(original).tobytes()
+    # only a chunk was added: the IDAT data is the same bytes
+    assert original[33:] in data and len(data) > len(original)
+    # saving it again replaces the infotext instead of adding a second one
+    again = OutputWriter(tmp_path).save("text2image", decode(data), 3, "q\nSeed: 3",
+                                        original=data)
+    assert read_infotext(again) == "q\nSeed: 3" and again.read_bytes().count(b"iTXt") == 1

@@ -406,7 +406,8 @@ class TaskEngine:
                 raise _NotYet(str(exc)) from exc
             return StoredImage(index, row.seed, url=row.image_url, error=str(exc))
         text = infotext.for_request(live.kind, live.request, row.seed, index)
-        path = self.writer.save(live.kind, downloaded.image, row.seed, text)
+        path = self.writer.save(live.kind, downloaded.image, row.seed, text,
+                                original=downloaded.data)
         return StoredImage(index, row.seed, url=row.image_url, path=str(path))
 
     def _finish(self, live: _Live, state: TaskState, *, images: tuple[StoredImage, ...] = (),

@@ -6,7 +6,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+import struct
 import threading
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +43,7 @@ class DownloadError(Exception):
 @dataclass(frozen=True)
 class Downloaded:
     image: Image.Image
-    size_bytes: int
+    data: bytes  # as served: a PNG is kept byte for byte, only the infotext chunk is added
 
 
 class Downloader:
@@ -74,7 +76,7 @@ class Downloader:
         except requests.RequestException as exc:
             raise DownloadError(f"could not fetch the image: {type(exc).__name__}",
                                 transient=True) from exc
-        return Downloaded(decode(data, self.max_pixels), len(data))
+        return Downloaded(decode(data, self.max_pixels), data)
 
     def _read(self, response: requests.Response) -> bytes:
         declared = response.headers.get("Content-Length")
@@ -128,10 +130,15 @@ class OutputWriter:
         return self.root / tab / (day or dt.date.today()).isoformat()
 
     def save(self, kind: str, image: Image.Image, seed: int | None, infotext: str,
-             day: dt.date | None = None) -> Path:
+             day: dt.date | None = None, original: bytes | None = None) -> Path:
+        """`original`: the bytes the image was decoded from; a PNG is then kept as served
+        (no second encode, the slow part) with the infotext chunk added."""
         folder = self.folder(kind, day)
         folder.mkdir(parents=True, exist_ok=True)
-        data = png_bytes(image, infotext)
+        if original is not None and original.startswith(PNG_SIGNATURE):
+            data = png_with_text(original, "parameters", infotext)
+        else:
+            data = png_bytes(image, infotext)
         with self._lock:
             number = self._next.get(folder)
             if number is None:
@@ -163,6 +170,32 @@ def png_bytes(image: Image.Image, infotext: str) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", pnginfo=info)
     return buffer.getvalue()
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_TEXT_CHUNKS = (b"tEXt", b"iTXt", b"zTXt")
+
+
+def png_with_text(png: bytes, keyword: str, text: str) -> bytes:
+    """The PNG with one iTXt chunk `keyword` = `text` (UTF-8) right after IHDR, any earlier
+    text chunk of that keyword dropped. The image data is untouched."""
+    chunks: list[bytes] = []
+    position, key = len(PNG_SIGNATURE), keyword.encode("latin-1")
+    while position + 8 <= len(png):
+        length = struct.unpack(">I", png[position:position + 4])[0]
+        kind = png[position + 4:position + 8]
+        end = position + 12 + length
+        body = png[position + 8:position + 8 + length]
+        if not (kind in _TEXT_CHUNKS and body.split(b"\0", 1)[0] == key):
+            chunks.append(png[position:end])
+        if kind == b"IHDR" and text:
+            payload = key + b"\0\0\0" + b"\0" + b"\0" + text.encode("utf-8")
+            chunks.append(struct.pack(">I", len(payload)) + b"iTXt" + payload
+                          + struct.pack(">I", zlib.crc32(b"iTXt" + payload)))
+        position = end
+        if kind == b"IEND":
+            break
+    return PNG_SIGNATURE + b"".join(chunks)
 
 
 def read_infotext(path_or_bytes: Path | str | bytes) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -76,8 +77,8 @@ def build(ctx: UiContext) -> gr.Blocks:
             outputs=[visitor, topbar.checkpoint, topbar.vae, txt2img.box.lora,
                      txt2img.box.embedding, *panel.outputs],
             concurrency_limit=None, show_progress="hidden")
-        panel.interrupt.click(interrupted, cancels=[txt2img.generate_event, load_event],
-                              queue=False)
+        panel.interrupt.click(interrupted, outputs=panel.status,
+                              cancels=[txt2img.generate_event, load_event], queue=False)
     return demo
 
 
@@ -143,8 +144,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.api_base:
-        import os
-
         os.environ["ZHIQITE_API_BASE"] = args.api_base
     try:
         settings = Settings.from_env(backend=args.backend)

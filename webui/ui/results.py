@@ -131,8 +131,9 @@ def build_results_panel(tab: str) -> ResultsPanel:
     return panel
 
 
-def interrupted() -> None:
+def interrupted() -> str:
     gr.Info(f"Stopped following the task. {NO_CANCEL}")
+    return f"Interrupted: no longer following the task. {NO_CANCEL}"
 
 
 # --- rendering ----------------------------------------------------------------------------------
