@@ -184,6 +184,7 @@ class TaskEngine:
             record = self.store.update(record.id, resumed=record.resumed + 1)
             live = self._adopt(record)
             live.resumed = True
+            live.last_poll = float("-inf")  # we were away: ask at once, a callback may be lost
             self._start(live)
             count += 1
         if count:
@@ -304,13 +305,15 @@ class TaskEngine:
             self._apply(live, info)
 
     def _unknown_to_service(self, live: _Live, exc: ServiceError) -> None:
-        """The service says it has no such task: a backend that lost its tasks (the offline
-        backend after a restart). After a few such answers, send the stored request again under
-        the same id, once: a service that does know the id refuses it, and then the task
-        fails with that answer instead of waiting for the deadline."""
+        """The service says it has no such task: a backend that lost its tasks (the embedded
+        offline backend restarts with the app). After three such answers (one for a task
+        resumed after a restart), send the stored request again under the same id, once: a
+        service that does know the id refuses it, and then the task fails with that answer
+        instead of waiting for the deadline."""
         live.unknown_answers += 1
         self._notice(live, f"status query refused ({exc}); will ask again")
-        if live.unknown_answers >= 3 and not live.resent_unknown:
+        patience = 1 if live.resumed else 3  # after a restart, a backend may have lost it
+        if live.unknown_answers >= patience and not live.resent_unknown:
             live.resent_unknown = True
             live.submitted = False
             live.next_submit_at = self.clock()
