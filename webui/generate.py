@@ -17,6 +17,7 @@ from webui.api.endpoints import ENDPOINTS, SD_SUBMITS, CallKind
 from webui.api.errors import ZhiqiteError
 from webui.api.models.sd import SCRIPTS_KEY
 from webui.api.validation import parse_request
+from webui.args import preview_interval as interval_arg
 from webui.core.runtime import Runtime, Settings
 from webui.core.store import TaskRecord
 
@@ -48,7 +49,7 @@ def parser() -> argparse.ArgumentParser:
     mode.add_argument("--callback", dest="mode", action="store_const", const="callback",
                       help="learn the result by callback (default with the offline backend "
                       "or when ZHIQITE_PUBLIC_URL is set)")
-    p.add_argument("--interval", type=_interval, default=1.5, metavar="SECONDS",
+    p.add_argument("--interval", type=interval_arg, default=1.5, metavar="SECONDS",
                    help="progress polling interval, 0.5-5 s, or 0 for adaptive back-off "
                    "(fewest billed calls); default 1.5")
     p.add_argument("--callback-port", type=int, default=0,
@@ -59,16 +60,6 @@ def parser() -> argparse.ArgumentParser:
                    help="give up waiting after this long (the task goes on; see History)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
-
-
-def _interval(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    if value != 0 and not 0.5 <= value <= 5:
-        raise argparse.ArgumentTypeError(f"must be 0 (adaptive) or in [0.5, 5], got {text}")
-    return value
 
 
 def load_payload(endpoint: str, source: str) -> dict[str, Any]:

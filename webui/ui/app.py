@@ -14,6 +14,7 @@ from typing import Any
 
 import gradio as gr
 
+from webui.args import preview_interval as interval_arg
 from webui.core.callbacks import callback_router
 from webui.core.runtime import Runtime, Settings
 from webui.ui.context import PREVIEW_INTERVAL, UiContext
@@ -123,21 +124,11 @@ def parser() -> argparse.ArgumentParser:
                    help="auto (default): the offline backend when no credentials are set")
     p.add_argument("--api-base", default=None, help="the API's base URL (cloud backend)")
     p.add_argument("--share", action="store_true", help="a public gradio.live link")
-    p.add_argument("--preview-interval", type=_interval, default=PREVIEW_INTERVAL,
+    p.add_argument("--preview-interval", type=interval_arg, default=PREVIEW_INTERVAL,
                    help="seconds between live previews, 0.5-5, or 0 for off (fewer billed "
                    "calls); default 1.5")
     p.add_argument("--show-adult", action="store_true", help="list models marked isAdult")
     return p
-
-
-def _interval(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
-    if value != 0 and not 0.5 <= value <= 5:
-        raise argparse.ArgumentTypeError(f"must be 0 (off) or in [0.5, 5], got {text}")
-    return value
 
 
 def main(argv: list[str] | None = None) -> None:
