@@ -25,10 +25,10 @@ from fastapi import FastAPI
 from webui.api import ZhiqiteClient
 from webui.api import models as m
 from webui.api.validation import parse_request
-from webui.core.callbacks import callback_router
 from webui.core.engine import PollPolicy, TaskEngine
 from webui.core.keys import Keys, load_or_create_key
 from webui.core.outputs import OutputWriter
+from webui.core.routes import callback_router
 from webui.core.store import SQLiteTaskStore
 from webui.offline.config import OfflineConfig
 from webui.offline.server import OfflineServer, ThreadedServer

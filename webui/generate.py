@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
 def _listen_for_callbacks(runtime: Runtime, port: int) -> Any:
     from fastapi import FastAPI
 
-    from webui.core.callbacks import callback_router
+    from webui.core.routes import callback_router
     from webui.offline.server import ThreadedServer
 
     app = FastAPI()

@@ -14,10 +14,10 @@ from tests.conftest import new_id, t2i
 from webui.api import ZhiqiteClient
 from webui.api import models as m
 from webui.api.validation import parse_request
-from webui.core.callbacks import callback_router
 from webui.core.engine import PollPolicy, TaskEngine, TaskHandle
 from webui.core.keys import Keys, load_or_create_key
 from webui.core.outputs import Downloader, OutputWriter
+from webui.core.routes import callback_router
 from webui.core.store import SQLiteTaskStore
 from webui.offline.server import OfflineServer, ThreadedServer
 

@@ -115,6 +115,73 @@ def txt2img_request(form: Txt2ImgForm, task_id: str | None = None) -> m.Text2Ima
                          "text2image")
 
 
+@dataclass
+class Img2ImgForm(Txt2ImgForm):
+    """img2img / inpaint. `init_url` and `mask_url` are hosted (or pasted) image URLs."""
+
+    mode: str = "img2img"  # img2img, inpaint, inpaint upload
+    init_url: str = ""
+    mask_url: str | None = None
+    resize_mode: int = 0  # just resize, crop and resize, resize and fill, latent upscale
+    denoising_strength: float = 0.75
+    image_cfg_scale: float | None = None
+    mask_blur: int = 4
+    mask_mode: int = 0  # 0 inpaint masked, 1 inpaint not masked
+    masked_content: int = 1  # fill, original, latent noise, latent nothing
+    inpaint_area: int = 0  # 0 whole picture, 1 only masked
+    padding: int = 32
+
+
+RESIZE_MODES: tuple[str, ...] = ("Just resize", "Crop and resize", "Resize and fill",
+                                 "Just resize (latent upscale)")
+MASK_MODES: tuple[str, ...] = ("Inpaint masked", "Inpaint not masked")
+MASKED_CONTENT: tuple[str, ...] = ("fill", "original", "latent noise", "latent nothing")
+INPAINT_AREAS: tuple[str, ...] = ("Whole picture", "Only masked")
+
+
+def img2img_body(form: Img2ImgForm, task_id: str) -> dict[str, Any]:
+    body = txt2img_body(form, task_id)
+    for hires in ("enable_hr", "hr_upscaler", "hr_second_pass_steps", "hr_scale",
+                  "hr_resize_x", "hr_resize_y"):
+        body.pop(hires, None)  # no Hires. fix in img2img (A1111 neither)
+    body.update({
+        "resize_mode": number(form.resize_mode),
+        "denoising_strength": number(form.denoising_strength),
+        "image_cfg_scale": number(form.image_cfg_scale),
+    })
+    body["alwayson_scripts"]["image_link"] = form.init_url
+    if form.mode != "img2img":
+        body["alwayson_scripts"]["mask_link"] = form.mask_url
+        body.update({
+            "mask_blur": number(form.mask_blur),
+            "inpainting_mask_invert": number(form.mask_mode),
+            "inpainting_fill": number(form.masked_content),
+            "inpaint_full_res": bool(form.inpaint_area),
+            "inpaint_full_res_padding": number(form.padding),
+        })
+    return _without_none(body)
+
+
+def img2img_request(form: Img2ImgForm, task_id: str | None = None) -> m.Image2ImageRequest:
+    issues = []
+    if not (form.checkpoint or "").strip():
+        issues.append(FieldIssue("alwayson_scripts.sd_model_checkpoint",
+                                 "sd_model_checkpoint is empty: pick a checkpoint in the top "
+                                 "bar", "missing"))
+    if not form.init_url:
+        issues.append(FieldIssue("alwayson_scripts.image_link",
+                                 "image_link is empty: upload an image or paste its URL",
+                                 "missing"))
+    if form.mode != "img2img" and not form.mask_url:
+        issues.append(FieldIssue("alwayson_scripts.mask_link",
+                                 "mask_link is empty: paint the area to change, or upload a "
+                                 "mask", "missing"))
+    if issues:
+        raise InvalidRequestError(issues, "image2image")
+    return parse_request(m.Image2ImageRequest, img2img_body(form, task_id or new_task_id()),
+                         "image2image")
+
+
 def _without_none(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _without_none(v) for k, v in value.items() if v is not None}

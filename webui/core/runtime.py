@@ -13,6 +13,7 @@ from typing import Any
 
 from webui.api.client import ENV_VARS, ZhiqiteClient
 from webui.core.engine import PollPolicy, TaskEngine
+from webui.core.hosting import ImageHost, LocalImageHost, S3ImageHost, s3_host_from_env
 from webui.core.keys import Keys, load_or_create_key
 from webui.core.outputs import OutputWriter
 from webui.core.store import SQLiteTaskStore
@@ -70,7 +71,7 @@ class Runtime:
     The public URL may be set later (the app knows its own address only once it listens)."""
 
     def __init__(self, settings: Settings, client: ZhiqiteClient, offline: Any = None,
-                 policy: PollPolicy | None = None) -> None:
+                 policy: PollPolicy | None = None, s3: S3ImageHost | None = None) -> None:
         self.settings = settings
         self.client = client
         self.offline = offline  # the embedded OfflineServer, when used
@@ -79,6 +80,10 @@ class Runtime:
         self.writer = OutputWriter(settings.outputs_dir)
         self.engine = TaskEngine(client, self.store, self.writer, self.keys,
                                  public_url=settings.public_url, policy=policy)
+        # Uploads are served by the app itself unless S3-compatible storage is configured.
+        self.local_host = LocalImageHost(settings.data_dir / "uploads",
+                                         lambda: self.engine.public_url)
+        self.image_host: ImageHost = s3 or self.local_host
 
     @classmethod
     def open(cls, settings: Settings, env: Mapping[str, str] | None = None,
@@ -94,13 +99,13 @@ class Runtime:
             offline = OfflineServer(OfflineConfig(time_scale=settings.offline_time_scale))
             offline.start()
             client = ZhiqiteClient(base_url=offline.url)
-            return cls(settings, client, offline, policy)
+            return cls(settings, client, offline, policy, s3_host_from_env(env))
         if backend != "cloud":
             raise ValueError(f"backend must be auto, offline or cloud, got {backend!r}")
         if not has_credentials(env):
             raise ValueError("the cloud backend needs credentials: set ZHIQITE_APPCODE, or "
                              "ZHIQITE_APP_KEY and ZHIQITE_APP_SECRET")
-        return cls(settings, ZhiqiteClient.from_env(env), None, policy)
+        return cls(settings, ZhiqiteClient.from_env(env), None, policy, s3_host_from_env(env))
 
     @property
     def is_offline(self) -> bool:

@@ -1,14 +1,17 @@
-"""The callback route the service POSTs results to, mounted on the app's FastAPI (the same one
-Gradio runs on): `POST /api/zhiqite/callback/<task id>?token=<per-task token>`."""
+"""The app's own HTTP routes, mounted on the FastAPI app Gradio runs on:
+
+- `POST /api/zhiqite/callback/<task id>?token=<per-task token>`: the service posts results;
+- `GET /api/zhiqite/uploads/<random>.png`: uploaded images, for the service to fetch."""
 
 from __future__ import annotations
 
 import asyncio
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 
 from webui.core.engine import CALLBACK_PATH, TaskEngine
+from webui.core.hosting import UPLOADS_PATH, LocalImageHost
 
 MAX_CALLBACK_BYTES = 1 << 20  # a final status is a few kB; previews are not sent in callbacks
 
@@ -36,3 +39,18 @@ def callback_router(engine: TaskEngine) -> APIRouter:
 
 def _too_large() -> JSONResponse:
     return JSONResponse({"code": "413", "msg": "body too large"}, status_code=413)
+
+
+def uploads_router(host: LocalImageHost) -> APIRouter:
+    router = APIRouter()
+
+    @router.get(UPLOADS_PATH + "/{name}", include_in_schema=False, response_model=None)
+    async def upload(name: str) -> Response:
+        path = host.file(name)  # only our random names, only until they expire
+        if path is None:
+            return Response("not found or expired", status_code=404)
+        return FileResponse(path, media_type="image/png",
+                            headers={"Cache-Control": "private, no-store",
+                                     "X-Content-Type-Options": "nosniff"})
+
+    return router
