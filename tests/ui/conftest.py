@@ -14,11 +14,24 @@ import pytest
 from tests.conftest import FAST
 from webui.core.engine import PollPolicy
 from webui.core.runtime import Runtime, Settings
+from webui.offline.server import ThreadedServer
 from webui.ui.context import UiContext
+from webui.ui.tabs.img2img import Img2ImgTab, build_img2img
 from webui.ui.tabs.txt2img import Txt2ImgTab, build_txt2img
 from webui.ui.topbar import TopBar, build_topbar
 
 CHECKPOINT = "photon_v1_84728.safetensors"
+
+
+def _routes_app(runtime: Runtime) -> Any:
+    from fastapi import FastAPI
+
+    from webui.core.routes import callback_router, uploads_router
+
+    app = FastAPI()
+    app.include_router(callback_router(runtime.engine))
+    app.include_router(uploads_router(runtime.local_host))
+    return app
 
 
 @dataclass
@@ -28,13 +41,16 @@ class BuiltUi:
     tab: Txt2ImgTab
     visitor: gr.BrowserState
     last_tasks: gr.BrowserState
+    img2img: Img2ImgTab
 
-    def data(self, visitor: str = "visitor-0123456789abcdef", **values: Any) -> dict[Any, Any]:
+    def data(self, visitor: str = "visitor-0123456789abcdef", tab: Any = None,
+             **values: Any) -> dict[Any, Any]:
         """Every input at its default, as the page would send it, with `values` by name."""
-        data: dict[Any, Any] = {c: c.value for c in self.tab.form.components}
+        tab = tab or self.tab
+        data: dict[Any, Any] = {c: c.value for c in tab.form.components}
         data[self.topbar.checkpoint] = CHECKPOINT
         for name, value in values.items():
-            data[self.tab.form[name]] = value
+            data[tab.form[name]] = value
         data[self.visitor] = visitor
         data[self.last_tasks] = ""
         return data
@@ -54,5 +70,10 @@ def ui(tmp_path: Path) -> Iterator[BuiltUi]:
         last_tasks = gr.BrowserState("")
         topbar = build_topbar(ctx)
         tab = build_txt2img(ctx, topbar, visitor, last_tasks)
-    yield BuiltUi(ctx, topbar, tab, visitor, last_tasks)
+        img2img = build_img2img(ctx, topbar, visitor, last_tasks)
+    # as at launch: the app's own routes (callbacks, uploads) at its public URL
+    server = ThreadedServer(_routes_app(runtime)).start()
+    runtime.set_public_url(server.url)
+    yield BuiltUi(ctx, topbar, tab, visitor, last_tasks, img2img)
+    server.stop()
     runtime.close()

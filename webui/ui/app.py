@@ -21,6 +21,7 @@ from webui.ui.context import PREVIEW_INTERVAL, UiContext
 from webui.ui.prompt_box import picker_updates
 from webui.ui.results import interrupted, meter_markdown
 from webui.ui.tabs.coming import COMING, build_coming_tab
+from webui.ui.tabs.img2img import build_img2img
 from webui.ui.tabs.txt2img import build_txt2img
 from webui.ui.tasks import reattach
 from webui.ui.topbar import build_topbar, model_updates
@@ -56,30 +57,38 @@ def build(ctx: UiContext) -> gr.Blocks:
             gr.Markdown(OFFLINE_BANNER, elem_id="zq_banner")
         topbar = build_topbar(ctx)
         with gr.Tabs(elem_id="zq_tabs"):
-            with gr.Tab("txt2img", elem_id="tab_txt2img"):
+            with gr.Tab("txt2img", id="txt2img", elem_id="tab_txt2img"):
                 txt2img = build_txt2img(ctx, topbar, visitor, last_tasks)
+            with gr.Tab("img2img", id="img2img", elem_id="tab_img2img"):
+                img2img = build_img2img(ctx, topbar, visitor, last_tasks)
             for name, what in COMING:
                 build_coming_tab(name, what)
 
-        panel = txt2img.panel
+        tabs = (txt2img, img2img)
 
         def on_load(data: dict[Any, Any]) -> Iterator[dict[Any, Any]]:
             visitor_id = data[visitor] if _valid_visitor(data[visitor]) else new_visitor_id()
             owner = ctx.owner(visitor_id)
             checkpoint, vae = model_updates(ctx, data[topbar.checkpoint], data[topbar.vae])
             lora, embedding = picker_updates(ctx)
-            yield {visitor: visitor_id, topbar.checkpoint: checkpoint, topbar.vae: vae,
-                   txt2img.box.lora: lora, txt2img.box.embedding: embedding,
-                   panel.meter: meter_markdown(0, ctx.engine.billed_calls(owner))}
-            yield from reattach(ctx, panel, owner, data[last_tasks])
+            meter = meter_markdown(0, ctx.engine.billed_calls(owner))
+            first = {visitor: visitor_id, topbar.checkpoint: checkpoint, topbar.vae: vae}
+            for tab in tabs:
+                first.update({tab.box.lora: lora, tab.box.embedding: embedding,
+                              tab.panel.meter: meter})
+            yield first
+            for tab in tabs:  # each tab's last task, one after the other
+                yield from reattach(ctx, tab.panel, owner, data[last_tasks])
 
         load_event = demo.load(
             on_load, inputs={visitor, last_tasks, topbar.checkpoint, topbar.vae},
-            outputs=[visitor, topbar.checkpoint, topbar.vae, txt2img.box.lora,
-                     txt2img.box.embedding, *panel.outputs],
+            outputs=[visitor, topbar.checkpoint, topbar.vae,
+                     *(c for tab in tabs for c in (tab.box.lora, tab.box.embedding,
+                                                   *tab.panel.outputs))],
             concurrency_limit=None, show_progress="hidden")
-        panel.interrupt.click(interrupted, outputs=panel.status,
-                              cancels=[txt2img.generate_event, load_event], queue=False)
+        for tab in tabs:
+            tab.panel.interrupt.click(interrupted, outputs=tab.panel.status,
+                                      cancels=[tab.generate_event, load_event], queue=False)
     return demo
 
 

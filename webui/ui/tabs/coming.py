@@ -5,7 +5,6 @@ from __future__ import annotations
 import gradio as gr
 
 COMING: tuple[tuple[str, str], ...] = (
-    ("img2img", "img2img, inpaint and inpaint upload with a mask editor"),
     ("Extras", "upscaling with the enhance tool"),
     ("Face swap", "face swap with the roop tool"),
     ("PNG Info", "reading the parameters of any A1111 or zhiqite-webui PNG"),
