@@ -133,10 +133,12 @@ class S3ImageHost:
                  expiry: int = 24 * 3600, client: Any = None) -> None:
         if client is None:
             import boto3  # optional dependency: pip install -e .[s3]
+            from botocore.config import Config
 
             client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region,
                                   aws_access_key_id=access_key_id,
-                                  aws_secret_access_key=secret_access_key)
+                                  aws_secret_access_key=secret_access_key,
+                                  config=Config(signature_version="s3v4"))
         self.client, self.bucket, self.prefix, self.expiry = client, bucket, prefix, expiry
 
     def host(self, png: bytes) -> str:
