@@ -23,6 +23,14 @@ from webui.ui.topbar import TopBar, build_topbar
 CHECKPOINT = "photon_v1_84728.safetensors"
 
 
+def _preprocessed(component: Any) -> Any:
+    """A component's default as the handler receives it (a Radio of type "index" gives the
+    index of its value)."""
+    if isinstance(component, gr.Radio) and component.type == "index":
+        return [c[1] for c in component.choices].index(component.value)
+    return component.value
+
+
 def _routes_app(runtime: Runtime) -> Any:
     from fastapi import FastAPI
 
@@ -47,7 +55,7 @@ class BuiltUi:
              **values: Any) -> dict[Any, Any]:
         """Every input at its default, as the page would send it, with `values` by name."""
         tab = tab or self.tab
-        data: dict[Any, Any] = {c: c.value for c in tab.form.components}
+        data: dict[Any, Any] = {c: _preprocessed(c) for c in tab.form.components}
         data[self.topbar.checkpoint] = CHECKPOINT
         for name, value in values.items():
             data[tab.form[name]] = value

@@ -110,20 +110,22 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
                                                elem_id=f"{TAB}_upload_mask")
             image_url = gr.Textbox(label="…or a public image URL (sent to the service as is)",
                                    max_lines=1, elem_id=f"{TAB}_image_url")
-            form.add("resize_mode", gr.Radio(list(RESIZE_MODES), type="index", value=0,
+            form.add("resize_mode", gr.Radio(list(RESIZE_MODES), type="index", value=RESIZE_MODES[0],
                                              label="Resize mode", elem_id=f"{TAB}_resize_mode"))
             with gr.Group(visible=False) as inpaint_group:
                 with gr.Row():
                     form.add("mask_blur", gr.Slider(*bounds(MODEL, "mask_blur", (0, 64)),
                                                     step=1, value=4, label="Mask blur",
                                                     elem_id=f"{TAB}_mask_blur"))
-                    form.add("mask_mode", gr.Radio(list(MASK_MODES), type="index", value=0,
+                    form.add("mask_mode", gr.Radio(list(MASK_MODES), type="index", value=MASK_MODES[0],
                                                    label="Mask mode"))
-                form.add("masked_content", gr.Radio(list(MASKED_CONTENT), type="index", value=1,
+                form.add("masked_content", gr.Radio(list(MASKED_CONTENT), type="index",
+                                                    value=MASKED_CONTENT[1],
                                                     label="Masked content",
                                                     elem_id=f"{TAB}_masked_content"))
                 with gr.Row():
-                    form.add("inpaint_area", gr.Radio(list(INPAINT_AREAS), type="index", value=0,
+                    form.add("inpaint_area", gr.Radio(list(INPAINT_AREAS), type="index",
+                                                      value=INPAINT_AREAS[0],
                                                       label="Inpaint area",
                                                       elem_id=f"{TAB}_inpaint_area"))
                     form.add("padding", gr.Slider(0, 256, step=4, value=32,

@@ -1,0 +1,68 @@
+"""Inpainting in a real browser: upload, paint a stroke, generate, and only the stroke's
+surroundings change."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.browser.test_txt2img import set_number
+from tests.helpers.images import gradient
+from webui.ui.app import Launched
+
+pytestmark = pytest.mark.browser
+SIZE = 256
+
+
+def test_paint_a_stroke_and_inpaint_only_there(page: Any, app: Launched, tmp_path: Path) -> None:
+    init_path = tmp_path / "init.png"
+    gradient(SIZE, SIZE).save(init_path)
+    page.locator("#tab_img2img-button").click()
+    page.get_by_role("tab", name="Inpaint", exact=True).click()
+    editor = page.locator("#img2img_inpaint_editor")
+    editor.locator("input[type=file]").first.set_input_files(str(init_path))
+    canvas = editor.locator("canvas").last
+    canvas.wait_for()
+    time.sleep(0.5)  # the editor fits the image to the canvas
+    box = canvas.bounding_box()
+    assert box is not None
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx - 30, cy)
+    page.mouse.down()
+    for step in range(1, 13):
+        page.mouse.move(cx - 30 + step * 5, cy, steps=2)
+    page.mouse.up()
+
+    set_number(page, "img2img_width", SIZE)
+    set_number(page, "img2img_height", SIZE)
+    set_number(page, "img2img_steps", 10)
+    set_number(page, "img2img_mask_blur", 2)
+    page.locator("#img2img_prompt textarea").fill("a red door")
+    known = set(app.runtime.offline.runner.tasks)
+    page.locator("#img2img_generate").click()
+    page.wait_for_function("() => document.querySelector('#img2img_status').innerText"
+                           ".startsWith('Done') && document.querySelectorAll("
+                           "'#img2img_gallery img').length > 0", timeout=30_000)
+    task_id = next(key for key in app.runtime.offline.runner.tasks if key not in known)
+    record = app.runtime.store.get(task_id)
+    assert record is not None and record.kind == "image2image"
+    assert record.request["alwayson_scripts"]["mask_link"]
+
+    result = np.asarray(Image.open(record.images[0].path or "").convert("RGB")).astype(int)
+    init = np.asarray(gradient(SIZE, SIZE).convert("RGB")).astype(int)
+    changed = np.abs(result - init).sum(axis=2) > 0
+    ys, xs = np.nonzero(changed)
+    assert changed.sum() > 100, "the stroke changed nothing"
+    # everything that changed is near the stroke: a band across the middle
+    assert ys.min() > SIZE * 0.2 and ys.max() < SIZE * 0.8, (ys.min(), ys.max())
+    assert xs.min() > SIZE * 0.15 and xs.max() < SIZE * 0.85, (xs.min(), xs.max())
+    assert not changed[:40].any() and not changed[-40:].any()  # top and bottom untouched
+    page.screenshot(path=str(tmp_path / "inpaint.png"), full_page=True)
+    if shots := os.environ.get("ZHIQITE_SCREENSHOTS"):  # keep a copy to look at
+        page.locator("#tab_img2img").screenshot(path=str(Path(shots) / "inpaint.png"))
