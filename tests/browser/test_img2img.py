@@ -66,3 +66,34 @@ def test_paint_a_stroke_and_inpaint_only_there(page: Any, app: Launched, tmp_pat
     page.screenshot(path=str(tmp_path / "inpaint.png"), full_page=True)
     if shots := os.environ.get("ZHIQITE_SCREENSHOTS"):  # keep a copy to look at
         page.locator("#tab_img2img").screenshot(path=str(Path(shots) / "inpaint.png"))
+
+
+def test_send_to_img2img_and_png_info_round_trip(page: Any, app: Launched) -> None:
+    set_number(page, "txt2img_steps", 12)
+    page.locator("#txt2img_prompt textarea").fill("a blue boat, sunrise")
+    page.locator("#txt2img_seed input").fill("4242")
+    page.locator("#txt2img_generate").click()
+    page.wait_for_function("() => document.querySelector('#txt2img_status').innerText"
+                           ".startsWith('Done')", timeout=30_000)
+    assert "Seed: 4242" in page.locator("#txt2img_infotext textarea").input_value()
+
+    # gallery -> img2img: the tab switches, the image and the parameters come along
+    page.locator("#txt2img_send_img2img").click()
+    page.wait_for_function("() => document.querySelector('#img2img_prompt textarea')?.value"
+                           " === 'a blue boat, sunrise'")
+    assert page.locator("#tab_img2img").is_visible()
+    page.locator("#img2img_image img").first.wait_for()
+    assert page.locator("#img2img_seed input").input_value() == "4242"
+    assert page.locator("#img2img_steps input[type=number]").input_value() == "12"
+
+    # PNG Info reads the saved file and sends its fields to txt2img
+    saved = sorted(Path(app.runtime.settings.outputs_dir).rglob("*-4242.png"))[-1]
+    page.locator("#tab_pnginfo-button").click()
+    page.locator("#pnginfo_file input[type=file]").set_input_files(str(saved))
+    page.wait_for_function("() => document.querySelector('#pnginfo_text textarea')?.value"
+                           ".includes('Seed: 4242')")
+    assert "Sampler" in page.locator("#pnginfo_fields").inner_text()
+    page.locator("#pnginfo_send_txt2img").click()
+    page.wait_for_function("() => document.querySelector('#tab_txt2img')?.offsetParent !== null")
+    assert page.locator("#txt2img_prompt textarea").input_value() == "a blue boat, sunrise"
+    assert page.locator("#txt2img_seed input").input_value() == "4242"

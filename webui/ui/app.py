@@ -20,8 +20,10 @@ from webui.core.runtime import Runtime, Settings
 from webui.ui.context import PREVIEW_INTERVAL, UiContext
 from webui.ui.prompt_box import picker_updates
 from webui.ui.results import interrupted, meter_markdown
+from webui.ui.send_to import wire_send_to
 from webui.ui.tabs.coming import COMING, build_coming_tab
 from webui.ui.tabs.img2img import build_img2img
+from webui.ui.tabs.pnginfo import build_pnginfo
 from webui.ui.tabs.txt2img import build_txt2img
 from webui.ui.tasks import reattach
 from webui.ui.topbar import build_topbar, model_updates
@@ -56,13 +58,18 @@ def build(ctx: UiContext) -> gr.Blocks:
         if ctx.runtime.is_offline:
             gr.Markdown(OFFLINE_BANNER, elem_id="zq_banner")
         topbar = build_topbar(ctx)
-        with gr.Tabs(elem_id="zq_tabs"):
+        with gr.Tabs(elem_id="zq_tabs") as main_tabs:
             with gr.Tab("txt2img", id="txt2img", elem_id="tab_txt2img"):
                 txt2img = build_txt2img(ctx, topbar, visitor, last_tasks)
             with gr.Tab("img2img", id="img2img", elem_id="tab_img2img"):
                 img2img = build_img2img(ctx, topbar, visitor, last_tasks)
-            for name, what in COMING:
+            for name, what in COMING[:2]:
                 build_coming_tab(name, what)
+            with gr.Tab("PNG Info", id="pnginfo", elem_id="tab_pnginfo"):
+                pnginfo = build_pnginfo()
+            for name, what in COMING[2:]:
+                build_coming_tab(name, what)
+        wire_send_to(ctx, main_tabs, txt2img, img2img, pnginfo)
 
         tabs = (txt2img, img2img)
 

@@ -117,10 +117,10 @@ def build_results_panel(tab: str) -> ResultsPanel:
         interrupt = gr.Button("Interrupt", variant="stop", size="sm",
                               elem_id=f"{tab}_interrupt")
         save = gr.Button("Save", size="sm", elem_id=f"{tab}_save")
-        send = [gr.Button(label, size="sm", interactive=False,
-                          elem_id=f"{tab}_send_{key}")
-                for key, label in (("img2img", "Send to img2img"), ("inpaint", "Send to inpaint"),
-                                   ("extras", "Send to extras"))]
+        send = [gr.Button(label, size="sm", interactive=ready, elem_id=f"{tab}_send_{key}")
+                for key, label, ready in (("img2img", "Send to img2img", True),
+                                          ("inpaint", "Send to inpaint", True),
+                                          ("extras", "Send to extras", False))]
     download = gr.File(label="Download", visible=False, interactive=False)
     infotext = gr.Textbox(label="Generation parameters (infotext)", lines=4, interactive=False,
                           elem_id=f"{tab}_infotext", buttons=["copy"])

@@ -7,7 +7,6 @@ import gradio as gr
 COMING: tuple[tuple[str, str], ...] = (
     ("Extras", "upscaling with the enhance tool"),
     ("Face swap", "face swap with the roop tool"),
-    ("PNG Info", "reading the parameters of any A1111 or zhiqite-webui PNG"),
     ("History", "all your tasks, with search, re-run and delete"),
     ("Settings", "credentials, preview interval, defaults and language"),
 )

@@ -1,0 +1,91 @@
+"""PNG Info: drop an image made by A1111 or by this app, read its generation parameters, and
+send them (and the image) to txt2img or img2img."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+from PIL import Image
+
+from webui.core import infotext
+from webui.core.hosting import MAX_UPLOAD_BYTES, MAX_UPLOAD_SIDE
+
+USER_COMMENT = 0x9286  # EXIF: where A1111 keeps the parameters of JPEG and WebP images
+EXIF_IFD = 0x8769
+
+
+@dataclass
+class PngInfoTab:
+    file: gr.File
+    image: gr.Image
+    text: gr.Textbox
+    fields: gr.HTML
+    to_txt2img: gr.Button
+    to_img2img: gr.Button
+
+
+def build_pnginfo() -> PngInfoTab:
+    with gr.Row(equal_height=False):
+        with gr.Column():
+            file = gr.File(label="Drop an image (PNG, JPEG or WebP)", elem_id="pnginfo_file",
+                           file_types=[".png", ".jpg", ".jpeg", ".webp"], type="filepath")
+            image = gr.Image(label="Image", interactive=False, elem_id="pnginfo_image",
+                             height=360)
+        with gr.Column():
+            text = gr.Textbox(label="Parameters", lines=8, interactive=False, buttons=["copy"],
+                              elem_id="pnginfo_text")
+            fields = gr.HTML(elem_id="pnginfo_fields")
+            with gr.Row():
+                to_txt2img = gr.Button("Send to txt2img", elem_id="pnginfo_send_txt2img")
+                to_img2img = gr.Button("Send to img2img", elem_id="pnginfo_send_img2img")
+    tab = PngInfoTab(file, image, text, fields, to_txt2img, to_img2img)
+    file.change(read_parameters, file, [image, text, fields])
+    return tab
+
+
+def read_parameters(path: str | None) -> tuple[Any, str, str]:
+    if not path:
+        return None, "", ""
+    try:
+        if Path(path).stat().st_size > MAX_UPLOAD_BYTES:
+            raise ValueError(f"over the {MAX_UPLOAD_BYTES >> 20} MB limit")
+        with Image.open(path) as probe:
+            if max(probe.size) > MAX_UPLOAD_SIDE:
+                raise ValueError(f"{probe.width}x{probe.height} is larger than "
+                                 f"{MAX_UPLOAD_SIDE}x{MAX_UPLOAD_SIDE}")
+            probe.load()
+            text = parameters_of(probe)
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        gr.Warning(f"Not a readable image: {exc}")
+        return None, "", ""
+    if not text:
+        gr.Info("This image carries no generation parameters.")
+        return path, "", ""
+    return path, text, fields_table(text)
+
+
+def parameters_of(image: Image.Image) -> str | None:
+    text = image.info.get("parameters")
+    if text:
+        return str(text)
+    comment = image.getexif().get_ifd(EXIF_IFD).get(USER_COMMENT)
+    if isinstance(comment, bytes):
+        if comment.startswith(b"UNICODE\0"):
+            body = comment[8:]
+            for encoding in ("utf-16-be", "utf-16-le"):
+                try:
+                    return body.decode(encoding)
+                except UnicodeDecodeError:
+                    continue
+        return comment.split(b"\0", 1)[-1].decode("utf-8", "replace") or None
+    return str(comment) if comment else None
+
+
+def fields_table(text: str) -> str:
+    rows = "".join(f"<tr><th>{html.escape(key)}</th><td>{html.escape(value)}</td></tr>"
+                   for key, value in infotext.parse(text).items() if value)
+    return f'<table class="zq-fields">{rows}</table>'
