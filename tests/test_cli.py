@@ -81,3 +81,27 @@ def test_failed_task_exits_non_zero_with_the_reason(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "failed: Task failed" in done.stderr and "Traceback" not in done.stderr
     assert "secret-appcode-123" not in done.stderr + done.stdout
+
+
+def test_local_image_files_are_uploaded_through_the_apps_hosting(tmp_path: Path) -> None:
+    from tests.helpers.images import gradient
+
+    gradient(200, 120).save(tmp_path / "photo.png")
+    payload = {"image": "photo.png", "upscalingResize": 2}  # relative to the payload's folder
+    done = generate(tmp_path, "enhance", "--poll", "--quiet", payload=payload)
+    assert done.returncode == 0, done.stderr
+    saved = tmp_path / done.stdout.splitlines()[0]
+    assert saved.parent.parent.name == "extras"
+    from PIL import Image
+
+    with Image.open(saved) as image:
+        assert image.size == (400, 240)
+    assert len(list((tmp_path / "data" / "uploads").glob("*.png"))) == 1
+
+
+def test_missing_local_file_is_named(tmp_path: Path) -> None:
+    payload = {**PAYLOAD, "alwayson_scripts": {**PAYLOAD["alwayson_scripts"],
+                                               "image_link": "nowhere.png"}}
+    done = generate(tmp_path, "image2image", payload=payload)
+    assert done.returncode == 2
+    assert "'nowhere.png' is neither an http(s) URL nor a local file" in done.stderr

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 import uuid
 from pathlib import Path
@@ -18,6 +19,7 @@ from webui.api.errors import ZhiqiteError
 from webui.api.models.sd import SCRIPTS_KEY
 from webui.api.validation import parse_request
 from webui.args import preview_interval as interval_arg
+from webui.core.hosting import UploadRefused, prepare_upload
 from webui.core.runtime import Runtime, Settings
 from webui.core.store import TaskRecord
 
@@ -91,41 +93,104 @@ def with_task_id(endpoint: str, payload: dict[str, Any]) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> int:
     payload = load_payload(args.endpoint, args.payload)
-    request = parse_request(ENDPOINTS[args.endpoint].request, payload, args.endpoint)
+    base_dir = Path(args.payload).resolve().parent if args.payload != "-" else Path.cwd()
+    files = local_images(payload, base_dir)
+    endpoint = ENDPOINTS[args.endpoint]
+    # everything is checked before anything is uploaded or sent
+    parse_request(endpoint.request, with_urls(payload, dict.fromkeys(files, PLACEHOLDER_URL)),
+                  args.endpoint)
+    prepared = {}
+    for text, path in files.items():
+        try:
+            prepared[text] = prepare_upload(path.read_bytes(), text).png
+        except (OSError, UploadRefused) as exc:
+            raise CliError(f"payload: {exc}") from None
     settings = Settings.from_env(outputs_dir=args.out, backend=args.backend)
     runtime = Runtime.open(settings)
-    callback_server = None
+    server = None
     try:
         mode = args.mode or ("callback" if runtime.is_offline or settings.public_url else "poll")
-        if mode == "callback":
-            callback_server = _listen_for_callbacks(runtime, args.callback_port)
+        if mode == "callback" or (prepared and runtime.image_host is runtime.local_host):
+            server = _listen(runtime, args.callback_port, callbacks=mode == "callback")
+        try:
+            urls = {text: runtime.image_host.host(png) for text, png in prepared.items()}
+        except UploadRefused as exc:
+            raise CliError(f"payload: {exc}") from None
+        request = parse_request(endpoint.request, with_urls(payload, urls), args.endpoint)
         handle = runtime.engine.submit(request, owner=runtime.owner(CLI_VISITOR), mode=mode)
         print(f"task {handle.task_id} submitted ({mode} mode, "
               f"{'offline backend' if runtime.is_offline else 'Zhiqite cloud'})",
               file=sys.stderr)
         record = _follow(runtime, handle.task_id, args, getattr(request, "steps", None))
     finally:
-        if callback_server is not None:
-            callback_server.stop()
+        if server is not None:
+            server.stop()
         runtime.close()
     return _report(record)
 
 
-def _listen_for_callbacks(runtime: Runtime, port: int) -> Any:
+IMAGE_FIELDS = ("image_link", "mask_link", "sourceUrl", "targetUrl", "image")
+PLACEHOLDER_URL = "http://127.0.0.1/local-file.png"
+
+
+def local_images(payload: Any, base_dir: Path) -> dict[str, Path]:
+    """Image fields that name a local file instead of an http(s) URL: {text: file}. A path is
+    taken as written, else relative to the payload's folder."""
+    found: dict[str, Path] = {}
+    for text in _image_values(payload):
+        if re.match(r"^https?://", text, re.IGNORECASE) or text in found:
+            continue
+        for candidate in (Path(text).expanduser(), base_dir / text):
+            if candidate.is_file():
+                found[text] = candidate
+                break
+        else:
+            raise CliError(f"payload: {text!r} is neither an http(s) URL nor a local file")
+    return found
+
+
+def _image_values(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        values = []
+        for key, value in node.items():
+            if key in IMAGE_FIELDS and isinstance(value, str) and value:
+                values.append(value)
+            else:
+                values.extend(_image_values(value))
+        return values
+    if isinstance(node, list):
+        return [v for item in node for v in _image_values(item)]
+    return []
+
+
+def with_urls(node: Any, urls: dict[str, str]) -> Any:
+    """The payload with each local image path (as written) replaced by its URL."""
+    if isinstance(node, dict):
+        return {k: urls.get(v, v) if k in IMAGE_FIELDS and isinstance(v, str)
+                else with_urls(v, urls) for k, v in node.items()}
+    if isinstance(node, list):
+        return [with_urls(item, urls) for item in node]
+    return node
+
+
+def _listen(runtime: Runtime, port: int, *, callbacks: bool) -> Any:
+    """The CLI's own little app: the callback route, and the uploads it hosts."""
     from fastapi import FastAPI
 
-    from webui.core.routes import callback_router
+    from webui.core.routes import callback_router, uploads_router
     from webui.offline.server import ThreadedServer
 
     app = FastAPI()
     app.include_router(callback_router(runtime.engine))
+    app.include_router(uploads_router(runtime.local_host))
     server = ThreadedServer(app, port=port).start()
     if not runtime.settings.public_url:
         if not runtime.is_offline:
             server.stop()
-            raise CliError("--callback with the cloud needs ZHIQITE_PUBLIC_URL: an address the "
-                           "service can reach that forwards to --callback-port")
-        runtime.set_public_url(server.url)
+            raise CliError("callbacks and local image files need ZHIQITE_PUBLIC_URL with the "
+                           "cloud: an address the service can reach that forwards to "
+                           "--callback-port (or use --poll and image URLs / S3 hosting)")
+        runtime.set_public_url(server.url, callbacks=callbacks)
     return server
 
 

@@ -81,8 +81,8 @@ class Runtime:
         self.engine = TaskEngine(client, self.store, self.writer, self.keys,
                                  public_url=settings.public_url, policy=policy)
         # Uploads are served by the app itself unless S3-compatible storage is configured.
-        self.local_host = LocalImageHost(settings.data_dir / "uploads",
-                                         lambda: self.engine.public_url)
+        self.public_url = settings.public_url  # where the service reaches this app
+        self.local_host = LocalImageHost(settings.data_dir / "uploads", lambda: self.public_url)
         self.image_host: ImageHost = s3 or self.local_host
 
     @classmethod
@@ -114,8 +114,11 @@ class Runtime:
     def owner(self, visitor: str) -> str:
         return self.keys.owner(visitor, self.client.auth.secrets)
 
-    def set_public_url(self, url: str | None) -> None:
-        self.engine.public_url = url.rstrip("/") if url else None
+    def set_public_url(self, url: str | None, *, callbacks: bool = True) -> None:
+        """The app's address for hosted uploads, and for callbacks unless `callbacks` is
+        False (results are then learnt by polling)."""
+        self.public_url = url.rstrip("/") if url else None
+        self.engine.public_url = self.public_url if callbacks else None
 
     def close(self) -> None:
         self.engine.shutdown()
