@@ -44,9 +44,9 @@ def test_generate_with_ctrl_enter_previews_then_gallery(page: Any, app: Launched
     gallery = page.locator("#txt2img_gallery img")
     deadline = time.monotonic() + 30
     while gallery.count() < 4 and time.monotonic() < deadline:
-        image = page.locator("#txt2img_preview img")
-        if image.count() and image.first.get_attribute("src"):
-            previews.add(image.first.get_attribute("src"))
+        src = page.evaluate("() => document.querySelector('#txt2img_preview img')?.src")
+        if src:  # read in one step: the preview may vanish between two reads
+            previews.add(src)
         time.sleep(0.05)
     assert gallery.count() == 4, "n_iter 2 x batch_size 2 images in the gallery"
     assert len(previews) >= 2, "the live preview changed during generation"
