@@ -11,6 +11,7 @@ from typing import Any
 from webui.api import models as m
 from webui.api.errors import FieldIssue, InvalidRequestError
 from webui.api.validation import parse_request
+from webui.core.extensions import ADetailerForm, ControlNetUnitForm, conflicts
 
 # A1111's hires upscalers; the API takes the name as a string.
 HIRES_UPSCALERS: tuple[str, ...] = (
@@ -180,6 +181,72 @@ def img2img_request(form: Img2ImgForm, task_id: str | None = None) -> m.Image2Im
         raise InvalidRequestError(issues, "image2image")
     return parse_request(m.Image2ImageRequest, img2img_body(form, task_id or new_task_id()),
                          "image2image")
+
+
+def build_request(tab: str, form: Txt2ImgForm, units: list[ControlNetUnitForm] | None = None,
+                  adetailer: ADetailerForm | None = None, task_id: str | None = None
+                  ) -> tuple[str, Any]:
+    """The one place a tab's form becomes exactly one request for exactly one endpoint:
+
+    txt2img -> text2image, or controlnet when a unit is enabled;
+    img2img / inpaint -> image2image, or controlnet (with image_link) when a unit is enabled.
+    Combinations the API cannot express are refused (`extensions.UNSUPPORTED`)."""
+    enabled = [unit for unit in units or [] if unit.enabled]
+    features = {"controlnet"} if enabled else set()
+    if adetailer is not None and adetailer.enabled:
+        features.add("adetailer")
+    if isinstance(form, Img2ImgForm) and form.mode != "img2img":
+        features.add("mask")
+    refused = conflicts(features)
+    if refused:
+        raise InvalidRequestError([FieldIssue("controlnet", message, "unsupported")
+                                   for message in refused], tab)
+    task_id = task_id or new_task_id()
+    if not enabled:
+        request = (img2img_request(form, task_id) if isinstance(form, Img2ImgForm)
+                   else txt2img_request(form, task_id))
+        if "adetailer" in features:
+            scripts = request.alwayson_scripts.model_dump(by_alias=True, exclude_none=True)
+            body = {**request.model_dump(by_alias=True, exclude_none=True),
+                    "alwayson_scripts": {**scripts, "ADetailer": {"args": [adetailer.wire()]}}}
+            request = parse_request(type(request), body, request_endpoint(request))
+        return request_endpoint(request), request
+    return "controlnet", controlnet_request(form, enabled, task_id)
+
+
+def request_endpoint(request: Any) -> str:
+    return "image2image" if isinstance(request, m.Image2ImageRequest) else "text2image"
+
+
+def controlnet_request(form: Txt2ImgForm, units: list[ControlNetUnitForm], task_id: str
+                       ) -> m.ControlNetRequest:
+    if not (form.checkpoint or "").strip():
+        raise InvalidRequestError([FieldIssue(
+            "alwayson_scripts.sd_model_checkpoint",
+            "sd_model_checkpoint is empty: pick a checkpoint in the top bar", "missing")],
+            "controlnet")
+    body = txt2img_body(form, task_id)
+    body.pop("hr_upscaler", None)  # not in the controlnet table
+    scripts = body["alwayson_scripts"]
+    if isinstance(form, Img2ImgForm):
+        for hires in ("enable_hr", "hr_upscaler", "hr_second_pass_steps", "hr_scale",
+                      "hr_resize_x", "hr_resize_y"):
+            body.pop(hires, None)
+        body.update(resize_mode=number(form.resize_mode),
+                    denoising_strength=number(form.denoising_strength))
+        scripts["image_link"] = form.init_url or None
+    issues = [FieldIssue(f"controlnet.args.{index}.image_link",
+                         f"ControlNet unit {index}: add a control image", "missing")
+              for index, unit in enumerate(units)
+              if not unit.use_init and not unit.image_url]
+    issues += [FieldIssue(f"controlnet.args.{index}.guidance_start",
+                          f"ControlNet unit {index}: guidance start ({unit.guidance_start}) "
+                          f"must not be after guidance end ({unit.guidance_end})", "order")
+               for index, unit in enumerate(units) if unit.guidance_start > unit.guidance_end]
+    if issues:
+        raise InvalidRequestError(issues, "controlnet")
+    scripts["controlnet"] = {"args": [unit.wire() for unit in units]}
+    return parse_request(m.ControlNetRequest, _without_none(body), "controlnet")
 
 
 def _without_none(value: Any) -> Any:

@@ -1,0 +1,138 @@
+"""ControlNet units and ADetailer as form state, and the one table of what the API cannot
+combine. `core/builder.py` routes a tab's form to exactly one endpoint with these."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from webui.api.models.adetailer import AD_CONTROLNET_DEFAULT_MODULE
+from webui.api.models.controlnet import MODULE_DEFAULT_MODEL, MODULE_SLIDERS
+
+
+@dataclass
+class ControlNetUnitForm:
+    enabled: bool = False
+    image_url: str | None = None  # hosted control image; None with use_init
+    use_init: bool = False  # "use the img2img image" as the control image
+    module: str = "canny"
+    model: str = MODULE_DEFAULT_MODEL["canny"]
+    weight: float = 1.0
+    guidance_start: float = 0.0
+    guidance_end: float = 1.0
+    resize_mode: str = "Crop and Resize"
+    processor_res: int | None = None
+    threshold_a: int | None = None
+    threshold_b: int | None = None
+    pixel_perfect: bool = False
+    low_vram: bool = False
+    control_mode: str = "Balanced"
+
+    def wire(self) -> dict[str, Any]:
+        sliders = MODULE_SLIDERS.get(self.module, {})
+        unit: dict[str, Any] = {
+            "enabled": True, "module": self.module, "model": self.model,
+            "weight": _number(self.weight), "resize_mode": self.resize_mode,
+            "low_vram": bool(self.low_vram), "guidance_start": _number(self.guidance_start),
+            "guidance_end": _number(self.guidance_end), "pixel_perfect": bool(self.pixel_perfect),
+            "control_mode": self.control_mode,
+        }
+        for name in ("processor_res", "threshold_a", "threshold_b"):
+            value = getattr(self, name)
+            if name in sliders and value is not None:  # only what the preprocessor reads
+                unit[name] = _number(value)
+        if not self.use_init:
+            unit["image_link"] = self.image_url or ""
+        return unit
+
+
+def default_model(module: str) -> str:
+    return MODULE_DEFAULT_MODEL.get(module, MODULE_DEFAULT_MODEL["canny"])
+
+
+@dataclass
+class ADetailerForm:
+    enabled: bool = False
+    model: str = "face_yolov8n.pt"
+    prompt: str = ""
+    negative_prompt: str = ""
+    confidence: float = 0.3
+    mask_blur: int = 4
+    dilate_erode: int = 4
+    denoising: float = 0.4
+    inpaint_only_masked: bool = True
+    padding: int = 32
+    use_inpaint_size: bool = False
+    inpaint_width: int = 512
+    inpaint_height: int = 512
+    use_steps: bool = False
+    steps: int = 28
+    use_cfg: bool = False
+    cfg_scale: float = 7
+    use_sampler: bool = False
+    sampler: str = "DPM++ 2M Karras"
+    controlnet_model: str = "None"
+    controlnet_module: str = "None"
+    controlnet_weight: float = 1.0
+    controlnet_guidance_start: float = 0.0
+    controlnet_guidance_end: float = 1.0
+
+    def wire(self) -> dict[str, Any]:
+        args: dict[str, Any] = {
+            "ad_model": self.model, "ad_prompt": self.prompt or None,
+            "ad_negative_prompt": self.negative_prompt or None,
+            "ad_confidence": _number(self.confidence), "ad_mask_blur": _number(self.mask_blur),
+            "ad_dilate_erode": _number(self.dilate_erode),
+            "ad_denoising_strength": _number(self.denoising),
+            "ad_inpaint_only_masked": bool(self.inpaint_only_masked),
+            "ad_inpaint_only_masked_padding": _number(self.padding),
+            "ad_use_inpaint_width_height": bool(self.use_inpaint_size),
+            "ad_use_steps": bool(self.use_steps), "ad_use_cfg_scale": bool(self.use_cfg),
+            "ad_use_sampler": bool(self.use_sampler),
+            "ad_controlnet_model": self.controlnet_model,
+        }
+        if self.use_inpaint_size:
+            args.update(ad_inpaint_width=_number(self.inpaint_width),
+                        ad_inpaint_height=_number(self.inpaint_height))
+        if self.use_steps:
+            args["ad_steps"] = _number(self.steps)
+        if self.use_cfg:
+            args["ad_cfg_scale"] = _number(self.cfg_scale)
+        if self.use_sampler:
+            args["ad_sampler"] = self.sampler
+        if self.controlnet_model != "None":
+            args.update(ad_controlnet_module=self.controlnet_module,
+                        ad_controlnet_weight=_number(self.controlnet_weight),
+                        ad_controlnet_guidance_start=_number(self.controlnet_guidance_start),
+                        ad_controlnet_guidance_end=_number(self.controlnet_guidance_end))
+        return {k: v for k, v in args.items() if v is not None}
+
+
+def ad_default_module(model: str) -> str:
+    """ADetailer's module for a ControlNet model family (tile, inpaint, lineart, ...)."""
+    for family, module in AD_CONTROLNET_DEFAULT_MODULE.items():
+        if f"_{family}" in model:
+            return module
+    return "None"
+
+
+# What the API cannot express together, and what to turn off. The controlnet endpoint takes
+# no mask and lists no ADetailer; if the reference turns out to allow one, delete its row.
+UNSUPPORTED: tuple[tuple[frozenset[str], str], ...] = (
+    (frozenset({"mask", "controlnet"}),
+     "Inpainting and ControlNet cannot be combined: the controlnet endpoint takes no mask. "
+     "Turn off the ControlNet units, or use the img2img sub-tab without a mask."),
+    (frozenset({"adetailer", "controlnet"}),
+     "ADetailer and ControlNet cannot be combined: the controlnet endpoint has no ADetailer. "
+     "Turn off ADetailer, or the ControlNet units."),
+)
+
+
+def conflicts(features: set[str]) -> list[str]:
+    return [message for needs, message in UNSUPPORTED if needs <= features]
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
