@@ -55,7 +55,9 @@ class BuiltUi:
              **values: Any) -> dict[Any, Any]:
         """Every input at its default, as the page would send it, with `values` by name."""
         tab = tab or self.tab
-        data: dict[Any, Any] = {c: _preprocessed(c) for c in tab.form.components}
+        components = [*tab.form.components, *tab.controlnet.components,
+                      *tab.adetailer.components]
+        data: dict[Any, Any] = {c: _preprocessed(c) for c in components}
         data[self.topbar.checkpoint] = CHECKPOINT
         for name, value in values.items():
             data[tab.form[name]] = value

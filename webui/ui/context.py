@@ -22,6 +22,7 @@ class UiContext:
     sizes: dict[str, tuple[int, int]]
     preview_interval: float | None = PREVIEW_INTERVAL
     show_adult: bool = False
+    controlnet_units: int = 3
 
     @classmethod
     def create(cls, runtime: Runtime, *, preview_interval: float | None = PREVIEW_INTERVAL,

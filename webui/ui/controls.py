@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from webui.api import models as m
 from webui.api.errors import InvalidRequestError
+from webui.core.engine import kind_of
 from webui.core.request_view import curl, wire_json
 from webui.ui.context import UiContext
 from webui.ui.forms import Form
@@ -112,7 +113,8 @@ class RequestPanel:
     def outputs(self) -> list[gr.Code]:
         return [self.json, self.curl]
 
-    def views(self, ctx: UiContext, endpoint: str, request: Any) -> dict[Any, Any]:
+    def views(self, ctx: UiContext, request: Any) -> dict[Any, Any]:
+        endpoint = kind_of(request)
         client = ctx.runtime.client
         return {self.json: wire_json(request, callback=ctx.engine.mode == "callback"),
                 self.curl: curl(endpoint, request, base_url=client.base_url,

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from webui.api.errors import InvalidRequestError
+from webui.api.errors import FieldIssue, InvalidRequestError
+from webui.core.hosting import UploadRefused, prepare_upload
 from webui.ui.context import UiContext
 from webui.ui.results import ResultsPanel
 
@@ -30,6 +32,28 @@ def read_last_tasks(value: Any) -> dict[str, str]:
 
 def write_last_tasks(tasks: dict[str, str]) -> str:
     return json.dumps(tasks, separators=(",", ":"))
+
+
+PLACEHOLDER_URL = "http://127.0.0.1/placeholder.png"  # checks a form before any upload
+
+
+def host_files(ctx: UiContext, files: dict[Any, str]) -> dict[Any, str]:
+    """Check and host uploaded files ({key: path} -> {key: URL}); a refusal names the file's
+    field and says why."""
+    urls = {}
+    for key, path in files.items():
+        try:
+            urls[key] = ctx.runtime.image_host.host(
+                prepare_upload(Path(path).read_bytes(), "Control image").png)
+        except OSError:
+            raise _invalid("Control image: the upload could not be read") from None
+        except UploadRefused as refused:
+            raise _invalid(str(refused)) from None
+    return urls
+
+
+def _invalid(message: str) -> InvalidRequestError:
+    return InvalidRequestError([FieldIssue("controlnet.image_link", message)])
 
 
 def warn_invalid(error: InvalidRequestError, labels: dict[str, str]) -> None:

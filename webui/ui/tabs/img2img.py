@@ -21,7 +21,7 @@ from webui.core.builder import (
     MASKED_CONTENT,
     RESIZE_MODES,
     Img2ImgForm,
-    img2img_request,
+    build_request,
 )
 from webui.core.hosting import (
     MAX_UPLOAD_SIDE,
@@ -41,17 +41,22 @@ from webui.ui.controls import (
     size_controls,
     styled_values,
 )
+from webui.ui.extensions import (
+    ADetailerControls,
+    ControlNetControls,
+    build_adetailer,
+    build_controlnet,
+)
 from webui.ui.forms import Form
 from webui.ui.prompt_box import PromptBox, build_prompt_box
 from webui.ui.results import ResultsPanel, build_results_panel
 from webui.ui.tabs.txt2img import LABELS as TXT2IMG_LABELS
-from webui.ui.tasks import submit_and_stream
+from webui.ui.tasks import PLACEHOLDER_URL, host_files, submit_and_stream
 from webui.ui.topbar import TopBar
 
 TAB = "img2img"
 MODEL = m.Image2ImageRequest
 MODES = {"img2img": "img2img", "inpaint": "Inpaint", "inpaint_upload": "Inpaint upload"}
-PLACEHOLDER_URL = "http://127.0.0.1/placeholder.png"  # validates the form before any upload
 LABELS = {**TXT2IMG_LABELS, "resize_mode": "Resize mode", "image_cfg_scale": "Image CFG Scale",
           "mask_blur": "Mask blur", "inpaint_full_res_padding": "Only masked padding",
           "image_link": "Image", "mask_link": "Mask"}
@@ -69,6 +74,8 @@ class Img2ImgTab:
     upload_image: gr.Image
     upload_mask: gr.Image
     image_url: gr.Textbox
+    controlnet: ControlNetControls
+    adetailer: ADetailerControls
     scale_by: gr.Slider
     request_json: gr.Code
     generate_event: Any
@@ -149,6 +156,8 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
                                                      label="Denoising strength",
                                                      elem_id=f"{TAB}_denoising"))
             seed = seed_controls(form, TAB)
+            controlnet = build_controlnet(TAB, ctx.controlnet_units, img2img=True)
+            adetailer = build_adetailer(TAB, m.Image2ImageADetailerArgs, d)
             requests_view = request_panel(TAB)
         with gr.Column(scale=5, elem_id=f"{TAB}_results"):
             panel = build_results_panel(TAB)
@@ -171,7 +180,9 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
         return Img2ImgForm.from_values({**values, "mode": data[mode], "init_url": init_url,
                                         "mask_url": mask_url})
 
-    def build(data: dict[Any, Any]) -> m.Image2ImageRequest:
+    def build(data: dict[Any, Any]) -> Any:
+        units, files = controlnet.read(data, PLACEHOLDER_URL)
+        ad = adetailer.read(data)
         init, init_png, mask = pictures(data)
         size = init.size if init is not None else None
         placeholder_mask = PLACEHOLDER_URL if mask is not None else None
@@ -182,14 +193,17 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
             init_url = pasted
         else:
             init_url = PLACEHOLDER_URL if init is not None else ""
-        img2img_request(form_of(data, init_url, placeholder_mask, size))  # refuse before upload
+        # the whole form is checked before anything is uploaded
+        build_request(TAB, form_of(data, init_url, placeholder_mask, size), units, ad)
         try:
             if init is not None:
                 init_url = ctx.runtime.image_host.host(init_png or to_png(init))
             mask_url = ctx.runtime.image_host.host(to_png(mask)) if mask is not None else None
         except UploadRefused as refused:
             raise _invalid("image_link", str(refused)) from None
-        return img2img_request(form_of(data, init_url, mask_url, size))
+        for index, url in host_files(ctx, files).items():
+            units[index].image_url = url
+        return build_request(TAB, form_of(data, init_url, mask_url, size), units, ad)[1]
 
     def pictures(data: dict[Any, Any]
                  ) -> tuple[Image.Image | None, bytes | None, Image.Image | None]:
@@ -209,7 +223,7 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
         return init, init_png, None
 
     def request_views(request: Any) -> dict[Any, Any]:
-        return requests_view.views(ctx, "image2image", request)
+        return requests_view.views(ctx, request)
 
     def generate(data: dict[Any, Any]) -> Iterator[dict[Any, Any]]:
         yield from submit_and_stream(
@@ -222,21 +236,23 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
             init, _, mask = pictures(data)
             pasted = (data[image_url] or "").strip()
             init_url = PLACEHOLDER_URL if init is not None else pasted
-            return request_views(img2img_request(form_of(
+            units, _ = controlnet.read(data, PLACEHOLDER_URL)
+            return request_views(build_request(TAB, form_of(
                 data, init_url, PLACEHOLDER_URL if mask is not None else None,
-                init.size if init else None)))
+                init.size if init else None), units, adetailer.read(data))[1])
         except InvalidRequestError as error:
             return requests_view.invalid(error)
 
-    inputs = {visitor, last_tasks, *form.components, *images}
+    extension_inputs = {*controlnet.components, *adetailer.components}
+    inputs = {visitor, last_tasks, *form.components, *images, *extension_inputs}
     generate_event = box.generate.click(generate, inputs=inputs,
                                         outputs=[*panel.outputs, last_tasks,
                                                  *requests_view.outputs],
                                         concurrency_limit=None, show_progress="hidden")
-    requests_view.wire(preview_request, {*form.components, *images})
+    requests_view.wire(preview_request, {*form.components, *images, *extension_inputs})
     return Img2ImgTab(form, box, panel, mode, mode_tabs, init_image, editor, upload_image,
-                      upload_mask, image_url, scale_by, requests_view.json, generate_event,
-                      generate)
+                      upload_mask, image_url, controlnet, adetailer, scale_by,
+                      requests_view.json, generate_event, generate)
 
 
 def _invalid(field: str, message: str) -> InvalidRequestError:

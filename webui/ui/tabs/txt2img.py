@@ -11,7 +11,7 @@ import gradio as gr
 
 from webui.api import models as m
 from webui.api.errors import InvalidRequestError
-from webui.core.builder import HIRES_UPSCALERS, Txt2ImgForm, txt2img_request
+from webui.core.builder import HIRES_UPSCALERS, Txt2ImgForm, build_request
 from webui.ui.context import UiContext
 from webui.ui.controls import (
     batch_controls,
@@ -22,10 +22,16 @@ from webui.ui.controls import (
     size_controls,
     styled_values,
 )
+from webui.ui.extensions import (
+    ADetailerControls,
+    ControlNetControls,
+    build_adetailer,
+    build_controlnet,
+)
 from webui.ui.forms import Form
 from webui.ui.prompt_box import PromptBox, build_prompt_box
 from webui.ui.results import ResultsPanel, build_results_panel
-from webui.ui.tasks import submit_and_stream
+from webui.ui.tasks import PLACEHOLDER_URL, host_files, submit_and_stream
 from webui.ui.topbar import TopBar
 
 TAB = "txt2img"
@@ -48,6 +54,8 @@ class Txt2ImgTab:
     form: Form
     box: PromptBox
     panel: ResultsPanel
+    controlnet: ControlNetControls
+    adetailer: ADetailerControls
     request_json: gr.Code
     request_curl: gr.Code
     generate_event: Any
@@ -93,6 +101,8 @@ def build_txt2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
                                             value=d["cfg_scale"], label="CFG Scale",
                                             elem_id=f"{TAB}_cfg_scale"))
             seed = seed_controls(form, TAB)
+            controlnet = build_controlnet(TAB, ctx.controlnet_units)
+            adetailer = build_adetailer(TAB, m.Text2ImageADetailerArgs, d)
             requests_view = request_panel(TAB)
         with gr.Column(scale=5, elem_id=f"{TAB}_results"):
             panel = build_results_panel(TAB)
@@ -101,27 +111,39 @@ def build_txt2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
     def form_of(data: dict[Any, Any]) -> Txt2ImgForm:
         return Txt2ImgForm.from_values(styled_values(ctx, form, data))
 
+    def build(data: dict[Any, Any]) -> Any:
+        """Checked whole first (placeholders for control images), then uploads, then built."""
+        units, files = controlnet.read(data, PLACEHOLDER_URL)
+        ad = adetailer.read(data)
+        build_request(TAB, form_of(data), units, ad)
+        for index, url in host_files(ctx, files).items():
+            units[index].image_url = url
+        return build_request(TAB, form_of(data), units, ad)[1]
+
     def request_views(request: Any) -> dict[Any, Any]:
-        return requests_view.views(ctx, "text2image", request)
+        return requests_view.views(ctx, request)
 
     def generate(data: dict[Any, Any]) -> Iterator[dict[Any, Any]]:
         yield from submit_and_stream(
             ctx, panel, visitor=data[visitor], last_tasks=data[last_tasks],
-            last_tasks_state=last_tasks, build=lambda: txt2img_request(form_of(data)),
+            last_tasks_state=last_tasks, build=lambda: build(data),
             labels=LABELS, extra=request_views)
 
     def preview_request(data: dict[Any, Any]) -> dict[Any, Any]:
         try:
-            return request_views(txt2img_request(form_of(data)))
+            units, _ = controlnet.read(data, PLACEHOLDER_URL)
+            return request_views(build_request(TAB, form_of(data), units,
+                                               adetailer.read(data))[1])
         except InvalidRequestError as error:
             return requests_view.invalid(error)
 
-    inputs = {visitor, last_tasks, *form.components}
+    extension_inputs = {*controlnet.components, *adetailer.components}
+    inputs = {visitor, last_tasks, *form.components, *extension_inputs}
     generate_event = box.generate.click(generate, inputs=inputs,
                                         outputs=[*panel.outputs, last_tasks,
                                                  *requests_view.outputs],
                                         concurrency_limit=None, show_progress="hidden")
-    requests_view.wire(preview_request, set(form.components))
-    return Txt2ImgTab(form, box, panel, requests_view.json, requests_view.curl,
+    requests_view.wire(preview_request, {*form.components, *extension_inputs})
+    return Txt2ImgTab(form, box, panel, controlnet, adetailer, requests_view.json, requests_view.curl,
                       generate_event, generate, preview_request)
 

@@ -1,0 +1,108 @@
+"""ControlNet units and ADetailer from the tabs: routed by the shared builder, hosted control
+images, infotext as the extensions write it, refusals before any call."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from tests.helpers.images import gradient, outline
+from tests.ui.conftest import BuiltUi
+from tests.ui.test_img2img import editor_value
+from tests.ui.test_txt2img import merged
+from webui.core import infotext
+from webui.core.outputs import read_infotext
+
+
+def control_file(tmp_path: Path) -> str:
+    path = tmp_path / "control.png"
+    outline(256, 256, (64, 64, 192, 192)).save(path)
+    return str(path)
+
+
+def with_unit(ui: BuiltUi, tab: Any, data: dict[Any, Any], **values: Any) -> dict[Any, Any]:
+    unit = tab.controlnet.units[0]
+    data[unit.enabled] = True
+    for name, value in values.items():
+        data[getattr(unit, name)] = value
+    return data
+
+
+def test_txt2img_with_a_unit_goes_to_the_controlnet_endpoint(ui: BuiltUi,
+                                                              tmp_path: Path) -> None:
+    data = with_unit(ui, ui.tab, ui.data(prompt="a house", width=256, height=256, steps=10),
+                     image=control_file(tmp_path), weight=0.8)
+    final = merged(list(ui.tab.generate(data)))
+    paths = final[ui.tab.panel.results]
+    assert len(paths) == 1 and Path(paths[0]).parent.parent.name == "controlnet"
+    fields = infotext.parse(read_infotext(paths[0]) or "")
+    assert fields["ControlNet 0"].startswith(
+        "Module: canny, Model: control_v11p_sd15_canny, Weight: 0.8, Resize Mode: Crop and "
+        "Resize, Processor Res: 512, Threshold A: 100, Threshold B: 200")
+    body = json.loads(final[ui.tab.request_json])
+    unit = body["always_on_scripts"]["controlnet"]["args"][0]
+    assert unit["image_link"].startswith(ui.ctx.runtime.public_url + "/api/zhiqite/uploads/")
+    assert ui.stats().tasks_started == 1 and "controlnet" in ui.stats().billed
+
+
+def test_adetailer_in_txt2img_and_its_infotext(ui: BuiltUi) -> None:
+    data = ui.data(prompt="a portrait", width=256, height=256, steps=10)
+    ad = ui.tab.adetailer.fields
+    data.update({ad["enabled"]: True, ad["prompt"]: "detailed eyes, smile",
+                 ad["confidence"]: 0.45})
+    final = merged(list(ui.tab.generate(data)))
+    fields = infotext.parse(read_infotext(final[ui.tab.panel.results][0]) or "")
+    assert fields["ADetailer model"] == "face_yolov8n.pt"
+    assert fields["ADetailer prompt"] == "detailed eyes, smile"
+    assert fields["ADetailer confidence"] == "0.45"
+
+
+@pytest.mark.parametrize("case, message", [
+    ("adetailer+controlnet", "ADetailer and ControlNet cannot be combined"),
+    ("unit without image", "ControlNet unit 0: add a control image"),
+])
+def test_txt2img_refusals(ui: BuiltUi, tmp_path: Path, case: str, message: str) -> None:
+    data = with_unit(ui, ui.tab, ui.data(prompt="a house"),
+                     image=control_file(tmp_path) if case != "unit without image" else None)
+    if case == "adetailer+controlnet":
+        data[ui.tab.adetailer.fields["enabled"]] = True
+    with pytest.warns(UserWarning) as warned:
+        assert list(ui.tab.generate(data)) == []
+    assert any(message in str(w.message) for w in warned), [str(w.message) for w in warned]
+    assert ui.stats().calls == {}
+    assert list((ui.ctx.runtime.settings.data_dir / "uploads").glob("*.png")) == []
+
+
+def test_inpaint_with_a_unit_is_refused_before_any_upload(ui: BuiltUi, tmp_path: Path) -> None:
+    tab = ui.img2img
+    with pytest.warns(UserWarning, match="Inpainting and ControlNet cannot be combined"):
+        assert _run_with_unit(ui, tab, "inpaint", {"editor": editor_value()},
+                              control_file(tmp_path)) == {}
+    assert ui.stats().calls == {}
+
+
+def _run_with_unit(ui: BuiltUi, tab: Any, mode: str, images: dict[str, Any],
+                   control: str | None, use_init: bool = False) -> dict[Any, Any]:
+    data = ui.data(tab=tab, prompt="a red door", width=256, height=256, steps=10)
+    data.update({tab.mode: mode, tab.init_image: None, tab.editor: None, tab.upload_image: None,
+                 tab.upload_mask: None, tab.image_url: "", tab.scale_by: 1})
+    data.update({getattr(tab, name): value for name, value in images.items()})
+    unit = tab.controlnet.units[0]
+    data.update({unit.enabled: True, unit.image: control, unit.use_init: use_init})
+    return merged(list(tab.generate(data)))
+
+
+def test_img2img_with_a_unit_using_the_init_image(ui: BuiltUi, tmp_path: Path) -> None:
+    init = tmp_path / "init.png"
+    gradient(256, 256).save(init)
+    final = _run_with_unit(ui, ui.img2img, "img2img", {"init_image": str(init)}, None,
+                           use_init=True)
+    body = json.loads(final[ui.img2img.request_json])
+    assert body["always_on_scripts"]["image_link"].startswith(ui.ctx.runtime.public_url)
+    assert "image_link" not in body["always_on_scripts"]["controlnet"]["args"][0]
+    with Image.open(final[ui.img2img.panel.results][0]) as image:
+        assert image.size == (256, 256)

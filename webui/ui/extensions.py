@@ -1,0 +1,259 @@
+"""The ControlNet and ADetailer accordions of the SD tabs, laid out as the A1111 extensions
+show them. Each reads back into its form dataclass (`core/extensions.py`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+import gradio as gr
+import numpy as np
+from PIL import Image
+from pydantic import BaseModel
+
+from webui.api import models as m
+from webui.api.models.adetailer import AD_CONTROLNET_MODELS, AD_CONTROLNET_MODULES, AD_MODELS
+from webui.api.models.controlnet import (
+    CONTROL_MODES,
+    CONTROLNET_MODELS,
+    CONTROLNET_MODULES,
+    MODULE_SLIDERS,
+    RESIZE_MODES,
+)
+from webui.core.extensions import (
+    ADetailerForm,
+    ControlNetUnitForm,
+    ad_default_module,
+    default_model,
+)
+from webui.ui.controls import bounds
+
+SLIDER_NAMES = ("processor_res", "threshold_a", "threshold_b")
+
+
+@dataclass
+class UnitControls:
+    enabled: gr.Checkbox
+    image: gr.Image
+    use_init: gr.Checkbox | None
+    module: gr.Dropdown
+    model: gr.Dropdown
+    weight: gr.Slider
+    guidance_start: gr.Slider
+    guidance_end: gr.Slider
+    resize_mode: gr.Radio
+    processor_res: gr.Slider
+    threshold_a: gr.Slider
+    threshold_b: gr.Slider
+    pixel_perfect: gr.Checkbox
+    low_vram: gr.Checkbox
+    control_mode: gr.Radio
+
+    @property
+    def components(self) -> list[Any]:
+        return [getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None]
+
+    def read(self, data: dict[Any, Any]) -> tuple[ControlNetUnitForm, str | None]:
+        """The unit's form (its image not yet hosted) and the uploaded control image path."""
+        values = {f.name: data[getattr(self, f.name)] for f in fields(self)
+                  if f.name not in ("image", "use_init") and getattr(self, f.name) is not None}
+        use_init = bool(data[self.use_init]) if self.use_init is not None else False
+        return ControlNetUnitForm(**values, use_init=use_init), data[self.image]
+
+
+@dataclass
+class ControlNetControls:
+    units: list[UnitControls]
+
+    @property
+    def components(self) -> list[Any]:
+        return [c for unit in self.units for c in unit.components]
+
+    def read(self, data: dict[Any, Any], placeholder: str) -> tuple[list[ControlNetUnitForm],
+                                                                     dict[int, str]]:
+        """The units with `placeholder` for each uploaded control image (so the form is
+        checked before anything is uploaded), and {unit index: uploaded file}."""
+        units, files = [], {}
+        for index, controls in enumerate(self.units):
+            unit, path = controls.read(data)
+            if unit.enabled and path and not unit.use_init:
+                unit.image_url, files[index] = placeholder, path
+            units.append(unit)
+        return units, files
+
+
+def build_controlnet(tab: str, count: int = 3, img2img: bool = False) -> ControlNetControls:
+    units = []
+    with gr.Accordion("ControlNet", open=False, elem_id=f"{tab}_controlnet"), gr.Tabs():
+        for index in range(count):
+            with gr.Tab(f"ControlNet Unit {index}"):
+                units.append(_unit(f"{tab}_cn{index}", img2img))
+    return ControlNetControls(units)
+
+
+def _unit(prefix: str, img2img: bool) -> UnitControls:
+    with gr.Row():
+        image = gr.Image(label="Control image", type="filepath", sources=["upload", "clipboard"],
+                         height=220, elem_id=f"{prefix}_image")
+        preview = gr.Image(label="Preprocessor preview (a local approximation, not the "
+                                 "service's)", interactive=False, height=220,
+                           elem_id=f"{prefix}_preview")
+    with gr.Row():
+        enabled = gr.Checkbox(label="Enable", elem_id=f"{prefix}_enable")
+        use_init = gr.Checkbox(label="Use the img2img image") if img2img else None
+        pixel_perfect = gr.Checkbox(label="Pixel Perfect")
+        low_vram = gr.Checkbox(label="Low VRAM")
+        show = gr.Button("Preview", size="sm", elem_id=f"{prefix}_preview_button")
+    with gr.Row():
+        module = gr.Dropdown(list(CONTROLNET_MODULES), value="canny", label="Preprocessor",
+                             elem_id=f"{prefix}_module")
+        model = gr.Dropdown(list(CONTROLNET_MODELS), value=default_model("canny"),
+                            label="Model", elem_id=f"{prefix}_model")
+    unit_model: type[BaseModel] = m.ControlNetUnit
+    weight = gr.Slider(*bounds(unit_model, "weight", (0, 2)), step=0.05, value=1,
+                       label="Control Weight")
+    with gr.Row():
+        start = gr.Slider(0, 1, step=0.01, value=0, label="Starting Control Step")
+        end = gr.Slider(0, 1, step=0.01, value=1, label="Ending Control Step")
+    sliders = [gr.Slider(1, 2048, step=1, value=None, visible=False) for _ in SLIDER_NAMES]
+    resize_mode = gr.Radio(list(RESIZE_MODES), value="Crop and Resize", label="Resize Mode")
+    control_mode = gr.Radio(list(CONTROL_MODES), value="Balanced", label="Control Mode")
+    unit = UnitControls(enabled, image, use_init, module, model, weight, start, end,
+                        resize_mode, *sliders, pixel_perfect, low_vram, control_mode)
+    _set_sliders("canny", sliders)
+    module.change(lambda name: (default_model(name), *_slider_updates(name)), module,
+                  [model, *sliders], queue=False)
+    # guidance start <= end, whichever moves
+    start.release(lambda s, e: gr.Slider(value=max(s, e)), [start, end], end, queue=False)
+    end.release(lambda s, e: gr.Slider(value=min(s, e)), [start, end], start, queue=False)
+    show.click(local_preview, [image, module, *sliders], preview)
+    return unit
+
+
+def _slider_updates(module: str) -> list[Any]:
+    used = MODULE_SLIDERS.get(module, {})
+    updates = []
+    for name in SLIDER_NAMES:
+        if name in used:
+            label, lo, hi, default = used[name]
+            updates.append(gr.Slider(minimum=lo, maximum=hi, value=default, label=label,
+                                     visible=True))
+        else:
+            updates.append(gr.Slider(visible=False, value=None))
+    return updates
+
+
+def _set_sliders(module: str, sliders: list[gr.Slider]) -> None:
+    """Initial state of the module's sliders (the same as the module's change sets)."""
+    for name, slider in zip(SLIDER_NAMES, sliders, strict=True):
+        spec = MODULE_SLIDERS.get(module, {}).get(name)
+        if spec:
+            slider.label, slider.minimum, slider.maximum, slider.value = spec
+            slider.visible = True
+
+
+def local_preview(path: str | None, module: str, *values: Any) -> Any:
+    """Canny edges by OpenCV: what a canny unit roughly sees. Other preprocessors run on the
+    service only."""
+    if not path:
+        gr.Warning("Add a control image first.")
+        return None
+    if module != "canny":
+        gr.Info(f"No local preview for {module}: only canny has a local approximation.")
+        return None
+    import cv2
+
+    low, high = (int(v) if v else d for v, d in zip(values[1:], (100, 200), strict=True))
+    with Image.open(path) as image:
+        grey = np.asarray(image.convert("L"))
+    return Image.fromarray(cv2.Canny(grey, low, high))
+
+
+# --- ADetailer ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ADetailerControls:
+    fields: dict[str, Any]
+
+    @property
+    def components(self) -> list[Any]:
+        return list(self.fields.values())
+
+    def read(self, data: dict[Any, Any]) -> ADetailerForm:
+        return ADetailerForm(**{name: data[c] for name, c in self.fields.items()})
+
+
+def build_adetailer(tab: str, args_model: type[BaseModel], d: dict[str, Any]
+                    ) -> ADetailerControls:
+    """Ranges from `args_model`: txt2img and img2img differ (ruling 6)."""
+    f: dict[str, Any] = {}
+
+    def rng(field: str, fallback: tuple[float, float]) -> tuple[float, float]:
+        return bounds(args_model, field, fallback)
+
+    with gr.Accordion("ADetailer", open=False, elem_id=f"{tab}_adetailer"):
+        with gr.Row():
+            f["enabled"] = gr.Checkbox(label="Enable ADetailer", elem_id=f"{tab}_ad_enable")
+            f["model"] = gr.Dropdown(list(AD_MODELS), value="face_yolov8n.pt",
+                                     label="ADetailer model")
+        f["prompt"] = gr.Textbox(label="ADetailer prompt", lines=2,
+                                 placeholder="empty: the main prompt")
+        f["negative_prompt"] = gr.Textbox(label="ADetailer negative prompt", lines=2)
+        with gr.Accordion("Detection", open=False), gr.Row():
+            f["confidence"] = gr.Slider(0, 1, step=0.01, value=0.3,
+                                        label="Detection model confidence threshold")
+        with gr.Accordion("Mask preprocessing", open=False), gr.Row():
+            f["dilate_erode"] = gr.Slider(*rng("ad_dilate_erode", (-128, 128)), step=4,
+                                          value=4, label="Mask erosion (-) / dilation (+)")
+            f["mask_blur"] = gr.Slider(*rng("ad_mask_blur", (0, 64)), step=1, value=4,
+                                       label="Inpaint mask blur")
+        with gr.Accordion("Inpainting", open=False):
+            with gr.Row():
+                f["denoising"] = gr.Slider(0, 1, step=0.01, value=0.4,
+                                           label="Inpaint denoising strength")
+                f["inpaint_only_masked"] = gr.Checkbox(value=True, label="Inpaint only masked")
+                f["padding"] = gr.Slider(0, 256, step=4, value=32,
+                                         label="Inpaint only masked padding, pixels")
+            with gr.Row():
+                f["use_inpaint_size"] = gr.Checkbox(label="Use separate width/height")
+                f["inpaint_width"] = gr.Slider(64, 2048, step=8, value=512, label="width")
+                f["inpaint_height"] = gr.Slider(64, 2048, step=8, value=512, label="height")
+            with gr.Row():
+                f["use_steps"] = gr.Checkbox(label="Use separate steps")
+                f["steps"] = gr.Slider(*rng("ad_steps", (1, 150)), step=1, value=28,
+                                       label="ADetailer steps")
+            with gr.Row():
+                f["use_cfg"] = gr.Checkbox(label="Use separate CFG scale")
+                f["cfg_scale"] = gr.Slider(*rng("ad_cfg_scale", (1, 30)), step=1,
+                                           value=int(d["cfg_scale"]), label="ADetailer CFG scale")
+            with gr.Row():
+                f["use_sampler"] = gr.Checkbox(label="Use separate sampler")
+                f["sampler"] = gr.Dropdown(list(m.SAMPLERS), value=d["sampler"],
+                                           label="ADetailer sampler")
+        with gr.Accordion("ControlNet", open=False):
+            with gr.Row():
+                f["controlnet_model"] = gr.Dropdown(list(AD_CONTROLNET_MODELS), value="None",
+                                                    label="ControlNet model")
+                f["controlnet_module"] = gr.Dropdown(list(AD_CONTROLNET_MODULES),
+                                                     value="None", label="ControlNet module")
+            with gr.Row():
+                f["controlnet_weight"] = gr.Slider(
+                    *rng("ad_controlnet_weight", (0, 2)),
+                    step=1 if _integer(args_model, "ad_controlnet_weight") else 0.05, value=1,
+                    label="ControlNet weight")
+                f["controlnet_guidance_start"] = gr.Slider(
+                    0, 1, step=1 if _integer(args_model, "ad_controlnet_guidance_start") else 0.01,
+                    value=0, label="ControlNet guidance start")
+                f["controlnet_guidance_end"] = gr.Slider(
+                    0, 1, step=1 if _integer(args_model, "ad_controlnet_guidance_end") else 0.01,
+                    value=1, label="ControlNet guidance end")
+    f["controlnet_model"].change(ad_default_module, f["controlnet_model"],
+                                 f["controlnet_module"], queue=False)
+    return ADetailerControls(f)
+
+
+def _integer(model: type[BaseModel], field: str) -> bool:
+    """The img2img table types ADetailer's ControlNet weight and guidance as integers."""
+    annotation = str(model.model_fields[field].annotation)
+    return "int" in annotation and "float" not in annotation
