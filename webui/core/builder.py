@@ -11,7 +11,7 @@ from typing import Any
 from webui.api import models as m
 from webui.api.errors import FieldIssue, InvalidRequestError
 from webui.api.validation import parse_request
-from webui.core.extensions import ADetailerForm, ControlNetUnitForm, conflicts
+from webui.core.extensions import ADetailerForm, ControlNetUnitForm, conflicts, number
 
 # A1111's hires upscalers; the API takes the name as a string.
 HIRES_UPSCALERS: tuple[str, ...] = (
@@ -21,17 +21,14 @@ HIRES_UPSCALERS: tuple[str, ...] = (
 )
 
 
+NO_CHECKPOINT = FieldIssue("alwayson_scripts.sd_model_checkpoint",
+                           "sd_model_checkpoint is empty: pick a checkpoint in the top bar",
+                           "missing")
+
+
 def new_task_id(prefix: str = "w") -> str:
     """Unguessable (it keys the callback URL) and URL-safe (ruling 9)."""
     return f"{prefix}{uuid.uuid4().hex}"
-
-
-def number(value: Any) -> Any:
-    """Sliders and number boxes give floats: 512.0 -> 512; 7.5 stays; junk is left for the
-    model to refuse with a message."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
 
 
 @dataclass
@@ -108,10 +105,7 @@ def txt2img_body(form: Txt2ImgForm, task_id: str) -> dict[str, Any]:
 def txt2img_request(form: Txt2ImgForm, task_id: str | None = None) -> m.Text2ImageRequest:
     """Raises InvalidRequestError (each issue names its field) for anything out of range."""
     if not (form.checkpoint or "").strip():
-        raise InvalidRequestError([FieldIssue(
-            "alwayson_scripts.sd_model_checkpoint",
-            "sd_model_checkpoint is empty: pick a checkpoint in the top bar", "missing")],
-            "text2image")
+        raise InvalidRequestError([NO_CHECKPOINT], "text2image")
     return parse_request(m.Text2ImageRequest, txt2img_body(form, task_id or new_task_id()),
                          "text2image")
 
@@ -166,9 +160,7 @@ def img2img_body(form: Img2ImgForm, task_id: str) -> dict[str, Any]:
 def img2img_request(form: Img2ImgForm, task_id: str | None = None) -> m.Image2ImageRequest:
     issues = []
     if not (form.checkpoint or "").strip():
-        issues.append(FieldIssue("alwayson_scripts.sd_model_checkpoint",
-                                 "sd_model_checkpoint is empty: pick a checkpoint in the top "
-                                 "bar", "missing"))
+        issues.append(NO_CHECKPOINT)
     if not form.init_url:
         issues.append(FieldIssue("alwayson_scripts.image_link",
                                  "image_link is empty: upload an image or paste its URL",
@@ -221,10 +213,7 @@ def request_endpoint(request: Any) -> str:
 def controlnet_request(form: Txt2ImgForm, units: list[ControlNetUnitForm], task_id: str
                        ) -> m.ControlNetRequest:
     if not (form.checkpoint or "").strip():
-        raise InvalidRequestError([FieldIssue(
-            "alwayson_scripts.sd_model_checkpoint",
-            "sd_model_checkpoint is empty: pick a checkpoint in the top bar", "missing")],
-            "controlnet")
+        raise InvalidRequestError([NO_CHECKPOINT], "controlnet")
     body = txt2img_body(form, task_id)
     body.pop("hr_upscaler", None)  # not in the controlnet table
     scripts = body["alwayson_scripts"]

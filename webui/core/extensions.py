@@ -32,15 +32,15 @@ class ControlNetUnitForm:
         sliders = MODULE_SLIDERS.get(self.module, {})
         unit: dict[str, Any] = {
             "enabled": True, "module": self.module, "model": self.model,
-            "weight": _number(self.weight), "resize_mode": self.resize_mode,
-            "low_vram": bool(self.low_vram), "guidance_start": _number(self.guidance_start),
-            "guidance_end": _number(self.guidance_end), "pixel_perfect": bool(self.pixel_perfect),
+            "weight": number(self.weight), "resize_mode": self.resize_mode,
+            "low_vram": bool(self.low_vram), "guidance_start": number(self.guidance_start),
+            "guidance_end": number(self.guidance_end), "pixel_perfect": bool(self.pixel_perfect),
             "control_mode": self.control_mode,
         }
         for name in ("processor_res", "threshold_a", "threshold_b"):
             value = getattr(self, name)
             if name in sliders and value is not None:  # only what the preprocessor reads
-                unit[name] = _number(value)
+                unit[name] = number(value)
         if not self.use_init:
             unit["image_link"] = self.image_url or ""
         return unit
@@ -81,30 +81,30 @@ class ADetailerForm:
         args: dict[str, Any] = {
             "ad_model": self.model, "ad_prompt": self.prompt or None,
             "ad_negative_prompt": self.negative_prompt or None,
-            "ad_confidence": _number(self.confidence), "ad_mask_blur": _number(self.mask_blur),
-            "ad_dilate_erode": _number(self.dilate_erode),
-            "ad_denoising_strength": _number(self.denoising),
+            "ad_confidence": number(self.confidence), "ad_mask_blur": number(self.mask_blur),
+            "ad_dilate_erode": number(self.dilate_erode),
+            "ad_denoising_strength": number(self.denoising),
             "ad_inpaint_only_masked": bool(self.inpaint_only_masked),
-            "ad_inpaint_only_masked_padding": _number(self.padding),
+            "ad_inpaint_only_masked_padding": number(self.padding),
             "ad_use_inpaint_width_height": bool(self.use_inpaint_size),
             "ad_use_steps": bool(self.use_steps), "ad_use_cfg_scale": bool(self.use_cfg),
             "ad_use_sampler": bool(self.use_sampler),
             "ad_controlnet_model": self.controlnet_model,
         }
         if self.use_inpaint_size:
-            args.update(ad_inpaint_width=_number(self.inpaint_width),
-                        ad_inpaint_height=_number(self.inpaint_height))
+            args.update(ad_inpaint_width=number(self.inpaint_width),
+                        ad_inpaint_height=number(self.inpaint_height))
         if self.use_steps:
-            args["ad_steps"] = _number(self.steps)
+            args["ad_steps"] = number(self.steps)
         if self.use_cfg:
-            args["ad_cfg_scale"] = _number(self.cfg_scale)
+            args["ad_cfg_scale"] = number(self.cfg_scale)
         if self.use_sampler:
             args["ad_sampler"] = self.sampler
         if self.controlnet_model != "None":
             args.update(ad_controlnet_module=self.controlnet_module,
-                        ad_controlnet_weight=_number(self.controlnet_weight),
-                        ad_controlnet_guidance_start=_number(self.controlnet_guidance_start),
-                        ad_controlnet_guidance_end=_number(self.controlnet_guidance_end))
+                        ad_controlnet_weight=number(self.controlnet_weight),
+                        ad_controlnet_guidance_start=number(self.controlnet_guidance_start),
+                        ad_controlnet_guidance_end=number(self.controlnet_guidance_end))
         return {k: v for k, v in args.items() if v is not None}
 
 
@@ -132,7 +132,9 @@ def conflicts(features: set[str]) -> list[str]:
     return [message for needs, message in UNSUPPORTED if needs <= features]
 
 
-def _number(value: Any) -> Any:
+def number(value: Any) -> Any:
+    """Sliders and number boxes give floats: 512.0 -> 512; 7.5 stays; junk is left for the
+    request model to refuse with a message."""
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
