@@ -6,6 +6,7 @@ from typing import Any
 
 import gradio as gr
 
+from webui.api.errors import ZhiqiteError
 from webui.core.outputs import read_infotext
 from webui.core.paste import fields_from_infotext
 from webui.ui.context import UiContext
@@ -20,7 +21,7 @@ def form_updates(ctx: UiContext, tab: Any, text: str | None) -> dict[Any, Any]:
         return {}
     try:
         codes = [c.value for c in ctx.catalog.checkpoints(show_adult=True)]
-    except Exception:  # the lists are a nicety here: the prompt and numbers still go over
+    except ZhiqiteError:  # the list is a nicety here: the prompt and numbers still go over
         codes = []
     fields = fields_from_infotext(text, codes)
     return {tab.form[name]: value for name, value in fields.items() if name in tab.form.fields}

@@ -91,6 +91,36 @@ def submit_and_stream(ctx: UiContext, panel: ResultsPanel, *, visitor: str | Non
                             lambda: ctx.engine.billed_calls(owner))
 
 
+def wire_generate(ctx: UiContext, *, generate_button: Any, panel: ResultsPanel,
+                  requests_view: Any, visitor: Any, last_tasks: Any, inputs: set[Any],
+                  build: Callable[[dict[Any, Any]], Any],
+                  preview: Callable[[dict[Any, Any]], Any], labels: dict[str, str]
+                  ) -> tuple[Any, Callable[..., Iterator[dict[Any, Any]]],
+                             Callable[[dict[Any, Any]], dict[Any, Any]]]:
+    """Generate (validate, upload, submit, stream) and the Request panel of an SD tab.
+    `build(data)` makes the request to send (uploading what it needs); `preview(data)` the
+    same request without uploading. Returns (the Generate event, its handler, the preview
+    handler); the handlers take the dict of component values Gradio passes."""
+
+    def generate(data: dict[Any, Any]) -> Iterator[dict[Any, Any]]:
+        yield from submit_and_stream(
+            ctx, panel, visitor=data[visitor], last_tasks=data[last_tasks],
+            last_tasks_state=last_tasks, build=lambda: build(data), labels=labels,
+            extra=lambda request: requests_view.views(ctx, request))
+
+    def preview_request(data: dict[Any, Any]) -> dict[Any, Any]:
+        try:
+            return requests_view.views(ctx, preview(data))
+        except InvalidRequestError as error:
+            return requests_view.invalid(error)
+
+    event = generate_button.click(generate, inputs={visitor, last_tasks, *inputs},
+                                  outputs=[*panel.outputs, last_tasks, *requests_view.outputs],
+                                  concurrency_limit=None, show_progress="hidden")
+    requests_view.wire(preview_request, set(inputs))
+    return event, generate, preview_request
+
+
 def reattach(ctx: UiContext, panel: ResultsPanel, owner: str,
              last_tasks: Any) -> Iterator[dict[Any, Any]]:
     """After a reload: follow the tab's last task again (no new submit), or show its results

@@ -51,7 +51,7 @@ from webui.ui.forms import Form
 from webui.ui.prompt_box import PromptBox, build_prompt_box
 from webui.ui.results import ResultsPanel, build_results_panel
 from webui.ui.tabs.txt2img import LABELS as TXT2IMG_LABELS
-from webui.ui.tasks import PLACEHOLDER_URL, host_files, submit_and_stream
+from webui.ui.tasks import PLACEHOLDER_URL, host_files, wire_generate
 from webui.ui.topbar import TopBar
 
 TAB = "img2img"
@@ -222,34 +222,18 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
         init, init_png = _open(data[init_image], "Image")
         return init, init_png, None
 
-    def request_views(request: Any) -> dict[Any, Any]:
-        return requests_view.views(ctx, request)
+    def preview(data: dict[Any, Any]) -> Any:
+        init, _, mask = pictures(data)
+        init_url = PLACEHOLDER_URL if init is not None else (data[image_url] or "").strip()
+        units, _ = controlnet.read(data, PLACEHOLDER_URL)
+        return build_request(TAB, form_of(
+            data, init_url, PLACEHOLDER_URL if mask is not None else None,
+            init.size if init else None), units, adetailer.read(data))[1]
 
-    def generate(data: dict[Any, Any]) -> Iterator[dict[Any, Any]]:
-        yield from submit_and_stream(
-            ctx, panel, visitor=data[visitor], last_tasks=data[last_tasks],
-            last_tasks_state=last_tasks, build=lambda: build(data), labels=LABELS,
-            extra=request_views)
-
-    def preview_request(data: dict[Any, Any]) -> dict[Any, Any]:
-        try:
-            init, _, mask = pictures(data)
-            pasted = (data[image_url] or "").strip()
-            init_url = PLACEHOLDER_URL if init is not None else pasted
-            units, _ = controlnet.read(data, PLACEHOLDER_URL)
-            return request_views(build_request(TAB, form_of(
-                data, init_url, PLACEHOLDER_URL if mask is not None else None,
-                init.size if init else None), units, adetailer.read(data))[1])
-        except InvalidRequestError as error:
-            return requests_view.invalid(error)
-
-    extension_inputs = {*controlnet.components, *adetailer.components}
-    inputs = {visitor, last_tasks, *form.components, *images, *extension_inputs}
-    generate_event = box.generate.click(generate, inputs=inputs,
-                                        outputs=[*panel.outputs, last_tasks,
-                                                 *requests_view.outputs],
-                                        concurrency_limit=None, show_progress="hidden")
-    requests_view.wire(preview_request, {*form.components, *images, *extension_inputs})
+    generate_event, generate, _ = wire_generate(
+        ctx, generate_button=box.generate, panel=panel, requests_view=requests_view,
+        visitor=visitor, last_tasks=last_tasks, build=build, preview=preview, labels=LABELS,
+        inputs={*form.components, *images, *controlnet.components, *adetailer.components})
     return Img2ImgTab(form, box, panel, mode, mode_tabs, init_image, editor, upload_image,
                       upload_mask, image_url, controlnet, adetailer, scale_by,
                       requests_view.json, generate_event, generate)

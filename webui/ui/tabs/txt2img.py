@@ -10,7 +10,6 @@ from typing import Any
 import gradio as gr
 
 from webui.api import models as m
-from webui.api.errors import InvalidRequestError
 from webui.core.builder import HIRES_UPSCALERS, Txt2ImgForm, build_request
 from webui.ui.context import UiContext
 from webui.ui.controls import (
@@ -31,7 +30,7 @@ from webui.ui.extensions import (
 from webui.ui.forms import Form
 from webui.ui.prompt_box import PromptBox, build_prompt_box
 from webui.ui.results import ResultsPanel, build_results_panel
-from webui.ui.tasks import PLACEHOLDER_URL, host_files, submit_and_stream
+from webui.ui.tasks import PLACEHOLDER_URL, host_files, wire_generate
 from webui.ui.topbar import TopBar
 
 TAB = "txt2img"
@@ -120,30 +119,14 @@ def build_txt2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
             units[index].image_url = url
         return build_request(TAB, form_of(data), units, ad)[1]
 
-    def request_views(request: Any) -> dict[Any, Any]:
-        return requests_view.views(ctx, request)
+    def preview(data: dict[Any, Any]) -> Any:
+        units, _ = controlnet.read(data, PLACEHOLDER_URL)
+        return build_request(TAB, form_of(data), units, adetailer.read(data))[1]
 
-    def generate(data: dict[Any, Any]) -> Iterator[dict[Any, Any]]:
-        yield from submit_and_stream(
-            ctx, panel, visitor=data[visitor], last_tasks=data[last_tasks],
-            last_tasks_state=last_tasks, build=lambda: build(data),
-            labels=LABELS, extra=request_views)
-
-    def preview_request(data: dict[Any, Any]) -> dict[Any, Any]:
-        try:
-            units, _ = controlnet.read(data, PLACEHOLDER_URL)
-            return request_views(build_request(TAB, form_of(data), units,
-                                               adetailer.read(data))[1])
-        except InvalidRequestError as error:
-            return requests_view.invalid(error)
-
-    extension_inputs = {*controlnet.components, *adetailer.components}
-    inputs = {visitor, last_tasks, *form.components, *extension_inputs}
-    generate_event = box.generate.click(generate, inputs=inputs,
-                                        outputs=[*panel.outputs, last_tasks,
-                                                 *requests_view.outputs],
-                                        concurrency_limit=None, show_progress="hidden")
-    requests_view.wire(preview_request, {*form.components, *extension_inputs})
-    return Txt2ImgTab(form, box, panel, controlnet, adetailer, requests_view.json, requests_view.curl,
-                      generate_event, generate, preview_request)
+    generate_event, generate, preview_request = wire_generate(
+        ctx, generate_button=box.generate, panel=panel, requests_view=requests_view,
+        visitor=visitor, last_tasks=last_tasks, build=build, preview=preview, labels=LABELS,
+        inputs={*form.components, *controlnet.components, *adetailer.components})
+    return Txt2ImgTab(form, box, panel, controlnet, adetailer, requests_view.json,
+                      requests_view.curl, generate_event, generate, preview_request)
 
