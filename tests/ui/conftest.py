@@ -16,6 +16,8 @@ from webui.core.engine import PollPolicy
 from webui.core.runtime import Runtime, Settings
 from webui.offline.server import ThreadedServer
 from webui.ui.context import UiContext
+from webui.ui.tabs.extras import ExtrasTab, build_extras
+from webui.ui.tabs.faceswap import FaceSwapTab, build_faceswap
 from webui.ui.tabs.img2img import Img2ImgTab, build_img2img
 from webui.ui.tabs.txt2img import Txt2ImgTab, build_txt2img
 from webui.ui.topbar import TopBar, build_topbar
@@ -50,6 +52,8 @@ class BuiltUi:
     visitor: gr.BrowserState
     last_tasks: gr.BrowserState
     img2img: Img2ImgTab
+    extras: ExtrasTab
+    faceswap: FaceSwapTab
 
     def data(self, visitor: str = "visitor-0123456789abcdef", tab: Any = None,
              **values: Any) -> dict[Any, Any]:
@@ -61,6 +65,17 @@ class BuiltUi:
         data[self.topbar.checkpoint] = CHECKPOINT
         for name, value in values.items():
             data[tab.form[name]] = value
+        data[self.visitor] = visitor
+        data[self.last_tasks] = ""
+        return data
+
+    def tool_data(self, inputs: dict[Any, Any], visitor: str = "visitor-0123456789abcdef",
+                  form: Any = None, **values: Any) -> dict[Any, Any]:
+        """A tool tab's inputs: `inputs` by component, form fields by name."""
+        data: dict[Any, Any] = {c: _preprocessed(c) for c in (form.components if form else [])}
+        for name, value in values.items():
+            data[form[name]] = value
+        data.update(inputs)
         data[self.visitor] = visitor
         data[self.last_tasks] = ""
         return data
@@ -81,9 +96,11 @@ def ui(tmp_path: Path) -> Iterator[BuiltUi]:
         topbar = build_topbar(ctx)
         tab = build_txt2img(ctx, topbar, visitor, last_tasks)
         img2img = build_img2img(ctx, topbar, visitor, last_tasks)
+        extras = build_extras(ctx, visitor, last_tasks)
+        faceswap = build_faceswap(ctx, visitor, last_tasks)
     # as at launch: the app's own routes (callbacks, uploads) at its public URL
     server = ThreadedServer(_routes_app(runtime)).start()
     runtime.set_public_url(server.url)
-    yield BuiltUi(ctx, topbar, tab, visitor, last_tasks, img2img)
+    yield BuiltUi(ctx, topbar, tab, visitor, last_tasks, img2img, extras, faceswap)
     server.stop()
     runtime.close()

@@ -116,6 +116,15 @@ class LocalImageHost:
             return None
         return path
 
+    def path_for(self, url: str | None) -> Path | None:
+        """The file behind one of our own upload URLs (to show what a tool task started from),
+        while it lasts."""
+        base = self.public_url()
+        prefix = f"{(base or '').rstrip('/')}{UPLOADS_PATH}/"
+        if not base or not url or not url.startswith(prefix):
+            return None
+        return self.file(url[len(prefix):])
+
     def prune(self) -> int:
         """Delete expired uploads; returns how many."""
         removed = 0

@@ -18,6 +18,7 @@ import hashlib
 import io
 import math
 import re
+import threading
 from dataclasses import dataclass, field
 
 import cv2
@@ -350,18 +351,20 @@ def apply_control(img: Array, cmap: Array, strength: float, ink: Array) -> Array
 
 # --- ADetailer ----------------------------------------------------------------------------------
 
-_FACE_CASCADE: cv2.CascadeClassifier | None = None
+# One classifier per thread: a CascadeClassifier shared by two threads detecting at once
+# returns wrong answers (two concurrent face swaps both found "no face").
+_CASCADES = threading.local()
 
 
 def detect_faces(img: Array) -> list[tuple[int, int, int, int]]:
     """Faces by OpenCV's bundled Haar cascade, largest first, as (x0, y0, x1, y1)."""
-    global _FACE_CASCADE
-    if _FACE_CASCADE is None:
-        _FACE_CASCADE = cv2.CascadeClassifier(
+    cascade = getattr(_CASCADES, "face", None)
+    if cascade is None:
+        cascade = _CASCADES.face = cv2.CascadeClassifier(
             cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
     gray = cv2.cvtColor((np.clip(img, 0, 1) * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
     min_side = max(24, min(gray.shape) // 12)
-    found = _FACE_CASCADE.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5,
+    found = cascade.detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5,
                                            minSize=(min_side, min_side))
     boxes = [(int(x), int(y), int(x + w), int(y + h)) for x, y, w, h in found]
     return sorted(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)

@@ -22,10 +22,13 @@ from webui.ui.prompt_box import picker_updates
 from webui.ui.results import interrupted, meter_markdown
 from webui.ui.send_to import wire_send_to
 from webui.ui.tabs.coming import COMING, build_coming_tab
+from webui.ui.tabs.extras import build_extras
+from webui.ui.tabs.faceswap import build_faceswap
 from webui.ui.tabs.img2img import build_img2img
 from webui.ui.tabs.pnginfo import build_pnginfo
 from webui.ui.tabs.txt2img import build_txt2img
 from webui.ui.tasks import reattach
+from webui.ui.tool_tab import reattach_tool
 from webui.ui.topbar import build_topbar, model_updates
 
 log = logging.getLogger(__name__)
@@ -63,13 +66,17 @@ def build(ctx: UiContext) -> gr.Blocks:
                 txt2img = build_txt2img(ctx, topbar, visitor, last_tasks)
             with gr.Tab("img2img", id="img2img", elem_id="tab_img2img"):
                 img2img = build_img2img(ctx, topbar, visitor, last_tasks)
-            for name, what in COMING[:2]:
-                build_coming_tab(name, what)
+            with gr.Tab("Extras", id="extras", elem_id="tab_extras"):
+                extras = build_extras(ctx, visitor, last_tasks)
+            with gr.Tab("Face swap", id="faceswap", elem_id="tab_faceswap"):
+                faceswap = build_faceswap(ctx, visitor, last_tasks)
             with gr.Tab("PNG Info", id="pnginfo", elem_id="tab_pnginfo"):
                 pnginfo = build_pnginfo()
-            for name, what in COMING[2:]:
+            for name, what in COMING:
                 build_coming_tab(name, what)
-        wire_send_to(ctx, main_tabs, txt2img, img2img, pnginfo)
+        tools = (extras.results, faceswap.results)
+        wire_send_to(ctx, main_tabs, txt2img, img2img, extras, faceswap, pnginfo,
+                     [txt2img.panel, img2img.panel, *(tool.panel for tool in tools)])
 
         tabs = (txt2img, img2img)
 
@@ -86,16 +93,22 @@ def build(ctx: UiContext) -> gr.Blocks:
             yield first
             for tab in tabs:  # each tab's last task, one after the other
                 yield from reattach(ctx, tab.panel, owner, data[last_tasks])
+            for tool in tools:
+                yield from reattach_tool(ctx, tool, owner, data[last_tasks])
 
         load_event = demo.load(
             on_load, inputs={visitor, last_tasks, topbar.checkpoint, topbar.vae},
             outputs=[visitor, topbar.checkpoint, topbar.vae,
                      *(c for tab in tabs for c in (tab.box.lora, tab.box.embedding,
-                                                   *tab.panel.outputs))],
+                                                   *tab.panel.outputs)),
+                     *(c for tool in tools for c in tool.outputs)],
             concurrency_limit=None, show_progress="hidden")
-        for tab in tabs:
-            tab.panel.interrupt.click(interrupted, outputs=tab.panel.status,
-                                      cancels=[tab.generate_event, load_event], queue=False)
+        for panel, event in ((txt2img.panel, txt2img.generate_event),
+                             (img2img.panel, img2img.generate_event),
+                             (extras.results.panel, extras.run_event),
+                             (faceswap.results.panel, faceswap.run_event)):
+            panel.interrupt.click(interrupted, outputs=panel.status,
+                                  cancels=[event, load_event], queue=False)
     return demo
 
 

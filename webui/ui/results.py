@@ -19,6 +19,9 @@ from webui.core.events import TaskEvent
 from webui.core.outputs import read_infotext
 from webui.core.store import TaskRecord
 
+SEND_TARGETS = {"img2img": "Send to img2img", "inpaint": "Send to inpaint",
+                "extras": "Send to extras", "faceswap": "Send to face swap"}
+
 
 @dataclass
 class ResultsPanel:
@@ -34,7 +37,7 @@ class ResultsPanel:
     interrupt: gr.Button
     save: gr.Button
     download: gr.File
-    send_buttons: list[gr.Button]
+    send_buttons: list[gr.Button]  # in SEND_TARGETS order
 
     @property
     def outputs(self) -> list[Any]:
@@ -117,10 +120,8 @@ def build_results_panel(tab: str) -> ResultsPanel:
         interrupt = gr.Button("Interrupt", variant="stop", size="sm",
                               elem_id=f"{tab}_interrupt")
         save = gr.Button("Save", size="sm", elem_id=f"{tab}_save")
-        send = [gr.Button(label, size="sm", interactive=ready, elem_id=f"{tab}_send_{key}")
-                for key, label, ready in (("img2img", "Send to img2img", True),
-                                          ("inpaint", "Send to inpaint", True),
-                                          ("extras", "Send to extras", False))]
+        send = [gr.Button(label, size="sm", elem_id=f"{tab}_send_{key}")
+                for key, label in SEND_TARGETS.items()]
     download = gr.File(label="Download", visible=False, interactive=False)
     infotext = gr.Textbox(label="Generation parameters (infotext)", lines=4, interactive=False,
                           elem_id=f"{tab}_infotext", buttons=["copy"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
@@ -10,6 +11,9 @@ from webui.api.errors import ZhiqiteError
 from webui.core.outputs import read_infotext
 from webui.core.paste import fields_from_infotext
 from webui.ui.context import UiContext
+from webui.ui.results import ResultsPanel
+from webui.ui.tabs.extras import ExtrasTab
+from webui.ui.tabs.faceswap import FaceSwapTab
 from webui.ui.tabs.img2img import Img2ImgTab
 from webui.ui.tabs.pnginfo import PngInfoTab
 from webui.ui.tabs.txt2img import Txt2ImgTab
@@ -28,7 +32,9 @@ def form_updates(ctx: UiContext, tab: Any, text: str | None) -> dict[Any, Any]:
 
 
 def wire_send_to(ctx: UiContext, main_tabs: gr.Tabs, txt2img: Txt2ImgTab, img2img: Img2ImgTab,
-                 pnginfo: PngInfoTab) -> None:
+                 extras: ExtrasTab, faceswap: FaceSwapTab, pnginfo: PngInfoTab,
+                 panels: list[ResultsPanel]) -> None:
+    """Every results panel's Send to buttons (SEND_TARGETS order), and PNG Info's."""
     img2img_outputs = [main_tabs, img2img.mode_tabs, img2img.mode, img2img.init_image,
                        img2img.editor, *img2img.form.components]
 
@@ -46,12 +52,30 @@ def wire_send_to(ctx: UiContext, main_tabs: gr.Tabs, txt2img: Txt2ImgTab, img2im
             update.update(form_updates(ctx, img2img, text))
         return update
 
-    for panel in (txt2img.panel, img2img.panel):
-        send_img2img, send_inpaint, _extras = panel.send_buttons
+    def to_tool(tab: str, image: Any, mode: Any, mode_tabs: Any
+                ) -> Callable[[list[str] | None, int | None], dict[Any, Any]]:
+        def send(results: list[str] | None, selected: int | None) -> dict[Any, Any]:
+            path, _ = _chosen(results, selected)
+            if not path:
+                gr.Warning("No image to send: generate or drop one first.")
+                return {}
+            return {main_tabs: gr.Tabs(selected=tab), mode_tabs: gr.Tabs(selected="single"),
+                    mode: "single", image: path}
+        return send
+
+    send_extras = to_tool("extras", extras.image, extras.mode, extras.mode_tabs)
+    send_faceswap = to_tool("faceswap", faceswap.target, faceswap.mode, faceswap.mode_tabs)
+    for panel in panels:
+        send_img2img, send_inpaint, to_extras, to_faceswap = panel.send_buttons
         for button, inpaint in ((send_img2img, False), (send_inpaint, True)):
             button.click(lambda results, selected, inpaint=inpaint: to_img2img(
                 *_chosen(results, selected), inpaint=inpaint),
                 inputs=[panel.results, panel.selected], outputs=img2img_outputs)
+        to_extras.click(send_extras, inputs=[panel.results, panel.selected],
+                        outputs=[main_tabs, extras.mode_tabs, extras.mode, extras.image])
+        to_faceswap.click(send_faceswap, inputs=[panel.results, panel.selected],
+                          outputs=[main_tabs, faceswap.mode_tabs, faceswap.mode,
+                                   faceswap.target])
 
     pnginfo.to_img2img.click(lambda path, text: to_img2img(path, text, inpaint=False),
                              inputs=[pnginfo.file, pnginfo.text], outputs=img2img_outputs)

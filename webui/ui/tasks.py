@@ -61,7 +61,8 @@ def warn_invalid(error: InvalidRequestError, labels: dict[str, str]) -> None:
     for issue in error.issues:
         name = issue.field.split(".")[-1]
         label = labels.get(name)
-        gr.Warning(f"{label}: {issue.message}" if label else issue.message)
+        named = label and not issue.message.startswith(f"{label}:")  # uploads name themselves
+        gr.Warning(f"{label}: {issue.message}" if named else issue.message)
 
 
 def submit_and_stream(ctx: UiContext, panel: ResultsPanel, *, visitor: str | None,

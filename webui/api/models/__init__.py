@@ -71,6 +71,7 @@ from webui.api.models.tools import (
     RoopRequest,
     RoopResponse,
     ToolRequest,
+    check_enhance_input,
 )
 
 __all__ = [
@@ -88,6 +89,7 @@ __all__ = [
     "SAMPLERS",
     "SCRIPTS_KEY",
     "UPSCALERS",
+    "check_enhance_input",
     "Choice",
     "ControlNetArgs",
     "ControlNetRequest",

@@ -11,6 +11,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from webui.api.errors import FieldIssue, InvalidRequestError
 from webui.api.models.common import HttpUrl, RequestModel, TaskId
 from webui.api.models.constraints import Choice, Range
 from webui.api.models.tasks import ToolTaskResponse
@@ -63,3 +64,12 @@ class RoopResponse(ToolTaskResponse):
 
 class EnhanceResponse(ToolTaskResponse):
     """Submit answer: businessTaskId, outputImageUrl, status, taskId (the status fields)."""
+
+
+def check_enhance_input(width: int, height: int) -> None:
+    """The input limit the service states for `enhance`, checked on the picture itself (the
+    request only carries its URL), so an oversized upload is refused before it is sent."""
+    if width > ENHANCE_MAX_INPUT or height > ENHANCE_MAX_INPUT:
+        raise InvalidRequestError([FieldIssue(
+            "image", f"image is {width}x{height}; the upscaler takes at most "
+            f"{ENHANCE_MAX_INPUT}x{ENHANCE_MAX_INPUT}", "out_of_range")], "enhance")

@@ -5,8 +5,6 @@ from __future__ import annotations
 import gradio as gr
 
 COMING: tuple[tuple[str, str], ...] = (
-    ("Extras", "upscaling with the enhance tool"),
-    ("Face swap", "face swap with the roop tool"),
     ("History", "all your tasks, with search, re-run and delete"),
     ("Settings", "credentials, preview interval, defaults and language"),
 )
@@ -14,5 +12,5 @@ COMING: tuple[tuple[str, str], ...] = (
 
 def build_coming_tab(name: str, what: str) -> None:
     with gr.Tab(name, elem_id=f"tab_{name.lower().replace(' ', '_')}"):
-        gr.Markdown(f"**{name}** is coming: {what}. Results of the txt2img tab are already kept "
-                    "in the task store and under `outputs/`.")
+        gr.Markdown(f"**{name}** is coming: {what}. Results are already kept in the task store and "
+                    "under `outputs/`.")

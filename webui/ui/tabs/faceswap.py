@@ -1,0 +1,87 @@
+"""Face swap (the `roop` tool): the face of a source image onto a target image, or onto each of
+several targets (one task per target). The tool's status rule (ruling 5) is the engine's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from webui.api.errors import FieldIssue, InvalidRequestError
+from webui.core.tools import host_upload, read_upload, roop_request
+from webui.ui.context import UiContext
+from webui.ui.tool_tab import ToolResults, build_tool_results, wire_tool
+
+TAB = "faceswap"
+SAMPLES = Path(__file__).resolve().parents[3] / "assets" / "samples"
+LABELS = {"sourceUrl": "Source face", "targetUrl": "Target image"}
+
+
+@dataclass
+class FaceSwapTab:
+    mode: gr.State  # "single" | "batch"
+    mode_tabs: gr.Tabs
+    source: gr.Image
+    target: gr.Image
+    targets: gr.File
+    run_button: gr.Button
+    results: ToolResults
+    run_event: Any
+    run: Callable[[dict[Any, Any]], Iterator[dict[Any, Any]]]
+
+
+def build_faceswap(ctx: UiContext, visitor: gr.BrowserState, last_tasks: gr.BrowserState
+                   ) -> FaceSwapTab:
+    mode = gr.State("single")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=5, elem_id=f"{TAB}_settings"):
+            source = gr.Image(label="Source face (the face to use)", type="filepath",
+                              height=300, sources=["upload", "clipboard"],
+                              elem_id=f"{TAB}_source")
+            with gr.Tabs(elem_id=f"{TAB}_mode_tabs") as mode_tabs:
+                with gr.Tab("Target image", id="single") as tab_single:
+                    target = gr.Image(label="Target (its face is replaced)", type="filepath",
+                                      height=300, sources=["upload", "clipboard"],
+                                      elem_id=f"{TAB}_target")
+                with gr.Tab("Batch targets", id="batch") as tab_batch:
+                    targets = gr.File(label="Targets (one task each, same source face)",
+                                      file_count="multiple", file_types=["image"],
+                                      elem_id=f"{TAB}_targets")
+            run_button = gr.Button("Swap face", variant="primary", elem_id=f"{TAB}_run")
+            samples = [str(SAMPLES / "face_source.png"), str(SAMPLES / "face_target.png")]
+            if all(Path(p).exists() for p in samples):
+                gr.Examples([samples], inputs=[source, target], label="Sample faces")
+        with gr.Column(scale=5, elem_id=f"{TAB}_results"):
+            results = build_tool_results(TAB)
+
+    tab_single.select(lambda: "single", outputs=mode, queue=False)
+    tab_batch.select(lambda: "batch", outputs=mode, queue=False)
+
+    def build(data: dict[Any, Any]) -> list[Any]:
+        if not data[source]:
+            raise _missing("sourceUrl", "upload an image with the face to use")
+        files = [data[target]] if data[mode] == "single" else list(data[targets] or [])
+        files = [f for f in files if f]
+        if not files:
+            raise _missing("targetUrl", "upload the image whose face is replaced")
+        face = read_upload(data[source], "sourceUrl", "Source face")
+        pictures = [read_upload(path, "targetUrl",
+                                f"Target {n}" if len(files) > 1 else "Target image")
+                    for n, path in enumerate(files, 1)]
+        host = ctx.runtime.image_host
+        face_url = host_upload(host, face, "sourceUrl")
+        return [roop_request(face_url, host_upload(host, picture, "targetUrl"))
+                for picture in pictures]
+
+    run_event, run = wire_tool(ctx, results, run_button=run_button, visitor=visitor,
+                               last_tasks=last_tasks, inputs={mode, source, target, targets},
+                               build=build, labels=LABELS)
+    return FaceSwapTab(mode, mode_tabs, source, target, targets, run_button, results, run_event, run)
+
+
+def _missing(field: str, what: str) -> InvalidRequestError:
+    return InvalidRequestError([FieldIssue(field, f"{field} is required: {what}", "missing")],
+                               "roop")

@@ -1,0 +1,173 @@
+"""What every tool tab (Extras, Face swap, ...) shares: a Run button, one task per input image
+(batch), the results panel with a before/after slider, and finding the batch again after a
+reload. A tool's own module only lays out its inputs and turns them into requests."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from webui.api.errors import InvalidRequestError
+from webui.core.outputs import read_infotext
+from webui.core.store import TaskRecord
+from webui.ui.context import UiContext
+from webui.ui.results import (
+    ResultsPanel,
+    build_results_panel,
+    meter_markdown,
+    progress_html,
+    status_markdown,
+)
+from webui.ui.tasks import read_last_tasks, warn_invalid, write_last_tasks
+
+# The request field holding the picture a tool's result replaces, per tool code.
+BEFORE_FIELDS = {"enhance": "image", "roop": "targetUrl"}
+
+
+@dataclass
+class ToolResults:
+    tab: str
+    panel: ResultsPanel
+    slider: gr.ImageSlider
+    pairs: gr.State  # [[before path or None, after path], ...], aligned with panel.results
+
+    @property
+    def outputs(self) -> list[Any]:
+        return [*self.panel.outputs, self.slider, self.pairs]
+
+
+def build_tool_results(tab: str) -> ToolResults:
+    """The right-hand column of a tool tab (call inside a gr.Column)."""
+    slider = gr.ImageSlider(label="Before / after (drag the handle)", type="filepath",
+                            interactive=False, elem_id=f"{tab}_compare", max_height=420,
+                            buttons=["fullscreen"])
+    panel = build_results_panel(tab)
+    results = ToolResults(tab, panel, slider, gr.State([]))
+    panel.gallery.select(_compare, inputs=results.pairs, outputs=slider, queue=False)
+    return results
+
+
+def _compare(pairs: list[list[str | None]], event: gr.SelectData) -> Any:
+    index = event.index if isinstance(event.index, int) else 0
+    if not pairs or not 0 <= index < len(pairs):
+        return gr.ImageSlider()
+    return _slider_value(pairs[index])
+
+
+def _slider_value(pair: list[str | None]) -> Any:
+    before, after = pair
+    return gr.ImageSlider(value=(before or after, after))
+
+
+def before_path(ctx: UiContext, record: TaskRecord) -> str | None:
+    """The task's input picture while our own upload of it lasts (None for a pasted URL)."""
+    field = BEFORE_FIELDS.get(record.kind)
+    path = ctx.runtime.local_host.path_for(record.request.get(field)) if field else None
+    return str(path) if path else None
+
+
+def run_tool(ctx: UiContext, results: ToolResults, *, visitor: str | None, last_tasks: Any,
+             last_tasks_state: Any, build: Callable[[], list[Any]], labels: dict[str, str]
+             ) -> Iterator[dict[Any, Any]]:
+    """Validate and host every input (nothing is sent when one is bad), submit one task per
+    input, remember the batch in the browser, then follow the tasks in order."""
+    if not visitor:
+        gr.Warning("This page has no visitor id yet: reload the page.")
+        return
+    try:
+        requests = build()
+    except InvalidRequestError as error:
+        warn_invalid(error, labels)
+        return
+    owner = ctx.owner(visitor)
+    ids = [ctx.engine.submit(request, owner=owner).task_id for request in requests]
+    remembered = write_last_tasks({**read_last_tasks(last_tasks), results.tab: ",".join(ids)})
+    yield {last_tasks_state: remembered, results.panel.gallery: [], results.panel.results: [],
+           results.panel.infotext: "", results.pairs: [],
+           results.slider: gr.ImageSlider(value=None),
+           results.panel.status: f"Submitted {len(ids)} task(s)"}
+    yield from follow(ctx, results, owner, ids)
+
+
+def follow(ctx: UiContext, results: ToolResults, owner: str, ids: list[str]
+           ) -> Iterator[dict[Any, Any]]:
+    """Stream a batch: each task's status in turn, the gallery growing as each one ends."""
+    panel = results.panel
+    paths: list[str] = []
+    captions: list[tuple[str, str]] = []
+    pairs: list[list[str | None]] = []
+    failed: list[str] = []
+    calls = 0
+    for number, task_id in enumerate(ids, 1):
+        prefix = f"Image {number} of {len(ids)}: " if len(ids) > 1 else ""
+        for event in ctx.engine.events(task_id, owner, preview_interval=None):
+            update: dict[Any, Any] = {
+                panel.status: prefix + status_markdown(event),
+                panel.progress: progress_html(event),
+                panel.meter: meter_markdown(calls + event.billed_calls,
+                                            ctx.engine.billed_calls(owner)),
+            }
+            if event.final:
+                calls += event.billed_calls
+                record = ctx.runtime.store.get(task_id, owner)
+                before = before_path(ctx, record) if record else None
+                shown_before = len(pairs)
+                for image in event.images:
+                    if image.shown and image.path:
+                        paths.append(image.path)
+                        captions.append((image.path, Path(image.path).name))
+                        pairs.append([before, image.path])
+                if event.error:
+                    failed.append(f"{prefix}{event.error}")
+                    gr.Warning(f"{prefix}{event.error}")
+                update.update({panel.gallery: gr.Gallery(value=list(captions),
+                                                         selected_index=None),
+                               panel.results: list(paths),
+                               results.pairs: [list(pair) for pair in pairs]})
+                if pairs and not shown_before:  # the first result goes on the slider
+                    update[results.slider] = _slider_value(pairs[0])
+                    update[panel.infotext] = _first_infotext(paths)
+            yield update
+    if len(ids) > 1:
+        done = len(ids) - len(failed)
+        summary = f"Done: {done} of {len(ids)} succeeded"
+        if failed:
+            summary += "  \n" + "  \n".join(html.escape(f) for f in failed)
+        yield {panel.status: summary}
+
+
+def _first_infotext(paths: list[str]) -> str:
+    try:
+        return (read_infotext(paths[0]) or "") if paths else ""
+    except OSError:
+        return ""
+
+
+def reattach_tool(ctx: UiContext, results: ToolResults, owner: str,
+                  last_tasks: Any) -> Iterator[dict[Any, Any]]:
+    """After a reload: the tab's last batch, followed again or shown as it ended."""
+    value = read_last_tasks(last_tasks).get(results.tab)
+    ids = [i for i in (value or "").split(",") if i and ctx.runtime.store.get(i, owner)]
+    if ids:
+        yield from follow(ctx, results, owner, ids)
+
+
+def wire_tool(ctx: UiContext, results: ToolResults, *, run_button: gr.Button, visitor: Any,
+              last_tasks: Any, inputs: set[Any], build: Callable[[dict[Any, Any]], list[Any]],
+              labels: dict[str, str]) -> tuple[Any, Callable[..., Iterator[dict[Any, Any]]]]:
+    """Run button -> run_tool. Returns (the event, its handler taking Gradio's value dict)."""
+
+    def run(data: dict[Any, Any]) -> Iterator[dict[Any, Any]]:
+        yield from run_tool(ctx, results, visitor=data[visitor], last_tasks=data[last_tasks],
+                            last_tasks_state=last_tasks, build=lambda: build(data),
+                            labels=labels)
+
+    event = run_button.click(run, inputs={visitor, last_tasks, *inputs},
+                             outputs=[*results.outputs, last_tasks], concurrency_limit=None,
+                             show_progress="hidden")
+    return event, run
