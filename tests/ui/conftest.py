@@ -18,6 +18,7 @@ from webui.offline.server import ThreadedServer
 from webui.ui.context import UiContext
 from webui.ui.tabs.extras import ExtrasTab, build_extras
 from webui.ui.tabs.faceswap import FaceSwapTab, build_faceswap
+from webui.ui.tabs.history import HistoryTab, build_history
 from webui.ui.tabs.img2img import Img2ImgTab, build_img2img
 from webui.ui.tabs.txt2img import Txt2ImgTab, build_txt2img
 from webui.ui.topbar import TopBar, build_topbar
@@ -54,6 +55,7 @@ class BuiltUi:
     img2img: Img2ImgTab
     extras: ExtrasTab
     faceswap: FaceSwapTab
+    history: HistoryTab
 
     def data(self, visitor: str = "visitor-0123456789abcdef", tab: Any = None,
              **values: Any) -> dict[Any, Any]:
@@ -98,9 +100,11 @@ def ui(tmp_path: Path) -> Iterator[BuiltUi]:
         img2img = build_img2img(ctx, topbar, visitor, last_tasks)
         extras = build_extras(ctx, visitor, last_tasks)
         faceswap = build_faceswap(ctx, visitor, last_tasks)
+        with gr.Tabs():
+            history = build_history(ctx, visitor)
     # as at launch: the app's own routes (callbacks, uploads) at its public URL
     server = ThreadedServer(_routes_app(runtime)).start()
     runtime.set_public_url(server.url)
-    yield BuiltUi(ctx, topbar, tab, visitor, last_tasks, img2img, extras, faceswap)
+    yield BuiltUi(ctx, topbar, tab, visitor, last_tasks, img2img, extras, faceswap, history)
     server.stop()
     runtime.close()

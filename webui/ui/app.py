@@ -24,6 +24,7 @@ from webui.ui.send_to import wire_send_to
 from webui.ui.tabs.coming import COMING, build_coming_tab
 from webui.ui.tabs.extras import build_extras
 from webui.ui.tabs.faceswap import build_faceswap
+from webui.ui.tabs.history import build_history
 from webui.ui.tabs.img2img import build_img2img
 from webui.ui.tabs.pnginfo import build_pnginfo
 from webui.ui.tabs.txt2img import build_txt2img
@@ -72,11 +73,13 @@ def build(ctx: UiContext) -> gr.Blocks:
                 faceswap = build_faceswap(ctx, visitor, last_tasks)
             with gr.Tab("PNG Info", id="pnginfo", elem_id="tab_pnginfo"):
                 pnginfo = build_pnginfo()
+            history = build_history(ctx, visitor)
             for name, what in COMING:
                 build_coming_tab(name, what)
         tools = (extras.results, faceswap.results)
         wire_send_to(ctx, main_tabs, txt2img, img2img, extras, faceswap, pnginfo,
-                     [txt2img.panel, img2img.panel, *(tool.panel for tool in tools)])
+                     [txt2img.panel, img2img.panel, *(tool.panel for tool in tools),
+                      history.panel])
 
         tabs = (txt2img, img2img)
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from webui.core.catalog import Catalog
+from webui.core.history import Thumbnails
 from webui.core.presets import PRESETS_DIR, Styles, defaults, sizes
 from webui.core.runtime import Runtime
 
@@ -23,6 +24,7 @@ class UiContext:
     preview_interval: float | None = PREVIEW_INTERVAL
     show_adult: bool = False
     controlnet_units: int = 3
+    thumbs: Thumbnails | None = None
 
     @classmethod
     def create(cls, runtime: Runtime, *, preview_interval: float | None = PREVIEW_INTERVAL,
@@ -31,7 +33,8 @@ class UiContext:
                    styles=Styles(PRESETS_DIR / "styles.csv",
                                  runtime.settings.data_dir / "styles.csv"),
                    defaults=defaults(), sizes=sizes(), preview_interval=preview_interval,
-                   show_adult=show_adult)
+                   show_adult=show_adult,
+                   thumbs=Thumbnails(runtime.settings.data_dir / "thumbs"))
 
     @property
     def engine(self) -> Any:

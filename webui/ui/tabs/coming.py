@@ -5,7 +5,6 @@ from __future__ import annotations
 import gradio as gr
 
 COMING: tuple[tuple[str, str], ...] = (
-    ("History", "all your tasks, with search, re-run and delete"),
     ("Settings", "credentials, preview interval, defaults and language"),
 )
 

@@ -1,0 +1,146 @@
+"""History handlers without a browser: the visitor's tasks newest first, filters, paging, open
+(finished and running), re-run with the same or a new seed, delete; nobody else's tasks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.helpers.images import gradient
+from tests.ui.conftest import BuiltUi
+from tests.ui.test_tools import picture, upscale
+from tests.ui.test_txt2img import merged
+from webui.core.history import PAGE_SIZE, Thumbnails, history_page, rerun_request
+from webui.core.store import TaskRecord
+
+VISITOR = "visitor-0123456789abcdef"
+
+
+def generate(ui: BuiltUi, prompt: str, **values: Any) -> dict[Any, Any]:
+    return merged(list(ui.tab.generate(ui.data(prompt=prompt, steps=4, width=64, height=64,
+                                               **values))))
+
+
+def listing(ui: BuiltUi, kind: str = "", text: str = "", page: int = 1,
+            visitor: str = VISITOR) -> dict[Any, Any]:
+    return ui.history.handlers["listing"](visitor, kind, text, page)
+
+
+def opened(ui: BuiltUi, task_id: str, visitor: str = VISITOR) -> dict[Any, Any]:
+    return merged(list(ui.history.handlers["show"](visitor, f"{task_id}|1")))
+
+
+def owner(ui: BuiltUi, visitor: str = VISITOR) -> str:
+    return ui.ctx.owner(visitor)
+
+
+def newest(ui: BuiltUi) -> TaskRecord:
+    return ui.ctx.runtime.store.list(owner(ui), limit=1)[0]
+
+
+def test_lists_every_kind_newest_first_with_thumbnails(ui: BuiltUi, tmp_path: Path) -> None:
+    generate(ui, "a <b>bold</b> lighthouse")
+    upscale(ui, image=picture(tmp_path, "in.png", gradient(64, 64)))
+    page = listing(ui)
+    rows = page[ui.history.rows]
+    assert rows.index("Extras") < rows.index("txt2img")  # newest first
+    assert "a &lt;b&gt;bold&lt;/b&gt; lighthouse" in rows and "<b>bold" not in rows
+    assert rows.count('src="data:image/webp;base64,') == 2
+    assert "upscale x2" in rows and "done" in rows
+    assert page[ui.history.pager] == "Page 1 of 1 · 2 task(s)"
+    assert "txt2img" not in listing(ui, kind="enhance")[ui.history.rows]
+    assert "Extras" not in listing(ui, text="lighthouse")[ui.history.rows]
+    assert "No tasks" in listing(ui, visitor="someone-else-0123456789")[ui.history.rows]
+
+
+def test_open_shows_images_infotext_and_request(ui: BuiltUi) -> None:
+    generate(ui, "a red kite", seed=321)
+    record = newest(ui)
+    shown = opened(ui, record.id)
+    assert shown[ui.history.panel.results] == [record.images[0].path]
+    assert "Seed: 321" in shown[ui.history.panel.infotext]
+    assert json.loads(shown[ui.history.request_json])["prompt"] == "a red kite"
+    assert "callbackUrl" not in shown[ui.history.request_json]
+    with pytest.warns(UserWarning, match="gone"):
+        assert opened(ui, record.id, visitor="someone-else-0123456789") == {}
+
+
+def test_a_running_task_opened_here_streams_to_the_end(ui: BuiltUi) -> None:
+    handle = ui.ctx.engine.submit(rerun_request(_done_txt2img(ui), new_seed=True),
+                                  owner=owner(ui))
+    updates = list(ui.history.handlers["show"](VISITOR, f"{handle.task_id}|1"))
+    statuses = [u[ui.history.panel.status] for u in updates if ui.history.panel.status in u]
+    assert len(statuses) >= 2 and statuses[-1].startswith("Done")
+    assert merged(updates)[ui.history.panel.results]
+
+
+def _done_txt2img(ui: BuiltUi) -> TaskRecord:
+    generate(ui, "a paper boat", seed=5)
+    return newest(ui)
+
+
+def test_rerun_same_and_new_seed(ui: BuiltUi) -> None:
+    first = _done_txt2img(ui)
+    rerun = ui.history.handlers["rerun"]
+    same = rerun(VISITOR, f"{first.id}|1", "", "", False)
+    again = ui.ctx.engine.wait(same[ui.history.opened].split("|")[0], owner(ui), timeout=20)
+    assert again.id != first.id and int(again.request["seed"]) == 5
+    assert again.images[0].seed == 5
+    fresh = rerun(VISITOR, f"{first.id}|1", "", "", True)
+    other = ui.ctx.engine.wait(fresh[ui.history.opened].split("|")[0], owner(ui), timeout=20)
+    assert int(other.request["seed"]) == -1 and other.images[0].seed != 5
+    assert other.request["prompt"] == first.request["prompt"]
+    assert "3 task(s)" in fresh[ui.history.pager]
+
+
+def test_rerun_of_a_tool_task(ui: BuiltUi, tmp_path: Path) -> None:
+    upscale(ui, image=picture(tmp_path, "in.png", gradient(64, 48)), scale=3)
+    first = newest(ui)
+    result = ui.history.handlers["rerun"](VISITOR, f"{first.id}|1", "", "", False)
+    again = ui.ctx.engine.wait(result[ui.history.opened].split("|")[0], owner(ui), timeout=20)
+    assert again.kind == "enhance" and again.request["image"] == first.request["image"]
+    assert again.state == "succeeded"
+
+
+def test_rerun_refuses_when_the_upload_expired(ui: BuiltUi, tmp_path: Path) -> None:
+    upscale(ui, image=picture(tmp_path, "in.png", gradient(64, 48)))
+    for upload in (ui.ctx.runtime.settings.data_dir / "uploads").iterdir():
+        upload.unlink()
+    with pytest.warns(UserWarning, match="expired"):
+        result = ui.history.handlers["rerun"](VISITOR, f"{newest(ui).id}|1", "", "", False)
+    assert result == {}
+
+
+def test_delete_removes_row_files_and_thumbnail(ui: BuiltUi) -> None:
+    record = _done_txt2img(ui)
+    listing(ui)  # makes the thumbnail
+    path = Path(record.images[0].path or "")
+    thumbs = list((ui.ctx.runtime.settings.data_dir / "thumbs").iterdir())
+    assert path.exists() and len(thumbs) == 1
+    # another visitor cannot delete it
+    with pytest.warns(UserWarning, match="gone"):
+        ui.history.handlers["delete"]("someone-else-0123456789", f"{record.id}|1", "", "", 1)
+    assert path.exists()
+    result = ui.history.handlers["delete"](VISITOR, f"{record.id}|1", "", "", 1)
+    assert not path.exists() and not thumbs[0].exists()
+    assert ui.ctx.runtime.store.get(record.id) is None
+    assert "0 task(s)" in result[ui.history.pager]
+
+
+def test_pages_are_newest_first_and_clamped(tmp_path: Path) -> None:
+    from webui.core.store import SQLiteTaskStore
+
+    store = SQLiteTaskStore(tmp_path / "tasks.sqlite3")
+    for n in range(45):
+        store.create(TaskRecord(id=f"t{n:03d}", kind="text2image", owner="o",
+                                request={"prompt": f"prompt {n}"}, created_at=1000.0 + n))
+    thumbs = Thumbnails(tmp_path / "thumbs")
+    first = history_page(store, thumbs, "o", page=1)
+    last = history_page(store, thumbs, "o", page=99)  # clamped to the last page
+    assert [r.id for r in first.rows][:2] == ["t044", "t043"] and len(first.rows) == PAGE_SIZE
+    assert last.page == 3 and [r.id for r in last.rows] == [f"t{n:03d}" for n in range(4, -1, -1)]
+    assert first.total == 45 and first.pages == 3
+    assert first.rows[0].state == "queued"

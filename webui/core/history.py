@@ -1,0 +1,178 @@
+"""A visitor's task history: pages of summaries from the store (one indexed query per page, so
+10,000 tasks page as fast as 10), small thumbnails cached on disk, re-run and delete."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from webui.api.endpoints import ENDPOINTS
+from webui.api.models import TaskState
+from webui.api.validation import parse_request
+from webui.core.builder import new_task_id
+from webui.core.store import TaskRecord, TaskStore
+
+PAGE_SIZE = 20
+THUMB_SIDE = 96
+# store kind -> what the tabs call it, in tab order
+KIND_LABELS = {"text2image": "txt2img", "image2image": "img2img", "controlnet": "ControlNet",
+               "enhance": "Extras", "roop": "Face swap"}
+SEEDED_KINDS = ("text2image", "image2image", "controlnet")
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    id: str
+    kind: str  # the tab's name for it
+    state: str  # a short phrase: "done", "running 40%", "failed: <reason>", ...
+    final: bool
+    failed: bool
+    prompt: str
+    images: int
+    billed_calls: int
+    created: str  # local time, "2026-11-24 21:08"
+    took: str  # "12.3 s", "" while unfinished
+    thumbnail: str | None  # data: URI of the first image, or None
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    rows: list[HistoryRow]
+    total: int
+    page: int  # from 1
+    pages: int
+
+
+def state_phrase(record: TaskRecord) -> str:
+    if record.state == TaskState.SUCCEEDED:
+        phrase = "done"
+    elif record.state == TaskState.FAILED:
+        phrase = f"failed: {record.error or 'no reason given'}"
+    elif record.state == TaskState.QUEUED:
+        phrase = "queued" + (f" (position {record.queue_position})"
+                             if record.queue_position else "")
+    else:
+        phrase = "running" + (f" {record.progress * 100:.0f}%" if record.progress else "")
+    if record.resumed:
+        phrase += " (resumed after restart)"
+    return phrase
+
+
+def took(record: TaskRecord) -> str:
+    if record.finished_at is None:
+        return ""
+    seconds = max(0.0, record.finished_at - record.created_at)
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+class Thumbnails:
+    """First image of a task, THUMB_SIDE px, as a data URI (it travels only in the owner's
+    own response, never through a file URL). Made once, kept in `<data dir>/thumbs/`."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def _cached(self, image_path: str) -> Path:
+        return self.folder / f"{hashlib.sha256(image_path.encode()).hexdigest()[:32]}.webp"
+
+    def forget(self, image_path: str) -> None:
+        self._cached(image_path).unlink(missing_ok=True)
+
+    def uri(self, image_path: str | None) -> str | None:
+        if not image_path:
+            return None
+        cached = self._cached(image_path)
+        try:
+            data = cached.read_bytes()
+        except OSError:
+            data = self._make(image_path, cached)
+        if data is None:
+            return None
+        return "data:image/webp;base64," + base64.b64encode(data).decode("ascii")
+
+    @staticmethod
+    def _make(image_path: str, cached: Path) -> bytes | None:
+        try:
+            with Image.open(image_path) as image:
+                image.draft("RGB", (THUMB_SIDE * 2, THUMB_SIDE * 2))
+                image.thumbnail((THUMB_SIDE, THUMB_SIDE))
+                buffer = io.BytesIO()
+                image.convert("RGB").save(buffer, "WEBP", quality=70)
+        except OSError:  # deleted by hand, or not an image
+            return None
+        data = buffer.getvalue()
+        cached.write_bytes(data)
+        return data
+
+
+def history_page(store: TaskStore, thumbs: Thumbnails, owner: str, *, page: int = 1,
+                 kind: str | None = None, text: str | None = None,
+                 page_size: int = PAGE_SIZE) -> HistoryPage:
+    text = (text or "").strip() or None
+    total = store.count(owner, kind=kind, text=text)
+    pages = max(1, -(-total // page_size))
+    page = min(max(1, page), pages)
+    records = store.list(owner, limit=page_size, offset=(page - 1) * page_size, kind=kind,
+                         text=text)
+    return HistoryPage([summary(record, thumbs) for record in records], total, page, pages)
+
+
+def summary(record: TaskRecord, thumbs: Thumbnails) -> HistoryRow:
+    shown = [image for image in record.images if image.shown]
+    prompt = record.prompt or _tool_line(record)
+    return HistoryRow(
+        id=record.id, kind=KIND_LABELS.get(record.kind, record.kind),
+        state=state_phrase(record), final=record.is_final,
+        failed=record.state == TaskState.FAILED, prompt=prompt, images=len(shown),
+        billed_calls=record.billed_calls,
+        created=time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created_at)),
+        took=took(record), thumbnail=thumbs.uri(shown[0].path if shown else None))
+
+
+def _tool_line(record: TaskRecord) -> str:
+    if record.kind == "enhance":
+        r = record.request
+        if r.get("resizeMode") == 1:
+            return f"upscale to {r.get('upscalingResizeW')}x{r.get('upscalingResizeH')}"
+        return f"upscale x{r.get('upscalingResize')} ({r.get('upscaler1')})"
+    if record.kind == "roop":
+        return "face swap"
+    return ""
+
+
+def rerun_request(record: TaskRecord, *, new_seed: bool = False) -> Any:
+    """The same request under a new task id (and seed -1 when asked), validated again."""
+    body = dict(record.request)
+    if record.kind in SEEDED_KINDS:
+        body["alwayson_scripts"] = {**body.get("alwayson_scripts", {}),
+                                    "id_task": new_task_id()}
+        if new_seed:
+            body["seed"] = -1
+    else:
+        body["businessTaskId"] = new_task_id("x" if record.kind == "enhance" else "f")
+    return parse_request(ENDPOINTS[record.kind].request, body, record.kind)
+
+
+def delete_task(store: TaskStore, thumbs: Thumbnails, task_id: str, owner: str
+                ) -> TaskRecord | None:
+    """The row and its image files. An unfinished task is kept (its results are on the way):
+    raises ValueError."""
+    record = store.get(task_id, owner)
+    if record is None:
+        return None
+    if not record.is_final:
+        raise ValueError("the task is still running: delete it once it has finished")
+    deleted = store.delete(task_id, owner)
+    for image in record.images:
+        if image.path:
+            Path(image.path).unlink(missing_ok=True)
+            thumbs.forget(image.path)
+    return deleted

@@ -1,0 +1,250 @@
+"""History: this visitor's tasks, newest first, a page at a time (filter by kind, search the
+prompt). Opening one shows its images, infotext and request, follows it live while it runs,
+and offers Send to, re-run (same or new seed) and delete."""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import gradio as gr
+
+from webui.api.errors import InvalidRequestError
+from webui.core.history import (
+    KIND_LABELS,
+    SEEDED_KINDS,
+    HistoryPage,
+    HistoryRow,
+    delete_task,
+    history_page,
+    rerun_request,
+)
+from webui.core.hosting import UPLOADS_PATH
+from webui.ui.context import UiContext
+from webui.ui.results import ResultsPanel, build_results_panel, meter_markdown
+from webui.ui.tasks import warn_invalid
+
+TAB = "history"
+KIND_CHOICES = [("All kinds", ""), *((label, kind) for kind, label in KIND_LABELS.items())]
+ROW_CLICK_JS = """
+const open = (row) => row && trigger('click', {task: row.dataset.task});
+element.addEventListener('click', (e) => open(e.target.closest('[data-task]')));
+element.addEventListener('keydown', (e) => {
+  if (e.key === 'Enter') open(e.target.closest('[data-task]'));
+});
+"""
+
+
+@dataclass
+class HistoryTab:
+    tab: gr.Tab
+    kind: gr.Dropdown
+    search: gr.Textbox
+    page: gr.State
+    rows: gr.HTML
+    pager: gr.Markdown
+    panel: ResultsPanel
+    opened: gr.State  # "<task id>|<nonce>": a change re-opens, even the same task
+    request_json: gr.Code
+    rerun: gr.Button
+    rerun_seed: gr.Button
+    delete: gr.Button
+    refresh_outputs: list[Any]
+    handlers: dict[str, Callable[..., Any]] = field(default_factory=dict)  # for tests
+
+
+def build_history(ctx: UiContext, visitor: gr.BrowserState) -> HistoryTab:
+    with gr.Tab("History", id=TAB, elem_id="tab_history") as tab:
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=6):
+                with gr.Row():
+                    kind = gr.Dropdown(KIND_CHOICES, value="", label="Kind", scale=1,
+                                       elem_id=f"{TAB}_kind")
+                    search = gr.Textbox(label="Search prompts", max_lines=1, scale=2,
+                                        elem_id=f"{TAB}_search")
+                    refresh = gr.Button("Refresh", size="sm", scale=0,
+                                        elem_id=f"{TAB}_refresh")
+                rows = gr.HTML("", js_on_load=ROW_CLICK_JS, elem_id=f"{TAB}_rows",
+                               padding=False)
+                with gr.Row():
+                    previous = gr.Button("◀ Newer", size="sm", elem_id=f"{TAB}_newer")
+                    pager = gr.Markdown("", elem_id=f"{TAB}_pager")
+                    following = gr.Button("Older ▶", size="sm", elem_id=f"{TAB}_older")
+            with gr.Column(scale=5, elem_id=f"{TAB}_detail"):
+                panel = build_results_panel(TAB)
+                with gr.Row():
+                    rerun = gr.Button("Re-run", size="sm", elem_id=f"{TAB}_rerun")
+                    rerun_seed = gr.Button("Re-run with a new seed", size="sm",
+                                           elem_id=f"{TAB}_rerun_seed")
+                    delete = gr.Button("Delete", size="sm", variant="stop",
+                                       elem_id=f"{TAB}_delete")
+                request_json = gr.Code(label="Request JSON (as sent, callback URL left out)",
+                                       language="json", interactive=False,
+                                       elem_id=f"{TAB}_request")
+    page = gr.State(1)
+    opened = gr.State("")
+    listing = [rows, pager, page]
+    history = HistoryTab(tab, kind, search, page, rows, pager, panel, opened, request_json,
+                         rerun, rerun_seed, delete, listing)
+    history.handlers = _wire(ctx, history, visitor, refresh, previous, following)
+    return history
+
+
+def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
+          previous: gr.Button, following: gr.Button) -> dict[str, Callable[..., Any]]:
+    def listing(visitor_id: str | None, kind: str, text: str, page: int) -> dict[Any, Any]:
+        if not visitor_id:
+            return {}
+        found = history_page(ctx.runtime.store, ctx.thumbs, ctx.owner(visitor_id),
+                             page=int(page or 1), kind=kind or None, text=text)
+        return {h.rows: rows_html(found), h.pager: pager_text(found), h.page: found.page}
+
+    filters = [visitor, h.kind, h.search]
+    for trigger in (h.tab.select, refresh.click):
+        trigger(listing, inputs=[*filters, h.page], outputs=h.refresh_outputs, queue=False)
+    for trigger in (h.kind.change, h.search.submit, h.search.change):
+        trigger(lambda v, k, t: listing(v, k, t, 1), inputs=filters, outputs=h.refresh_outputs,
+                queue=False, trigger_mode="always_last")
+    previous.click(lambda v, k, t, p: listing(v, k, t, int(p) - 1), inputs=[*filters, h.page],
+                   outputs=h.refresh_outputs, queue=False)
+    following.click(lambda v, k, t, p: listing(v, k, t, int(p) + 1), inputs=[*filters, h.page],
+                    outputs=h.refresh_outputs, queue=False)
+
+    def show(visitor_id: str | None, opened: str) -> Iterator[dict[Any, Any]]:
+        task_id = (opened or "").split("|")[0]
+        if not visitor_id or not task_id:
+            return
+        owner = ctx.owner(visitor_id)
+        record = ctx.runtime.store.get(task_id, owner)
+        if record is None:
+            gr.Warning("That task is gone (deleted, or not yours).")
+            return
+        first = {h.request_json: json.dumps(record.request, indent=2, ensure_ascii=False),
+                 h.rerun_seed: gr.Button(interactive=record.kind in SEEDED_KINDS)}
+        if record.is_final:
+            yield {**first, **h.panel.show_record(record, ctx.engine.billed_calls(owner))}
+            return
+        yield {**first, h.panel.gallery: [], h.panel.results: [], h.panel.infotext: ""}
+        yield from h.panel.stream(
+            ctx.engine.events(task_id, owner, preview_interval=ctx.preview_interval),
+            lambda: ctx.engine.billed_calls(owner))
+
+    show_event = h.opened.change(
+        show, inputs=[visitor, h.opened],
+        outputs=[*h.panel.outputs, h.request_json, h.rerun_seed], concurrency_limit=None,
+        show_progress="hidden")
+    h.rows.click(opened_from_click, outputs=h.opened, cancels=[show_event])
+    h.panel.interrupt.click(lambda: None, cancels=[show_event], queue=False)
+
+    def rerun(visitor_id: str | None, opened: str, kind: str, text: str, new_seed: bool
+              ) -> dict[Any, Any]:
+        task_id = (opened or "").split("|")[0]
+        if not visitor_id or not task_id:
+            gr.Warning("Open a task first: click a row.")
+            return {}
+        owner = ctx.owner(visitor_id)
+        record = ctx.runtime.store.get(task_id, owner)
+        if record is None:
+            gr.Warning("That task is gone (deleted, or not yours).")
+            return {}
+        if _expired_inputs(ctx, record.request):
+            gr.Warning("A picture this task started from has expired (uploads are kept 24 h): "
+                       "open its tab and upload the picture again.")
+            return {}
+        try:
+            request = rerun_request(record, new_seed=new_seed)
+        except InvalidRequestError as error:
+            warn_invalid(error, {})
+            return {}
+        handle = ctx.engine.submit(request, owner=owner)
+        return {**listing(visitor_id, kind, text, 1),
+                h.opened: f"{handle.task_id}|{time.monotonic()}"}
+
+    for button, new_seed in ((h.rerun, False), (h.rerun_seed, True)):
+        button.click(lambda v, o, k, t, new_seed=new_seed: rerun(v, o, k, t, new_seed),
+                     inputs=[visitor, h.opened, h.kind, h.search],
+                     outputs=[*h.refresh_outputs, h.opened], cancels=[show_event])
+
+    def delete(visitor_id: str | None, opened: str, kind: str, text: str, page: int
+               ) -> dict[Any, Any]:
+        task_id = (opened or "").split("|")[0]
+        if not visitor_id or not task_id:
+            gr.Warning("Open a task first: click a row.")
+            return {}
+        try:
+            deleted = delete_task(ctx.runtime.store, ctx.thumbs, task_id, ctx.owner(visitor_id))
+        except ValueError as exc:
+            gr.Warning(f"Not deleted: {exc}.")
+            return {}
+        if deleted is None:
+            gr.Warning("That task is gone (deleted, or not yours).")
+        else:
+            gr.Info(f"Deleted the task and its {len(deleted.images)} image file(s).")
+        owner = ctx.owner(visitor_id)
+        cleared = {h.panel.gallery: [], h.panel.results: [], h.panel.selected: None,
+                   h.panel.infotext: "", h.panel.status: "Deleted", h.request_json: "",
+                   h.panel.meter: meter_markdown(0, ctx.engine.billed_calls(owner)),
+                   h.opened: ""}
+        return {**listing(visitor_id, kind, text, page), **cleared}
+
+    h.delete.click(delete, inputs=[visitor, h.opened, h.kind, h.search, h.page],
+                   outputs=[*h.refresh_outputs, *h.panel.outputs, h.request_json, h.opened],
+                   cancels=[show_event])
+    return {"listing": listing, "show": show, "rerun": rerun, "delete": delete}
+
+
+def opened_from_click(event: gr.EventData) -> str:
+    """The row's task id (the page sends it), with a nonce so the same row re-opens."""
+    task_id = getattr(event, "_data", None) or {}
+    task_id = task_id.get("task") if isinstance(task_id, dict) else None
+    return f"{task_id}|{time.monotonic()}" if isinstance(task_id, str) and task_id else ""
+
+
+def _expired_inputs(ctx: UiContext, request: Any) -> bool:
+    """Whether any picture of the request was our own upload and is gone by now."""
+    prefix = f"{(ctx.runtime.public_url or '').rstrip('/')}{UPLOADS_PATH}/"
+
+    def walk(value: Any) -> Iterator[str]:
+        if isinstance(value, dict):
+            for item in value.values():
+                yield from walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from walk(item)
+        elif isinstance(value, str) and value.startswith(prefix):
+            yield value
+
+    return any(ctx.runtime.local_host.path_for(url) is None for url in walk(request))
+
+
+# --- rendering ----------------------------------------------------------------------------------
+
+
+def rows_html(found: HistoryPage) -> str:
+    if not found.rows:
+        return '<p class="zq-history-empty">No tasks yet (or none match).</p>'
+    body = "".join(_row(row) for row in found.rows)
+    return ('<table class="zq-history"><thead><tr><th></th><th>Kind</th><th>State</th>'
+            '<th>Prompt</th><th>Images</th><th>Billed calls</th><th>Took</th><th>Created</th>'
+            f"</tr></thead><tbody>{body}</tbody></table>")
+
+
+def _row(row: HistoryRow) -> str:
+    e = html.escape
+    thumb = (f'<img src="{e(row.thumbnail)}" alt="" width="48" height="48" loading="lazy">'
+             if row.thumbnail else '<span class="zq-nothumb"></span>')
+    state_class = "zq-failed" if row.failed else ("zq-done" if row.final else "zq-running")
+    prompt = row.prompt if len(row.prompt) <= 140 else row.prompt[:137] + "..."
+    return (f'<tr data-task="{e(row.id)}" tabindex="0" title="Open this task">'
+            f"<td>{thumb}</td><td>{e(row.kind)}</td>"
+            f'<td class="{state_class}">{e(row.state)}</td><td>{e(prompt)}</td>'
+            f"<td>{row.images}</td><td>{row.billed_calls}</td><td>{e(row.took)}</td>"
+            f"<td>{e(row.created)}</td></tr>")
+
+
+def pager_text(found: HistoryPage) -> str:
+    return f"Page {found.page} of {found.pages} · {found.total} task(s)"
