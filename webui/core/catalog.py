@@ -19,6 +19,7 @@ class Choice:
     value: str
     adult: bool = False
     base_model: str | None = None
+    cover: str | None = None  # the service's first cover image URL
 
 
 class Catalog:
@@ -45,7 +46,7 @@ class Catalog:
     def checkpoints(self, *, show_adult: bool = False, refresh: bool = False) -> list[Choice]:
         def fetch() -> list[Choice]:
             return [Choice(_label(r.sdModelName, r.sdModelCheckpoint), r.sdModelCheckpoint,
-                           bool(r.isAdult), r.modelBaseModel)
+                           bool(r.isAdult), r.modelBaseModel, _first(r.cover_urls))
                     for r in self.client.all_models() if r.sdModelCheckpoint]
 
         return self._visible(self._get("checkpoints", fetch, refresh), show_adult)
@@ -53,7 +54,8 @@ class Catalog:
     def loras(self, *, show_adult: bool = False, refresh: bool = False) -> list[Choice]:
         def fetch() -> list[Choice]:
             return [Choice(_label(r.sdLoraName, r.sdLoraFileSimplifyName),
-                           r.sdLoraFileSimplifyName, bool(r.isAdult), r.loraBaseModel)
+                           r.sdLoraFileSimplifyName, bool(r.isAdult), r.loraBaseModel,
+                           _first(r.cover_urls))
                     for r in self.client.all_loras() if r.sdLoraFileSimplifyName]
 
         return self._visible(self._get("loras", fetch, refresh), show_adult)
@@ -76,3 +78,7 @@ class Catalog:
 
 def _label(name: str | None, code: Any) -> str:
     return f"{name} ({code})" if name and name != code else str(code)
+
+
+def _first(urls: list[str]) -> str | None:
+    return urls[0] if urls else None

@@ -1,7 +1,8 @@
 """The app's own HTTP routes, mounted on the FastAPI app Gradio runs on:
 
 - `POST /api/zhiqite/callback/<task id>?token=<per-task token>`: the service posts results;
-- `GET /api/zhiqite/uploads/<random>.png`: uploaded images, for the service to fetch."""
+- `GET /api/zhiqite/uploads/<random>.png`: uploaded images, for the service to fetch;
+- `GET /api/zhiqite/covers/<key>.webp`: model cover thumbnails (`core/covers.py`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import asyncio
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
+from webui.core.covers import COVERS_PATH, CoverCache
 from webui.core.engine import CALLBACK_PATH, TaskEngine
 from webui.core.hosting import UPLOADS_PATH, LocalImageHost
 
@@ -52,5 +54,20 @@ def uploads_router(host: LocalImageHost) -> APIRouter:
         return FileResponse(path, media_type="image/png",
                             headers={"Cache-Control": "private, no-store",
                                      "X-Content-Type-Options": "nosniff"})
+
+    return router
+
+
+def covers_router(covers: CoverCache) -> APIRouter:
+    router = APIRouter()
+
+    @router.get(COVERS_PATH + "/{key}.webp", include_in_schema=False, response_model=None)
+    async def cover(key: str) -> Response:
+        data = await asyncio.to_thread(covers.get, key)  # may download: off the event loop
+        if data is None:
+            return Response("not found", status_code=404)
+        return Response(data, media_type="image/webp",
+                        headers={"Cache-Control": "private, max-age=86400",
+                                 "X-Content-Type-Options": "nosniff"})
 
     return router

@@ -15,7 +15,7 @@ from typing import Any
 import gradio as gr
 
 from webui.args import preview_interval as interval_arg
-from webui.core.routes import callback_router, uploads_router
+from webui.core.routes import callback_router, covers_router, uploads_router
 from webui.core.runtime import Runtime, Settings
 from webui.ui.context import PREVIEW_INTERVAL, UiContext
 from webui.ui.prompt_box import picker_updates
@@ -135,6 +135,7 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
     # The service posts results here; the route lives on Gradio's own FastAPI app.
     app.include_router(callback_router(runtime.engine))
     app.include_router(uploads_router(runtime.local_host))
+    app.include_router(covers_router(ctx.covers))
     loopback = f"http://127.0.0.1:{demo.server_port}"
     if not settings.public_url and runtime.is_offline:
         runtime.set_public_url(loopback)  # the offline backend can call back on loopback

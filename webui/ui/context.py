@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from webui.core.catalog import Catalog
+from webui.core.covers import CoverCache
 from webui.core.history import Thumbnails
 from webui.core.presets import PRESETS_DIR, Styles, defaults, sizes
 from webui.core.runtime import Runtime
@@ -25,6 +26,7 @@ class UiContext:
     show_adult: bool = False
     controlnet_units: int = 3
     thumbs: Thumbnails | None = None
+    covers: CoverCache | None = None
 
     @classmethod
     def create(cls, runtime: Runtime, *, preview_interval: float | None = PREVIEW_INTERVAL,
@@ -34,7 +36,8 @@ class UiContext:
                                  runtime.settings.data_dir / "styles.csv"),
                    defaults=defaults(), sizes=sizes(), preview_interval=preview_interval,
                    show_adult=show_adult,
-                   thumbs=Thumbnails(runtime.settings.data_dir / "thumbs"))
+                   thumbs=Thumbnails(runtime.settings.data_dir / "thumbs"),
+                   covers=CoverCache(runtime.settings.data_dir / "covers"))
 
     @property
     def engine(self) -> Any:

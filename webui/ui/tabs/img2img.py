@@ -48,6 +48,7 @@ from webui.ui.extensions import (
     build_controlnet,
 )
 from webui.ui.forms import Form
+from webui.ui.networks import NetworksBrowser, build_networks
 from webui.ui.prompt_box import PromptBox, build_prompt_box
 from webui.ui.results import ResultsPanel, build_results_panel
 from webui.ui.tabs.txt2img import LABELS as TXT2IMG_LABELS
@@ -80,6 +81,7 @@ class Img2ImgTab:
     request_json: gr.Code
     generate_event: Any
     generate: Callable[[dict[Any, Any]], Iterator[dict[Any, Any]]]
+    networks: NetworksBrowser
 
 
 def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
@@ -88,6 +90,7 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
     form = Form()
     topbar.register(form)
     box = build_prompt_box(ctx, TAB)
+    networks = build_networks(ctx, TAB, box, topbar)
     form.add("prompt", box.prompt)
     form.add("negative_prompt", box.negative)
     form.add("styles", box.styles)
@@ -236,7 +239,7 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
         inputs={*form.components, *images, *controlnet.components, *adetailer.components})
     return Img2ImgTab(form, box, panel, mode, mode_tabs, init_image, editor, upload_image,
                       upload_mask, image_url, controlnet, adetailer, scale_by,
-                      requests_view.json, generate_event, generate)
+                      requests_view.json, generate_event, generate, networks)
 
 
 def _invalid(field: str, message: str) -> InvalidRequestError:

@@ -28,6 +28,7 @@ from webui.ui.extensions import (
     build_controlnet,
 )
 from webui.ui.forms import Form
+from webui.ui.networks import NetworksBrowser, build_networks
 from webui.ui.prompt_box import PromptBox, build_prompt_box
 from webui.ui.results import ResultsPanel, build_results_panel
 from webui.ui.tasks import PLACEHOLDER_URL, host_files, wire_generate
@@ -60,6 +61,7 @@ class Txt2ImgTab:
     generate_event: Any
     generate: Callable[[dict[Any, Any]], Iterator[dict[Any, Any]]]  # the handlers, for tests
     preview_request: Callable[[dict[Any, Any]], dict[Any, Any]]
+    networks: NetworksBrowser
 
 
 def build_txt2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
@@ -68,6 +70,7 @@ def build_txt2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
     form = Form()
     topbar.register(form)
     box = build_prompt_box(ctx, TAB)
+    networks = build_networks(ctx, TAB, box, topbar)
     form.add("prompt", box.prompt)
     form.add("negative_prompt", box.negative)
     form.add("styles", box.styles)
@@ -128,5 +131,5 @@ def build_txt2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
         visitor=visitor, last_tasks=last_tasks, build=build, preview=preview, labels=LABELS,
         inputs={*form.components, *controlnet.components, *adetailer.components})
     return Txt2ImgTab(form, box, panel, controlnet, adetailer, requests_view.json,
-                      requests_view.curl, generate_event, generate, preview_request)
+                      requests_view.curl, generate_event, generate, preview_request, networks)
 

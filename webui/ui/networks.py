@@ -1,0 +1,170 @@
+"""Extra networks, as A1111's cards: checkpoints, LoRAs and embeddings from the model lists
+(every page, cached; Refresh reloads), with covers, search, a base-model filter for LoRAs and
+sorting. A LoRA card toggles `<lora:name:weight>` in the prompt, an embedding card toggles the
+name in the negative prompt, a checkpoint card selects the checkpoint.
+
+Every text from the API is escaped here; a card sends back only its kind and name, and the
+handler acts only on names the list holds."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from webui.api.errors import ZhiqiteError
+from webui.core.catalog import Choice
+from webui.core.prompts import lora_pattern, toggle_lora, toggle_word
+from webui.ui.context import UiContext
+from webui.ui.prompt_box import PromptBox
+from webui.ui.topbar import TopBar
+
+KINDS = ("Checkpoints", "LoRA", "Embeddings")
+SORTS = ("Default order", "Name A-Z", "Name Z-A")
+ALL_BASES = "All base models"
+CARD_CLICK_JS = """
+element.addEventListener('click', (e) => {
+  const card = e.target.closest('[data-name]');
+  if (card) trigger('click', {kind: card.dataset.kind, name: card.dataset.name});
+});
+"""
+
+
+@dataclass
+class NetworksBrowser:
+    accordion: gr.Accordion
+    kind: gr.Radio
+    search: gr.Textbox
+    base: gr.Dropdown
+    sort: gr.Dropdown
+    weight: gr.Slider
+    cards: gr.HTML
+    render: Any  # (kind, search, base, sort, prompt, negative, checkpoint) -> updates
+    click: Any  # (kind, search, base, sort, weight, prompt, negative, checkpoint, event)
+
+
+def build_networks(ctx: UiContext, tab: str, box: PromptBox, topbar: TopBar
+                   ) -> NetworksBrowser:
+    with gr.Accordion("Extra networks (checkpoints, LoRAs, embeddings)", open=False,
+                      elem_id=f"{tab}_networks") as accordion:
+        with gr.Row():
+            kind = gr.Radio(list(KINDS), value="LoRA", label="Show", scale=2,
+                            elem_id=f"{tab}_networks_kind")
+            search = gr.Textbox(label="Search", max_lines=1, scale=2,
+                                elem_id=f"{tab}_networks_search")
+            base = gr.Dropdown([ALL_BASES], value=ALL_BASES, label="Base model", scale=1,
+                               elem_id=f"{tab}_networks_base")
+            sort = gr.Dropdown(list(SORTS), value=SORTS[0], label="Sort", scale=1)
+            weight = gr.Slider(-1, 2, step=0.05, value=1, label="LoRA weight", scale=1)
+            refresh = gr.Button("Refresh", size="sm", scale=0)
+        cards = gr.HTML("", js_on_load=CARD_CLICK_JS, elem_id=f"{tab}_networks_cards",
+                        padding=False)
+
+    filters = [kind, search, base, sort]
+    prompts = [box.prompt, box.negative, topbar.checkpoint]
+
+    def render(kind_: str, text: str, base_: str, sort_: str, prompt: str, negative: str,
+               checkpoint: str | None, refresh_: bool = False) -> dict[Any, Any]:
+        try:
+            entries = _entries(ctx, kind_, refresh_)
+        except ZhiqiteError as exc:
+            gr.Warning(f"Could not load the {kind_} list: {exc}")
+            return {}
+        bases = sorted({e.base_model for e in entries if e.base_model})
+        if base_ not in bases:
+            base_ = ALL_BASES
+        shown = _filtered(entries, text, base_, sort_)
+        active = _active(kind_, shown, prompt or "", negative or "", checkpoint)
+        return {cards: cards_html(ctx, kind_, shown, active, len(entries)),
+                base: gr.Dropdown(choices=[ALL_BASES, *bases], value=base_,
+                                  interactive=kind_ == "LoRA")}
+
+    def click(kind_: str, text: str, base_: str, sort_: str, weight_: float, prompt: str,
+              negative: str, checkpoint: str | None, event: gr.EventData) -> dict[Any, Any]:
+        data = getattr(event, "_data", None) or {}
+        name = data.get("name") if isinstance(data, dict) else None
+        card_kind = data.get("kind") if isinstance(data, dict) else None
+        try:
+            listed = _entries(ctx, card_kind or "", False)
+        except ZhiqiteError:
+            listed = []
+        if not isinstance(name, str) or name not in {e.value for e in listed}:
+            return {}
+        update: dict[Any, Any] = {}
+        if card_kind == "LoRA":
+            prompt = toggle_lora(prompt or "", name, float(weight_))
+            update[box.prompt] = prompt
+        elif card_kind == "Embeddings":
+            negative = toggle_word(negative or "", name)
+            update[box.negative] = negative
+        elif card_kind == "Checkpoints":
+            checkpoint = name
+            update[topbar.checkpoint] = gr.Dropdown(
+                choices=[(e.label, e.value) for e in listed], value=name)
+        return {**update, **render(kind_, text, base_, sort_, prompt, negative, checkpoint)}
+
+    outputs = [cards, base]
+    accordion.expand(render, inputs=[*filters, *prompts], outputs=outputs)
+    for control in (kind, base, sort):
+        control.change(render, inputs=[*filters, *prompts], outputs=outputs)
+    search.change(render, inputs=[*filters, *prompts], outputs=outputs,
+                  trigger_mode="always_last")
+    refresh.click(lambda *values: render(*values, refresh_=True),
+                  inputs=[*filters, *prompts], outputs=outputs)
+    cards.click(click, inputs=[*filters, weight, *prompts],
+                outputs=[*outputs, box.prompt, box.negative, topbar.checkpoint])
+    return NetworksBrowser(accordion, kind, search, base, sort, weight, cards, render, click)
+
+
+def _entries(ctx: UiContext, kind: str, refresh: bool) -> list[Choice]:
+    if kind == "Checkpoints":
+        return ctx.catalog.checkpoints(show_adult=ctx.show_adult, refresh=refresh)
+    if kind == "LoRA":
+        return ctx.catalog.loras(show_adult=ctx.show_adult, refresh=refresh)
+    if kind == "Embeddings":
+        return ctx.catalog.embeddings(refresh=refresh)
+    return []
+
+
+def _filtered(entries: list[Choice], text: str, base: str, sort: str) -> list[Choice]:
+    needle = (text or "").strip().lower()
+    shown = [e for e in entries if not needle or needle in e.label.lower()
+             or needle in e.value.lower()]
+    if base and base != ALL_BASES:
+        shown = [e for e in shown if e.base_model == base]
+    if sort in ("Name A-Z", "Name Z-A"):
+        shown.sort(key=lambda e: e.label.casefold(), reverse=sort == "Name Z-A")
+    return shown
+
+
+def _active(kind: str, shown: list[Choice], prompt: str, negative: str,
+            checkpoint: str | None) -> set[str]:
+    if kind == "LoRA":
+        return {e.value for e in shown if lora_pattern(e.value).search(prompt)}
+    if kind == "Embeddings":
+        words = {w.strip() for w in negative.split(",")}
+        return {e.value for e in shown if e.value in words}
+    return {checkpoint} if checkpoint else set()
+
+
+def cards_html(ctx: UiContext, kind: str, shown: list[Choice], active: set[str],
+               total: int) -> str:
+    e = html.escape
+    if not shown:
+        return f'<p class="zq-cards-empty">No {e(kind)} match ({total} in the list).</p>'
+    cards = []
+    for entry in shown:
+        cover = ctx.covers.register(entry.cover) if ctx.covers else None
+        picture = (f'<img src="{e(cover)}" alt="" loading="lazy">' if cover else
+                   f'<span class="zq-card-blank">{e(entry.label[:1].upper())}</span>')
+        meta = f'<span class="zq-card-meta">{e(entry.base_model)}</span>' \
+            if entry.base_model else ""
+        on = " zq-card-on" if entry.value in active else ""
+        cards.append(
+            f'<button type="button" class="zq-card{on}" data-kind="{e(kind)}" '
+            f'data-name="{e(entry.value)}" title="{e(entry.label)}">{picture}'
+            f'<span class="zq-card-name">{e(entry.label)}</span>{meta}</button>')
+    return (f'<div class="zq-cards-count">{len(shown)} of {total}</div>'
+            f'<div class="zq-cards">{"".join(cards)}</div>')
