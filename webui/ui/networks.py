@@ -58,7 +58,8 @@ def build_networks(ctx: UiContext, tab: str, box: PromptBox, topbar: TopBar
                                elem_id=f"{tab}_networks_base")
             sort = gr.Dropdown(list(SORTS), value=SORTS[0], label="Sort", scale=1)
             weight = gr.Slider(-1, 2, step=0.05, value=1, label="LoRA weight", scale=1)
-            refresh = gr.Button("Refresh", size="sm", scale=0)
+            refresh = gr.Button("Refresh", size="sm", scale=0,
+                                elem_id=f"{tab}_networks_refresh")
         cards = gr.HTML("", js_on_load=CARD_CLICK_JS, elem_id=f"{tab}_networks_cards",
                         padding=False)
 

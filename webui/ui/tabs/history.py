@@ -137,6 +137,8 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
         show, inputs=[visitor, h.opened],
         outputs=[*h.panel.outputs, h.request_json, h.rerun_seed], concurrency_limit=None,
         show_progress="hidden")
+    # when the opened task ends, its row shows it
+    show_event.then(listing, inputs=[*filters, h.page], outputs=h.refresh_outputs, queue=False)
     h.rows.click(opened_from_click, outputs=h.opened, cancels=[show_event])
     h.panel.interrupt.click(lambda: None, cancels=[show_event], queue=False)
 

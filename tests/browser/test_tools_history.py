@@ -1,0 +1,135 @@
+"""Extras, Face swap, History and the extra-networks cards in a real browser."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+
+from tests.browser.test_txt2img import set_number
+from tests.helpers.images import drawn_face, gradient
+from webui.ui.app import Launched
+
+pytestmark = pytest.mark.browser
+XSS = "<img src=x onerror=alert(1)>"
+
+
+def wait_done(page: Any, tab: str, timeout: int = 30_000) -> None:
+    page.wait_for_function(f"() => document.querySelector('#{tab}_status')?.innerText"
+                           ".startsWith('Done')", timeout=timeout)
+
+
+def newest(app: Launched, kind: str) -> Any:
+    rows = [r for r in app.runtime.store.unfinished() if r.kind == kind]
+    assert not rows, "a task is still running"
+    conn = app.runtime.store._connection()
+    task_id = conn.execute("SELECT id FROM tasks WHERE kind = ? ORDER BY created_at DESC "
+                           "LIMIT 1", [kind]).fetchone()[0]
+    return app.runtime.store.get(task_id)
+
+
+def shot(page: Any, selector: str, name: str) -> None:
+    if folder := os.environ.get("ZHIQITE_SCREENSHOTS"):
+        page.locator(selector).screenshot(path=str(Path(folder) / name))
+
+
+def test_upscale_x2_shows_a_result_twice_the_size(page: Any, app: Launched,
+                                                  tmp_path: Path) -> None:
+    source = tmp_path / "small.png"
+    gradient(120, 80).save(source)
+    page.locator("#tab_extras-button").click()
+    page.locator("#extras_image input[type=file]").set_input_files(str(source))
+    page.locator("#extras_image img").wait_for()
+    set_number(page, "extras_scale", 2)
+    page.locator("#extras_run").click()
+    wait_done(page, "extras")
+    page.locator("#extras_compare img").first.wait_for()
+    assert page.locator("#extras_gallery img").count() >= 1
+    record = newest(app, "enhance")
+    with Image.open(record.images[0].path) as out:
+        assert out.size == (240, 160)
+    shot(page, "#tab_extras", "extras.png")
+
+
+def test_swap_a_face(page: Any, app: Launched, tmp_path: Path) -> None:
+    source, target = tmp_path / "face.png", tmp_path / "target.png"
+    drawn_face(256).save(source)
+    drawn_face(256, skin=(180, 130, 100)).save(target)
+    page.locator("#tab_faceswap-button").click()
+    page.locator("#faceswap_source input[type=file]").set_input_files(str(source))
+    page.locator("#faceswap_target input[type=file]").set_input_files(str(target))
+    page.locator("#faceswap_target img").wait_for()
+    page.locator("#faceswap_run").click()
+    wait_done(page, "faceswap")
+    page.locator("#faceswap_compare img").first.wait_for()
+    record = newest(app, "roop")
+    result = np.asarray(Image.open(record.images[0].path).convert("RGB")).astype(int)
+    before = np.asarray(Image.open(target).convert("RGB")).astype(int)
+    assert result[150, 128].sum() > before[150, 128].sum() + 60  # the lighter face is on it
+    shot(page, "#tab_faceswap", "faceswap.png")
+
+
+def test_find_a_lora_card_and_toggle_its_tag(page: Any, app: Launched) -> None:
+    requests.post(f"{app.runtime.offline.url}/__offline/catalogue", timeout=5,
+                  json={"kind": "lora", "name": "xss_card", "title": XSS,
+                        "base_model": "SD 1.5"}).raise_for_status()
+    alerts: list[str] = []
+    page.on("dialog", lambda dialog: (alerts.append(dialog.message), dialog.dismiss()))
+    page.locator("#txt2img_networks").get_by_text("Extra networks").click()
+    page.locator("#txt2img_networks_cards .zq-card").first.wait_for()
+    page.locator("#txt2img_networks_search input, #txt2img_networks_search textarea"
+                 ).first.fill("hayasaka")
+    card = page.locator('#txt2img_networks_cards [data-name="hayasaka_ai_v10_26390"]')
+    page.wait_for_function("() => document.querySelectorAll("
+                           "'#txt2img_networks_cards .zq-card').length === 1")
+    card.click()
+    prompt = page.locator("#txt2img_prompt textarea")
+    page.wait_for_function("() => document.querySelector('#txt2img_prompt textarea')"
+                           ".value.includes('<lora:hayasaka_ai_v10_26390:1>')")
+    page.locator("#txt2img_networks_cards .zq-card-on").wait_for()
+    shot(page, "#txt2img_networks", "cards.png")
+    card.click()  # a second click takes it out
+    page.wait_for_function("() => !document.querySelector('#txt2img_prompt textarea')"
+                           ".value.includes('<lora:hayasaka')")
+    assert "hayasaka" not in prompt.input_value()
+
+    # the hostile name shows as text, and nothing runs
+    page.locator("#txt2img_networks_search input, #txt2img_networks_search textarea"
+                 ).first.fill("xss")
+    page.wait_for_selector("#txt2img_networks_cards .zq-cards-empty")  # not listed yet
+    page.locator("#txt2img_networks_refresh").click()  # reloads the lists
+    hostile = page.locator('#txt2img_networks_cards [data-name="xss_card"] .zq-card-name')
+    hostile.wait_for()
+    assert hostile.inner_text() == f"{XSS} (xss_card)"
+    assert page.locator('#txt2img_networks_cards img[src="x"]').count() == 0
+    assert alerts == []
+
+
+def test_open_a_finished_task_in_history_and_rerun_it(page: Any, app: Launched) -> None:
+    set_number(page, "txt2img_steps", 8)
+    page.locator("#txt2img_prompt textarea").fill("a green lantern in the fog")
+    page.locator("#txt2img_seed input").fill("777")
+    page.locator("#txt2img_generate").click()
+    wait_done(page, "txt2img")
+    page.locator("#tab_history-button").click()
+    row = page.locator("#history_rows tr[data-task]", has_text="a green lantern")
+    row.first.wait_for()
+    assert row.count() == 1
+    row.first.click()
+    wait_done(page, "history")
+    page.locator("#history_gallery img").first.wait_for()
+    assert "Seed: 777" in page.locator("#history_infotext textarea").input_value()
+    assert '"a green lantern in the fog"' in page.locator("#history_request").inner_text()
+    page.locator("#history_rerun").click()
+    # the list shows the new task at once, and its row turns "done" when it ends
+    page.wait_for_function("() => { const rows = document.querySelectorAll("
+                           "'#history_rows tr[data-task]'); return rows.length === 2 && "
+                           "rows[0].innerText.includes('done'); }", timeout=30_000)
+    wait_done(page, "history")
+    assert "Seed: 777" in page.locator("#history_infotext textarea").input_value()
+    shot(page, "#tab_history", "history.png")
