@@ -144,9 +144,8 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
 
     def rerun(visitor_id: str | None, opened: str, kind: str, text: str, new_seed: bool
               ) -> dict[Any, Any]:
-        task_id = (opened or "").split("|")[0]
+        task_id = _opened_task(visitor_id, opened)
         if not visitor_id or not task_id:
-            gr.Warning("Open a task first: click a row.")
             return {}
         owner = ctx.owner(visitor_id)
         record = ctx.runtime.store.get(task_id, owner)
@@ -173,9 +172,8 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
 
     def delete(visitor_id: str | None, opened: str, kind: str, text: str, page: int
                ) -> dict[Any, Any]:
-        task_id = (opened or "").split("|")[0]
+        task_id = _opened_task(visitor_id, opened)
         if not visitor_id or not task_id:
-            gr.Warning("Open a task first: click a row.")
             return {}
         try:
             deleted = delete_task(ctx.runtime.store, ctx.thumbs, task_id, ctx.owner(visitor_id))
@@ -197,6 +195,14 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
                    outputs=[*h.refresh_outputs, *h.panel.outputs, h.request_json, h.opened],
                    cancels=[show_event])
     return {"listing": listing, "show": show, "rerun": rerun, "delete": delete}
+
+
+def _opened_task(visitor_id: str | None, opened: str) -> str | None:
+    task_id = (opened or "").split("|")[0]
+    if not visitor_id or not task_id:
+        gr.Warning("Open a task first: click a row.")
+        return None
+    return task_id
 
 
 def opened_from_click(event: gr.EventData) -> str:
