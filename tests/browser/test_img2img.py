@@ -29,6 +29,7 @@ def test_paint_a_stroke_and_inpaint_only_there(page: Any, app: Launched, tmp_pat
     editor.locator("input[type=file]").first.set_input_files(str(init_path))
     canvas = editor.locator("canvas").last
     canvas.wait_for()
+    canvas.scroll_into_view_if_needed()  # the mouse paints only inside the viewport
     time.sleep(0.5)  # the editor fits the image to the canvas
     box = canvas.bounding_box()
     assert box is not None
