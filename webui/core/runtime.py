@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,24 @@ def public_url_from_env(env: Mapping[str, str]) -> str | None:
     return None
 
 
+SPACES_PERSISTENT = Path("/data")  # a Space's persistent storage, when the owner added it
+
+
+def storage_from_env(env: Mapping[str, str], persistent_root: Path = SPACES_PERSISTENT
+                     ) -> tuple[Path, Path, bool]:
+    """(data dir, outputs dir, ephemeral). ZHIQITE_DATA_DIR / ZHIQITE_OUTPUTS_DIR win; on a
+    Space, `/data` when it exists, else a temp dir (lost at every restart: the page says so);
+    elsewhere ./data and ./outputs."""
+    data, outputs = env.get("ZHIQITE_DATA_DIR"), env.get("ZHIQITE_OUTPUTS_DIR")
+    if not env.get("SPACE_ID") or (data and outputs):
+        return Path(data or "data"), Path(outputs or "outputs"), False
+    if persistent_root.is_dir() and os.access(persistent_root, os.W_OK):
+        root, ephemeral = persistent_root / "zhiqite", False
+    else:
+        root, ephemeral = Path(tempfile.gettempdir()) / "zhiqite", True
+    return Path(data or root / "data"), Path(outputs or root / "outputs"), ephemeral
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
@@ -41,13 +60,17 @@ class Settings:
     public_url: str | None = None
     backend: str = "auto"  # auto (offline without credentials), offline, cloud
     offline_time_scale: float = 1.0
+    ephemeral: bool = False  # storage lost at restart (a Space without persistent storage)
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, *,
+                 persistent_root: Path = SPACES_PERSISTENT, **overrides: Any) -> Settings:
         env = os.environ if env is None else env
+        data_dir, outputs_dir, ephemeral = storage_from_env(env, persistent_root)
         values: dict[str, Any] = {
-            "data_dir": Path(env.get("ZHIQITE_DATA_DIR") or "data"),
-            "outputs_dir": Path(env.get("ZHIQITE_OUTPUTS_DIR") or "outputs"),
+            "data_dir": data_dir,
+            "outputs_dir": outputs_dir,
+            "ephemeral": ephemeral,
             "public_url": public_url_from_env(env),
             "backend": env.get("ZHIQITE_BACKEND") or "auto",
         }

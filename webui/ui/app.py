@@ -38,6 +38,10 @@ OFFLINE_BANNER = ("**Offline demo backend: images are synthetic.** No credential
                   "this app runs its own stand-in for the Zhiqite API on this machine. Set "
                   "`ZHIQITE_APPCODE` (or an AppKey/AppSecret) to use the real service.")
 
+EPHEMERAL_BANNER = ("**History is not kept on this Space.** It has no persistent storage, so "
+                    "tasks and images are lost when it restarts: download what you want to "
+                    "keep (Save), or duplicate the Space and add persistent storage.")
+
 
 @dataclass
 class Launched:
@@ -61,6 +65,9 @@ def build(ctx: UiContext) -> gr.Blocks:
         last_tasks = gr.BrowserState("", storage_key="zhiqite_last_tasks")  # JSON {tab: id}
         if ctx.runtime.is_offline:
             gr.Markdown(OFFLINE_BANNER, elem_id="zq_banner")
+        if ctx.runtime.settings.ephemeral:
+            gr.Markdown(EPHEMERAL_BANNER, elem_id="zq_banner_ephemeral",
+                        elem_classes="zq-banner")
         topbar = build_topbar(ctx)
         with gr.Tabs(elem_id="zq_tabs") as main_tabs:
             with gr.Tab("txt2img", id="txt2img", elem_id="tab_txt2img"):
