@@ -95,7 +95,7 @@ def ui(tmp_path: Path) -> Iterator[BuiltUi]:
     with gr.Blocks():
         visitor = gr.BrowserState(None)
         last_tasks = gr.BrowserState("")
-        topbar = build_topbar(ctx)
+        topbar = build_topbar(ctx, visitor)
         tab = build_txt2img(ctx, topbar, visitor, last_tasks)
         img2img = build_img2img(ctx, topbar, visitor, last_tasks)
         extras = build_extras(ctx, visitor, last_tasks)

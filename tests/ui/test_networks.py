@@ -17,17 +17,19 @@ from webui.core.routes import covers_router
 from webui.offline.server import ThreadedServer
 
 XSS = "<img src=x onerror=alert(1)>"
+VISITOR = "visitor-0123456789abcdef"
 
 
 def render(ui: BuiltUi, kind: str = "LoRA", text: str = "", base: str = "All base models",
            sort: str = "Default order", prompt: str = "", negative: str = "") -> str:
-    update = ui.tab.networks.render(kind, text, base, sort, prompt, negative, None)
+    update = ui.tab.networks.render(VISITOR, kind, text, base, sort, prompt, negative, None)
     return update[ui.tab.networks.cards]
 
 
 def click(ui: BuiltUi, kind: str, name: str, prompt: str = "", negative: str = "",
           weight: float = 1.0) -> dict[Any, Any]:
-    return ui.tab.networks.click(kind, "", "All base models", "Default order", weight, prompt,
+    return ui.tab.networks.click(VISITOR, kind, "", "All base models", "Default order", weight,
+                                 prompt,
                                  negative, None, gr.EventData(None, {"kind": kind, "name": name}))
 
 

@@ -103,13 +103,12 @@ def test_reload_reattaches_to_the_running_task_and_only_for_its_owner(ui: BuiltU
     remembered = next(stream)[ui.last_tasks]
     stream.close()  # the page was reloaded: the run is gone, the task is not
     panel = ui.tab.panel
-    owner = ui.ctx.owner(VISITOR)
-    final = merged(list(reattach(ui.ctx, panel, owner, remembered)))
+    final = merged(list(reattach(ui.ctx, panel, VISITOR, remembered)))
     assert len(final[panel.results]) == 1 and final[panel.status].startswith("Done")
     # finished meanwhile: shown at once; another visitor with the same id list sees nothing
-    again = merged(list(reattach(ui.ctx, panel, owner, remembered)))
+    again = merged(list(reattach(ui.ctx, panel, VISITOR, remembered)))
     assert again[panel.results] == final[panel.results]
-    assert list(reattach(ui.ctx, panel, ui.ctx.owner("someone-else-0123456"), remembered)) == []
+    assert list(reattach(ui.ctx, panel, "someone-else-0123456", remembered)) == []
     assert ui.stats().tasks_started == 1
 
 

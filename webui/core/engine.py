@@ -94,6 +94,8 @@ class _Live:
         self.unknown_answers = 0
         self.resent_unknown = False
         self.thread: threading.Thread | None = None
+        self.own_key = record.own_key
+        self.client: ZhiqiteClient | None = None  # the visitor's own, when own_key
 
     @property
     def tool_code(self) -> str | None:
@@ -131,21 +133,28 @@ class TaskEngine:
 
     # --- submitting -------------------------------------------------------------------------
 
-    def submit(self, request: Any, *, owner: str, mode: str | None = None) -> TaskHandle:
+    def submit(self, request: Any, *, owner: str, mode: str | None = None,
+               client: ZhiqiteClient | None = None) -> TaskHandle:
         """Store the task, then send it in the background. Returns at once. The request is a
-        validated model (see `webui.api.validation.parse_request`)."""
+        validated model (see `webui.api.validation.parse_request`). `client`: a visitor's own
+        API key; it is held in memory only, so after a restart such a task waits for its
+        callback, or for its owner to come back with the key (`events(client=...)`)."""
         mode = mode or self.mode
         if mode == "callback" and not self.public_url:
             raise ValueError("callback mode needs a public URL (ZHIQITE_PUBLIC_URL)")
         kind = kind_of(request)
         wire = request.to_wire()
         wire.pop("callbackUrl", None)  # holds the per-task token: derived again, never stored
+        own_key = client is not None and client is not self.client
         record = TaskRecord(id=request.task_id, kind=kind, owner=owner, request=wire,
-                            mode=mode, state=TaskState.QUEUED, created_at=self.clock())
+                            mode=mode, state=TaskState.QUEUED, created_at=self.clock(),
+                            own_key=own_key)
         if self.store.get(request.task_id) is not None:
             raise ValueError(f"task id {request.task_id} is already used")
         record = self.store.create(record)
-        self._start(self._adopt(record))
+        live = self._adopt(record)
+        live.client = client if own_key else None
+        self._start(live)
         return TaskHandle(self, record.id, owner)
 
     def callback_url(self, task_id: str) -> str:
@@ -211,6 +220,8 @@ class TaskEngine:
                     self._time_out(live)
                     return
                 due = live.next_submit_at if not live.submitted else self._next_poll_at(live)
+                if live.own_key and live.client is None:
+                    due = live.deadline  # no key to ask with: a callback or its owner wakes it
                 if now >= due:
                     self._submit(live) if not live.submitted else self._poll(live)
                     continue
@@ -237,8 +248,8 @@ class TaskEngine:
 
     def _submit(self, live: _Live) -> None:
         try:
-            answer = self.client.call(live.kind, self._wire_request(live),
-                                      meter=self._meter(live))
+            answer = self._client(live).call(live.kind, self._wire_request(live),
+                                             meter=self._meter(live))
         except ServiceError as exc:
             # Refused by the service: but if an earlier attempt of ours (lost answer, restart)
             # started it, the id is taken by that very task. Ask before calling it failed.
@@ -276,11 +287,15 @@ class TaskEngine:
             live.last_poll = self.clock()
             self.store.update(live.id, submitted=True)
 
+    def _client(self, live: _Live) -> ZhiqiteClient:
+        return live.client or self.client
+
     def _query(self, live: _Live) -> Any:
         meter = self._meter(live)
+        client = self._client(live)
         if live.tool_code:
-            return self.client.query_tool_task(live.tool_code, live.id, meter=meter).data
-        return self.client.query_task(live.id, meter=meter).data
+            return client.query_tool_task(live.tool_code, live.id, meter=meter).data
+        return client.query_task(live.id, meter=meter).data
 
     def _poll(self, live: _Live) -> None:
         previewing = live.preview_interval() is not None
@@ -436,7 +451,8 @@ class TaskEngine:
             live.wake.set()
 
     def _time_out(self, live: _Live) -> None:
-        if live.submitted:  # one last look: the app may have been down when it finished
+        # one last look (the app may have been down when it finished), never with another key
+        if live.submitted and not (live.own_key and live.client is None):
             self._poll(live)
             if live.final:
                 return
@@ -481,7 +497,8 @@ class TaskEngine:
     # --- watching ---------------------------------------------------------------------------
 
     def events(self, task_id: str, owner: str, *, preview_interval: Any = PREVIEW_DEFAULT,
-               timeout: float | None = None, heartbeat: float = 0.5) -> Iterator[TaskEvent]:
+               timeout: float | None = None, heartbeat: float = 0.5,
+               client: ZhiqiteClient | None = None) -> Iterator[TaskEvent]:
         """The task's snapshots, newest first yielded at once, until the final one. While the
         generator is open the task counts as watched (previews at `preview_interval`); closing
         it (Interrupt, page closed) stops nothing on the service (NO_CANCEL). `timeout`:
@@ -493,6 +510,9 @@ class TaskEngine:
             yield TaskEvent.from_record(record, version=1)
             return
         live = self._adopt(record)
+        if live.own_key and live.client is None and client is not None \
+                and client is not self.client:
+            live.client = client  # its owner is back with the key: follow it again
         self._start(live)  # a task found unfinished (e.g. before resume ran) is followed now
         interval = self.policy.preview_interval if preview_interval is PREVIEW_DEFAULT \
             else preview_interval

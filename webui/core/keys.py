@@ -49,3 +49,8 @@ class Keys:
         same browser with another API key is another owner; secrets are never kept."""
         fingerprint = self._mac("credentials", "\0".join(credentials)) if credentials else ""
         return self._mac("owner", f"{visitor}\0{fingerprint}")[:32]
+
+    def browser_secret(self) -> str:
+        """Encrypts what a BrowserState keeps in localStorage (visitor id, remembered keys).
+        Derived, so values written before a restart can still be read after it."""
+        return self._mac("browser-state", "v1")[:32]

@@ -61,6 +61,7 @@ class TaskRecord:
     job_count: int | None = None
     queue_position: int | None = None
     images: tuple[StoredImage, ...] = ()
+    own_key: bool = False  # sent with the visitor's own API key (held in memory only)
 
     @property
     def prompt(self) -> str:
@@ -108,11 +109,14 @@ CREATE TABLE IF NOT EXISTS tasks (
     job_no INTEGER,
     job_count INTEGER,
     queue_position INTEGER,
-    images TEXT NOT NULL DEFAULT '[]'
+    images TEXT NOT NULL DEFAULT '[]',
+    own_key INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS tasks_owner_created ON tasks (owner, created_at DESC);
 CREATE INDEX IF NOT EXISTS tasks_state ON tasks (state);
 """
+
+_ADDED_COLUMNS = {"own_key": "INTEGER NOT NULL DEFAULT 0"}
 
 
 class SQLiteTaskStore:
@@ -121,7 +125,12 @@ class SQLiteTaskStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._clock = clock
         self._local = threading.local()
-        self._connection().executescript(_SCHEMA)  # executescript commits on its own
+        db = self._connection()
+        db.executescript(_SCHEMA)  # executescript commits on its own
+        columns = {row["name"] for row in db.execute("PRAGMA table_info(tasks)")}
+        for name, ddl in _ADDED_COLUMNS.items():  # stores made by an earlier version
+            if name not in columns:
+                db.execute(f"ALTER TABLE tasks ADD COLUMN {name} {ddl}")
 
     @classmethod
     def in_dir(cls, data_dir: Path | str) -> SQLiteTaskStore:
@@ -170,6 +179,7 @@ class SQLiteTaskStore:
         values["state"] = TaskState(row["state"])
         values["submitted"] = bool(row["submitted"])
         values["timed_out"] = bool(row["timed_out"])
+        values["own_key"] = bool(row["own_key"])
         return TaskRecord(**values)
 
     # --- the interface ----------------------------------------------------------------------

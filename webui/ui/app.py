@@ -17,16 +17,17 @@ import gradio as gr
 from webui.args import preview_interval as interval_arg
 from webui.core.routes import callback_router, covers_router, uploads_router
 from webui.core.runtime import Runtime, Settings
+from webui.core.visitors import Preferences
 from webui.ui.context import PREVIEW_INTERVAL, UiContext
 from webui.ui.prompt_box import picker_updates
 from webui.ui.results import interrupted, meter_markdown
 from webui.ui.send_to import wire_send_to
-from webui.ui.tabs.coming import COMING, build_coming_tab
 from webui.ui.tabs.extras import build_extras
 from webui.ui.tabs.faceswap import build_faceswap
 from webui.ui.tabs.history import build_history
 from webui.ui.tabs.img2img import build_img2img
 from webui.ui.tabs.pnginfo import build_pnginfo
+from webui.ui.tabs.settings import build_settings, restore
 from webui.ui.tabs.txt2img import build_txt2img
 from webui.ui.tasks import reattach
 from webui.ui.tool_tab import reattach_tool
@@ -60,15 +61,18 @@ def new_visitor_id() -> str:
 
 def build(ctx: UiContext) -> gr.Blocks:
     with gr.Blocks(title="Zhiqite WebUI") as demo:
-        # Kept in the browser's localStorage: ties tasks to this browser across reloads.
-        visitor = gr.BrowserState(None, storage_key="zhiqite_visitor")
-        last_tasks = gr.BrowserState("", storage_key="zhiqite_last_tasks")  # JSON {tab: id}
+        # Kept in the browser's localStorage (encrypted with a secret derived from app.key,
+        # so they survive an app restart): ties tasks to this browser across reloads.
+        secret = ctx.runtime.keys.browser_secret()
+        visitor = gr.BrowserState(None, storage_key="zhiqite_visitor", secret=secret)
+        last_tasks = gr.BrowserState("", storage_key="zhiqite_last_tasks",  # JSON {tab: id}
+                                     secret=secret)
         if ctx.runtime.is_offline:
             gr.Markdown(OFFLINE_BANNER, elem_id="zq_banner")
         if ctx.runtime.settings.ephemeral:
             gr.Markdown(EPHEMERAL_BANNER, elem_id="zq_banner_ephemeral",
                         elem_classes="zq-banner")
-        topbar = build_topbar(ctx)
+        topbar = build_topbar(ctx, visitor)
         with gr.Tabs(elem_id="zq_tabs") as main_tabs:
             with gr.Tab("txt2img", id="txt2img", elem_id="tab_txt2img"):
                 txt2img = build_txt2img(ctx, topbar, visitor, last_tasks)
@@ -81,38 +85,52 @@ def build(ctx: UiContext) -> gr.Blocks:
             with gr.Tab("PNG Info", id="pnginfo", elem_id="tab_pnginfo"):
                 pnginfo = build_pnginfo()
             history = build_history(ctx, visitor)
-            for name, what in COMING:
-                build_coming_tab(name, what)
+            settings = build_settings(ctx, visitor)
         tools = (extras.results, faceswap.results)
         wire_send_to(ctx, main_tabs, txt2img, img2img, extras, faceswap, pnginfo,
                      [txt2img.panel, img2img.panel, *(tool.panel for tool in tools),
                       history.panel])
 
         tabs = (txt2img, img2img)
+        applied = [c for tab in tabs for c in (*(tab.form[n] for n in PREF_FIELDS),
+                                                *tab.controlnet.tabs, tab.box.lora,
+                                                tab.box.embedding)]
 
         def on_load(data: dict[Any, Any]) -> Iterator[dict[Any, Any]]:
             visitor_id = data[visitor] if _valid_visitor(data[visitor]) else new_visitor_id()
+            prefs, first = restore(ctx, settings, visitor_id, data[settings.saved_prefs],
+                                   data[settings.saved_keys])
             owner = ctx.owner(visitor_id)
-            checkpoint, vae = model_updates(ctx, data[topbar.checkpoint], data[topbar.vae])
-            lora, embedding = picker_updates(ctx)
+            first.update(visitor_updates(ctx, tabs, visitor_id, prefs,
+                                         forms=bool(data[settings.saved_prefs])))
+            checkpoint, vae = model_updates(ctx, visitor_id, data[topbar.checkpoint],
+                                            data[topbar.vae])
             meter = meter_markdown(0, ctx.engine.billed_calls(owner))
-            first = {visitor: visitor_id, topbar.checkpoint: checkpoint, topbar.vae: vae}
+            first.update({visitor: visitor_id, topbar.checkpoint: checkpoint, topbar.vae: vae})
             for tab in tabs:
-                first.update({tab.box.lora: lora, tab.box.embedding: embedding,
-                              tab.panel.meter: meter})
+                first[tab.panel.meter] = meter
             yield first
             for tab in tabs:  # each tab's last task, one after the other
-                yield from reattach(ctx, tab.panel, owner, data[last_tasks])
+                yield from reattach(ctx, tab.panel, visitor_id, data[last_tasks])
             for tool in tools:
-                yield from reattach_tool(ctx, tool, owner, data[last_tasks])
+                yield from reattach_tool(ctx, tool, visitor_id, data[last_tasks])
 
         load_event = demo.load(
-            on_load, inputs={visitor, last_tasks, topbar.checkpoint, topbar.vae},
-            outputs=[visitor, topbar.checkpoint, topbar.vae,
-                     *(c for tab in tabs for c in (tab.box.lora, tab.box.embedding,
-                                                   *tab.panel.outputs)),
+            on_load, inputs={visitor, last_tasks, topbar.checkpoint, topbar.vae,
+                             settings.saved_prefs, settings.saved_keys},
+            outputs=[visitor, topbar.checkpoint, topbar.vae, *applied,
+                     *settings.prefs.values(), settings.tradeoff, settings.key_status,
+                     *(c for tab in tabs for c in tab.panel.outputs),
                      *(c for tool in tools for c in tool.outputs)],
             concurrency_limit=None, show_progress="hidden")
+        # after Save or a key change: the forms, pickers and model lists follow
+        for event in settings.handlers["events"]:
+            event.then(lambda who, current, vae_now: {
+                **visitor_updates(ctx, tabs, who, ctx.prefs(who), forms=True),
+                **dict(zip((topbar.checkpoint, topbar.vae),
+                           model_updates(ctx, who, current, vae_now), strict=True))},
+                inputs=[visitor, topbar.checkpoint, topbar.vae],
+                outputs=[*applied, topbar.checkpoint, topbar.vae])
         for panel, event in ((txt2img.panel, txt2img.generate_event),
                              (img2img.panel, img2img.generate_event),
                              (extras.results.panel, extras.run_event),
@@ -120,6 +138,26 @@ def build(ctx: UiContext) -> gr.Blocks:
             panel.interrupt.click(interrupted, outputs=panel.status,
                                   cancels=[event, load_event], queue=False)
     return demo
+
+
+PREF_FIELDS = ("sampler", "width", "height", "steps", "cfg_scale")
+
+
+def visitor_updates(ctx: UiContext, tabs: tuple[Any, ...], visitor: str, prefs: Preferences,
+                    *, forms: bool) -> dict[Any, Any]:
+    """What a visitor's preferences and key change on the SD tabs: defaults in the forms
+    (only when they saved some), ControlNet units shown, LoRA / embedding pickers."""
+    lora, embedding = picker_updates(ctx, visitor)
+    updates: dict[Any, Any] = {}
+    for tab in tabs:
+        updates.update({tab.box.lora: lora, tab.box.embedding: embedding,
+                        **tab.controlnet.shown(prefs.controlnet_units)})
+        if forms:
+            cfg = prefs.cfg_scale if tab.form["cfg_scale"].step != 1 else round(prefs.cfg_scale)
+            updates.update({tab.form["sampler"]: prefs.sampler, tab.form["width"]: prefs.width,
+                            tab.form["height"]: prefs.height, tab.form["steps"]: prefs.steps,
+                            tab.form["cfg_scale"]: cfg})
+    return updates
 
 
 def _valid_visitor(value: Any) -> bool:

@@ -64,6 +64,10 @@ class UnitControls:
 @dataclass
 class ControlNetControls:
     units: list[UnitControls]
+    tabs: list[gr.Tab]  # one per unit; Settings shows as many as the visitor wants
+
+    def shown(self, count: int) -> dict[Any, Any]:
+        return {tab: gr.Tab(visible=index < count) for index, tab in enumerate(self.tabs)}
 
     @property
     def components(self) -> list[Any]:
@@ -83,12 +87,13 @@ class ControlNetControls:
 
 
 def build_controlnet(tab: str, count: int = 3, img2img: bool = False) -> ControlNetControls:
-    units = []
+    units, tabs = [], []
     with gr.Accordion("ControlNet", open=False, elem_id=f"{tab}_controlnet"), gr.Tabs():
         for index in range(count):
-            with gr.Tab(f"ControlNet Unit {index}"):
+            with gr.Tab(f"ControlNet Unit {index}") as unit_tab:
                 units.append(_unit(f"{tab}_cn{index}", img2img))
-    return ControlNetControls(units)
+            tabs.append(unit_tab)
+    return ControlNetControls(units, tabs)
 
 
 def _unit(prefix: str, img2img: bool) -> UnitControls:

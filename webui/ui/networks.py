@@ -41,11 +41,11 @@ class NetworksBrowser:
     sort: gr.Dropdown
     weight: gr.Slider
     cards: gr.HTML
-    render: Any  # (kind, search, base, sort, prompt, negative, checkpoint) -> updates
-    click: Any  # (kind, search, base, sort, weight, prompt, negative, checkpoint, event)
+    render: Any  # (visitor, kind, search, base, sort, prompt, negative, checkpoint)
+    click: Any  # (visitor, kind, search, base, sort, weight, prompt, negative, checkpoint, event)
 
 
-def build_networks(ctx: UiContext, tab: str, box: PromptBox, topbar: TopBar
+def build_networks(ctx: UiContext, tab: str, box: PromptBox, topbar: TopBar, visitor: Any
                    ) -> NetworksBrowser:
     with gr.Accordion("Extra networks (checkpoints, LoRAs, embeddings)", open=False,
                       elem_id=f"{tab}_networks") as accordion:
@@ -63,13 +63,14 @@ def build_networks(ctx: UiContext, tab: str, box: PromptBox, topbar: TopBar
         cards = gr.HTML("", js_on_load=CARD_CLICK_JS, elem_id=f"{tab}_networks_cards",
                         padding=False)
 
-    filters = [kind, search, base, sort]
+    filters = [visitor, kind, search, base, sort]
     prompts = [box.prompt, box.negative, topbar.checkpoint]
 
-    def render(kind_: str, text: str, base_: str, sort_: str, prompt: str, negative: str,
-               checkpoint: str | None, refresh_: bool = False) -> dict[Any, Any]:
+    def render(who: str | None, kind_: str, text: str, base_: str, sort_: str, prompt: str,
+               negative: str, checkpoint: str | None, refresh_: bool = False
+               ) -> dict[Any, Any]:
         try:
-            entries = _entries(ctx, kind_, refresh_)
+            entries = _entries(ctx, who, kind_, refresh_)
         except ZhiqiteError as exc:
             gr.Warning(f"Could not load the {kind_} list: {exc}")
             return {}
@@ -82,13 +83,14 @@ def build_networks(ctx: UiContext, tab: str, box: PromptBox, topbar: TopBar
                 base: gr.Dropdown(choices=[ALL_BASES, *bases], value=base_,
                                   interactive=kind_ == "LoRA")}
 
-    def click(kind_: str, text: str, base_: str, sort_: str, weight_: float, prompt: str,
-              negative: str, checkpoint: str | None, event: gr.EventData) -> dict[Any, Any]:
+    def click(who: str | None, kind_: str, text: str, base_: str, sort_: str, weight_: float,
+              prompt: str, negative: str, checkpoint: str | None, event: gr.EventData
+              ) -> dict[Any, Any]:
         data = getattr(event, "_data", None) or {}
         name = data.get("name") if isinstance(data, dict) else None
         card_kind = data.get("kind") if isinstance(data, dict) else None
         try:
-            listed = _entries(ctx, card_kind or "", False)
+            listed = _entries(ctx, who, card_kind or "", False)
         except ZhiqiteError:
             listed = []
         if not isinstance(name, str) or name not in {e.value for e in listed}:
@@ -104,7 +106,8 @@ def build_networks(ctx: UiContext, tab: str, box: PromptBox, topbar: TopBar
             checkpoint = name
             update[topbar.checkpoint] = gr.Dropdown(
                 choices=[(e.label, e.value) for e in listed], value=name)
-        return {**update, **render(kind_, text, base_, sort_, prompt, negative, checkpoint)}
+        return {**update, **render(who, kind_, text, base_, sort_, prompt, negative,
+                                   checkpoint)}
 
     outputs = [cards, base]
     accordion.expand(render, inputs=[*filters, *prompts], outputs=outputs)
@@ -119,13 +122,14 @@ def build_networks(ctx: UiContext, tab: str, box: PromptBox, topbar: TopBar
     return NetworksBrowser(accordion, kind, search, base, sort, weight, cards, render, click)
 
 
-def _entries(ctx: UiContext, kind: str, refresh: bool) -> list[Choice]:
+def _entries(ctx: UiContext, visitor: str | None, kind: str, refresh: bool) -> list[Choice]:
+    catalog, adult = ctx.catalog_for(visitor), ctx.adult(visitor)
     if kind == "Checkpoints":
-        return ctx.catalog.checkpoints(show_adult=ctx.show_adult, refresh=refresh)
+        return catalog.checkpoints(show_adult=adult, refresh=refresh)
     if kind == "LoRA":
-        return ctx.catalog.loras(show_adult=ctx.show_adult, refresh=refresh)
+        return catalog.loras(show_adult=adult, refresh=refresh)
     if kind == "Embeddings":
-        return ctx.catalog.embeddings(refresh=refresh)
+        return catalog.embeddings(refresh=refresh)
     return []
 
 

@@ -99,10 +99,12 @@ def _wire(ctx: UiContext, box: PromptBox) -> None:
                         [box.negative, box.embedding])
 
 
-def picker_updates(ctx: UiContext, refresh: bool = False) -> tuple[Any, Any]:
+def picker_updates(ctx: UiContext, visitor: str | None, refresh: bool = False
+                   ) -> tuple[Any, Any]:
+    catalog = ctx.catalog_for(visitor)
     try:
-        loras = ctx.catalog.loras(show_adult=ctx.show_adult, refresh=refresh)
-        embeddings = ctx.catalog.embeddings(refresh=refresh)
+        loras = catalog.loras(show_adult=ctx.adult(visitor), refresh=refresh)
+        embeddings = catalog.embeddings(refresh=refresh)
     except ZhiqiteError as exc:
         gr.Warning(f"Could not load the LoRA / embedding lists: {exc}")
         return gr.Dropdown(), gr.Dropdown()

@@ -12,6 +12,7 @@ import gradio as gr
 
 from webui.api.errors import FieldIssue, InvalidRequestError
 from webui.core.hosting import UploadRefused, prepare_upload
+from webui.core.visitors import RateLimited
 from webui.ui.context import UiContext
 from webui.ui.results import ResultsPanel
 
@@ -80,15 +81,19 @@ def submit_and_stream(ctx: UiContext, panel: ResultsPanel, *, visitor: str | Non
     except InvalidRequestError as error:
         warn_invalid(error, labels)
         return
+    try:
+        handle = ctx.submit(visitor, request)
+    except RateLimited as limited:
+        gr.Warning(f"Not sent: {limited}")
+        return
     owner = ctx.owner(visitor)
-    handle = ctx.engine.submit(request, owner=owner)
     remembered = write_last_tasks({**read_last_tasks(last_tasks), panel.tab: handle.task_id})
     first = {last_tasks_state: remembered, panel.status: "Submitted", panel.gallery: [],
              panel.results: [], panel.infotext: ""}
     if extra:
         first.update(extra(request))
     yield first
-    yield from panel.stream(handle.events(preview_interval=ctx.preview_interval),
+    yield from panel.stream(ctx.events(visitor, handle.task_id),
                             lambda: ctx.engine.billed_calls(owner))
 
 
@@ -122,19 +127,19 @@ def wire_generate(ctx: UiContext, *, generate_button: Any, panel: ResultsPanel,
     return event, generate, preview_request
 
 
-def reattach(ctx: UiContext, panel: ResultsPanel, owner: str,
+def reattach(ctx: UiContext, panel: ResultsPanel, visitor: str,
              last_tasks: Any) -> Iterator[dict[Any, Any]]:
     """After a reload: follow the tab's last task again (no new submit), or show its results
     if it finished meanwhile. Only a task of this owner is ever shown."""
     task_id = read_last_tasks(last_tasks).get(panel.tab)
     if not task_id:
         return
+    owner = ctx.owner(visitor)
     record = ctx.runtime.store.get(task_id, owner)
     if record is None:
         return
     if record.is_final:
         yield panel.show_record(record, ctx.engine.billed_calls(owner))
         return
-    yield from panel.stream(ctx.engine.events(task_id, owner,
-                                              preview_interval=ctx.preview_interval),
+    yield from panel.stream(ctx.events(visitor, task_id),
                             lambda: ctx.engine.billed_calls(owner))

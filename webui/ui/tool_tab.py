@@ -15,6 +15,7 @@ import gradio as gr
 from webui.api.errors import InvalidRequestError
 from webui.core.outputs import read_infotext
 from webui.core.store import TaskRecord
+from webui.core.visitors import RateLimited
 from webui.ui.context import UiContext
 from webui.ui.results import (
     ResultsPanel,
@@ -84,20 +85,28 @@ def run_tool(ctx: UiContext, results: ToolResults, *, visitor: str | None, last_
     except InvalidRequestError as error:
         warn_invalid(error, labels)
         return
-    owner = ctx.owner(visitor)
-    ids = [ctx.engine.submit(request, owner=owner).task_id for request in requests]
+    ids = []
+    for request in requests:
+        try:
+            ids.append(ctx.submit(visitor, request).task_id)
+        except RateLimited as limited:  # the ones sent go on and are followed
+            gr.Warning(f"{len(requests) - len(ids)} not sent: {limited}")
+            break
+    if not ids:
+        return
     remembered = write_last_tasks({**read_last_tasks(last_tasks), results.tab: ",".join(ids)})
     yield {last_tasks_state: remembered, results.panel.gallery: [], results.panel.results: [],
            results.panel.infotext: "", results.pairs: [],
            results.slider: gr.ImageSlider(value=None),
            results.panel.status: f"Submitted {len(ids)} task(s)"}
-    yield from follow(ctx, results, owner, ids)
+    yield from follow(ctx, results, visitor, ids)
 
 
-def follow(ctx: UiContext, results: ToolResults, owner: str, ids: list[str]
+def follow(ctx: UiContext, results: ToolResults, visitor: str, ids: list[str]
            ) -> Iterator[dict[Any, Any]]:
     """Stream a batch: each task's status in turn, the gallery growing as each one ends."""
     panel = results.panel
+    owner = ctx.owner(visitor)
     paths: list[str] = []
     captions: list[tuple[str, str]] = []
     pairs: list[list[str | None]] = []
@@ -105,7 +114,7 @@ def follow(ctx: UiContext, results: ToolResults, owner: str, ids: list[str]
     calls = 0
     for number, task_id in enumerate(ids, 1):
         prefix = f"Image {number} of {len(ids)}: " if len(ids) > 1 else ""
-        for event in ctx.engine.events(task_id, owner, preview_interval=None):
+        for event in ctx.events(visitor, task_id, previews=False):
             update: dict[Any, Any] = {
                 panel.status: prefix + status_markdown(event),
                 panel.progress: progress_html(event),
@@ -148,13 +157,14 @@ def _first_infotext(paths: list[str]) -> str:
         return ""
 
 
-def reattach_tool(ctx: UiContext, results: ToolResults, owner: str,
+def reattach_tool(ctx: UiContext, results: ToolResults, visitor: str,
                   last_tasks: Any) -> Iterator[dict[Any, Any]]:
     """After a reload: the tab's last batch, followed again or shown as it ended."""
     value = read_last_tasks(last_tasks).get(results.tab)
+    owner = ctx.owner(visitor)
     ids = [i for i in (value or "").split(",") if i and ctx.runtime.store.get(i, owner)]
     if ids:
-        yield from follow(ctx, results, owner, ids)
+        yield from follow(ctx, results, visitor, ids)
 
 
 def wire_tool(ctx: UiContext, results: ToolResults, *, run_button: gr.Button, visitor: Any,

@@ -27,7 +27,7 @@ class TopBar:
         form.add("clip_skip", self.clip_skip)
 
 
-def build_topbar(ctx: UiContext) -> TopBar:
+def build_topbar(ctx: UiContext, visitor: Any) -> TopBar:
     with gr.Row(elem_id="zq_topbar", equal_height=True):
         checkpoint = gr.Dropdown(label="Stable Diffusion checkpoint", choices=[], scale=4,
                                  elem_id="zq_checkpoint", allow_custom_value=False)
@@ -38,17 +38,20 @@ def build_topbar(ctx: UiContext) -> TopBar:
         clip_skip = gr.Slider(1, 12, value=ctx.defaults.get("clip_skip", 1), step=1,
                               label="Clip skip", scale=2, elem_id="zq_clip_skip")
     bar = TopBar(checkpoint, refresh, vae, clip_skip)
-    refresh.click(lambda current, vae_now: model_updates(ctx, current, vae_now, refresh=True),
-                  inputs=[checkpoint, vae], outputs=[checkpoint, vae])
+    refresh.click(lambda who, current, vae_now: model_updates(ctx, who, current, vae_now,
+                                                              refresh=True),
+                  inputs=[visitor, checkpoint, vae], outputs=[checkpoint, vae])
     return bar
 
 
-def model_updates(ctx: UiContext, current: str | None, vae_now: str | None,
-                  refresh: bool = False) -> tuple[Any, Any]:
-    """Checkpoint and VAE choices, keeping the current pick when it is still offered."""
+def model_updates(ctx: UiContext, visitor: str | None, current: str | None,
+                  vae_now: str | None, refresh: bool = False) -> tuple[Any, Any]:
+    """Checkpoint and VAE choices (as the visitor's key lists them), keeping the current pick
+    when it is still offered."""
+    catalog = ctx.catalog_for(visitor)
     try:
-        checkpoints = ctx.catalog.checkpoints(show_adult=ctx.show_adult, refresh=refresh)
-        vaes = ctx.catalog.vaes(refresh=refresh)
+        checkpoints = catalog.checkpoints(show_adult=ctx.adult(visitor), refresh=refresh)
+        vaes = catalog.vaes(refresh=refresh)
     except ZhiqiteError as exc:
         gr.Warning(f"Could not load the model lists: {exc}")
         return gr.Dropdown(), gr.Dropdown()

@@ -24,6 +24,7 @@ from webui.core.history import (
     rerun_request,
 )
 from webui.core.hosting import UPLOADS_PATH
+from webui.core.visitors import RateLimited
 from webui.ui.context import UiContext
 from webui.ui.results import ResultsPanel, build_results_panel, meter_markdown
 from webui.ui.tasks import warn_invalid
@@ -129,9 +130,8 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
             yield {**first, **h.panel.show_record(record, ctx.engine.billed_calls(owner))}
             return
         yield {**first, h.panel.gallery: [], h.panel.results: [], h.panel.infotext: ""}
-        yield from h.panel.stream(
-            ctx.engine.events(task_id, owner, preview_interval=ctx.preview_interval),
-            lambda: ctx.engine.billed_calls(owner))
+        yield from h.panel.stream(ctx.events(visitor_id, task_id),
+                                  lambda: ctx.engine.billed_calls(owner))
 
     show_event = h.opened.change(
         show, inputs=[visitor, h.opened],
@@ -161,7 +161,11 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
         except InvalidRequestError as error:
             warn_invalid(error, {})
             return {}
-        handle = ctx.engine.submit(request, owner=owner)
+        try:
+            handle = ctx.submit(visitor_id, request)
+        except RateLimited as limited:
+            gr.Warning(f"Not sent: {limited}")
+            return {}
         return {**listing(visitor_id, kind, text, 1),
                 h.opened: f"{handle.task_id}|{time.monotonic()}"}
 

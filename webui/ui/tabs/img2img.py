@@ -90,7 +90,7 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
     form = Form()
     topbar.register(form)
     box = build_prompt_box(ctx, TAB)
-    networks = build_networks(ctx, TAB, box, topbar)
+    networks = build_networks(ctx, TAB, box, topbar, visitor)
     form.add("prompt", box.prompt)
     form.add("negative_prompt", box.negative)
     form.add("styles", box.styles)

@@ -1,0 +1,242 @@
+"""Settings, per browser: your own API key (or the app's), live preview interval and what it
+costs, how results arrive, defaults for new tasks, adult models, output format, language.
+
+Preferences are kept in the browser (`gr.BrowserState`) and in the server's memory for the
+visitor; keys only in the server's memory for this visitor, and in the browser too (encrypted)
+only when "remember on this device" is ticked."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import gradio as gr
+
+from webui.api import models as m
+from webui.api.errors import ConfigurationError, ZhiqiteError
+from webui.core.visitors import CREDENTIAL_FIELDS, Credentials, Preferences
+from webui.ui.context import UiContext
+
+TAB = "settings"
+LANGUAGES = [("Follow the browser", "auto"), ("English", "en"), ("中文 (简体)", "zh")]
+KEY_LABELS = {"appcode": "AppCode", "app_key": "AppKey", "app_secret": "AppSecret",
+              "access_key_id": "Vendor access key id",
+              "access_key_secret": "Vendor access key secret"}
+
+
+@dataclass
+class SettingsTab:
+    keys: dict[str, gr.Textbox]
+    remember: gr.Checkbox
+    use_keys: gr.Button
+    forget_keys: gr.Button
+    test: gr.Button
+    key_status: gr.Markdown
+    prefs: dict[str, Any]  # Preferences field -> component
+    tradeoff: gr.Markdown
+    save: gr.Button
+    saved_prefs: gr.BrowserState  # JSON of Preferences
+    saved_keys: gr.BrowserState  # JSON of Credentials, only when remembered (encrypted)
+    handlers: dict[str, Any]
+
+
+def calls_per_task(interval: float | None, mode: str, seconds: float = 20.0) -> str:
+    """What a task of `seconds` costs in billed calls with this preview interval."""
+    if interval:
+        return f"about {1 + math.ceil(seconds / interval)}"
+    return "1" if mode == "callback" else "about 6"
+
+
+def tradeoff_text(interval: float | None, mode: str) -> str:
+    shown = f"every {interval:g} s" if interval else "off"
+    return (f"Live preview **{shown}**: a 20 s task costs **{calls_per_task(interval, mode)}** "
+            f"billed calls (previews off: {calls_per_task(None, mode)}). Each status query is "
+            "billed; previews need one per interval.")
+
+
+def delivery_text(ctx: UiContext) -> str:
+    if ctx.engine.mode == "callback":
+        return (f"Results arrive by **callback** at `{ctx.runtime.public_url}`: with previews "
+                "off a task costs one billed call; a status query runs only as a rare safety "
+                "net.")
+    return ("Results are learnt by **polling** (no public URL the service can call back): "
+            "queries every 2 s growing to 30 s. Set `ZHIQITE_PUBLIC_URL` for callbacks.")
+
+
+def key_mode_text(ctx: UiContext, visitor: str | None) -> str:
+    if ctx.people.uses_own_key(visitor):
+        mode = ctx.client(visitor).auth_mode
+        return (f"Using **your own key** ({mode}), held in this server's memory for your "
+                "browser only; your history is kept under it.")
+    if ctx.runtime.is_offline:
+        base = "the **offline demo backend** (no key needed; synthetic images)"
+    else:
+        base = "the **app's own key** (set by whoever runs it)"
+    own = " You can use your own key below." if ctx.people.allow_own_keys else ""
+    return f"Using {base}.{own}"
+
+
+def build_settings(ctx: UiContext, visitor: gr.BrowserState) -> SettingsTab:
+    secret = ctx.runtime.keys.browser_secret()
+    saved_prefs = gr.BrowserState("", storage_key="zhiqite_prefs", secret=secret)
+    saved_keys = gr.BrowserState("", storage_key="zhiqite_keys", secret=secret)
+    d = ctx.people.defaults
+    with gr.Tab("Settings", id=TAB, elem_id="tab_settings"):
+        with gr.Row(equal_height=False):
+            with gr.Column():
+                gr.Markdown("### API key")
+                key_status = gr.Markdown(key_mode_text(ctx, None), elem_id="settings_key_status")
+                own = ctx.people.allow_own_keys
+                keys = {name: gr.Textbox(label=label, type="password" if "secret" in name
+                                         or name == "appcode" else "text", max_lines=1,
+                                         interactive=own, elem_id=f"settings_{name}")
+                        for name, label in KEY_LABELS.items()}
+                gr.Textbox(value=ctx.runtime.client.base_url, label="API base",
+                           interactive=False, info="Your key is sent here and nowhere else "
+                           "(set by the app's operator: ZHIQITE_API_BASE)")
+                remember = gr.Checkbox(label="Remember my key on this device (kept encrypted "
+                                       "in this browser; otherwise gone when the page closes)",
+                                       value=False, interactive=own,
+                                       elem_id="settings_remember")
+                with gr.Row():
+                    use_keys = gr.Button("Use my key", variant="primary", interactive=own,
+                                         elem_id="settings_use_keys")
+                    forget_keys = gr.Button("Forget my key", interactive=own,
+                                            elem_id="settings_forget_keys")
+                    test = gr.Button("Test connection", elem_id="settings_test")
+            with gr.Column():
+                gr.Markdown("### Results")
+                interval = gr.Slider(0, 5, step=0.5, value=d.preview_interval,
+                                     label="Live preview interval, seconds (0 = off)",
+                                     elem_id="settings_preview_interval")
+                tradeoff = gr.Markdown(tradeoff_text(d.interval, ctx.engine.mode),
+                                       elem_id="settings_tradeoff")
+                gr.Markdown(delivery_text(ctx), elem_id="settings_delivery")
+                output_format = gr.Radio(list(m.OUTPUT_FORMATS), value=d.output_format,
+                                         label="Format the service sends (saved files are "
+                                               "always PNG with their parameters)")
+                gr.Textbox(value=str(ctx.runtime.settings.outputs_dir.resolve()),
+                           label="Outputs folder", interactive=False,
+                           info="Set by the app's operator (ZHIQITE_OUTPUTS_DIR)")
+        gr.Markdown("### Defaults for new tasks")
+        with gr.Row():
+            sampler = gr.Dropdown(list(m.SAMPLERS), value=d.sampler, label="Sampler")
+            width = gr.Slider(64, 1024, step=8, value=d.width, label="Width")
+            height = gr.Slider(64, 1024, step=8, value=d.height, label="Height")
+            steps = gr.Slider(1, 150, step=1, value=d.steps, label="Steps")
+            cfg = gr.Slider(1, 30, step=0.5, value=d.cfg_scale, label="CFG Scale")
+        with gr.Row():
+            units = gr.Slider(1, 3, step=1, value=d.controlnet_units,
+                              label="ControlNet units shown")
+            adult = gr.Checkbox(value=d.show_adult, label="Show models marked adult (isAdult)",
+                                elem_id="settings_show_adult")
+            language = gr.Radio(LANGUAGES, value=d.language, label="Language",
+                                elem_id="settings_language")
+        save = gr.Button("Save settings", variant="primary", elem_id="settings_save")
+
+    prefs = {"preview_interval": interval, "show_adult": adult, "sampler": sampler,
+             "width": width, "height": height, "steps": steps, "cfg_scale": cfg,
+             "output_format": output_format, "controlnet_units": units, "language": language}
+    tab = SettingsTab(keys, remember, use_keys, forget_keys, test, key_status, prefs, tradeoff,
+                      save, saved_prefs, saved_keys, {})
+    tab.handlers = _wire(ctx, tab, visitor)
+    return tab
+
+
+def _wire(ctx: UiContext, tab: SettingsTab, visitor: Any) -> dict[str, Any]:
+    interval = tab.prefs["preview_interval"]
+    interval.change(lambda value: tradeoff_text(value or None, ctx.engine.mode), interval,
+                    tab.tradeoff, queue=False)
+
+    def use(data: dict[Any, Any]) -> dict[Any, Any]:
+        visitor_id = data[visitor]
+        if not visitor_id:
+            gr.Warning("This page has no visitor id yet: reload the page.")
+            return {}
+        credentials = Credentials.from_values({n: data[c] for n, c in tab.keys.items()})
+        try:
+            ctx.people.set_credentials(visitor_id, credentials)
+        except ConfigurationError as exc:
+            gr.Warning(f"Key not used: {exc}")
+            return {}
+        gr.Info("Your key is in use for this browser.")
+        remembered = json.dumps(asdict(credentials)) if data[tab.remember] else ""
+        return {tab.saved_keys: remembered, tab.key_status: key_mode_text(ctx, visitor_id),
+                **{c: gr.Textbox(value="") for c in tab.keys.values()}}
+
+    def forget(visitor_id: str | None) -> dict[Any, Any]:
+        if visitor_id:
+            ctx.people.forget_credentials(visitor_id)
+        gr.Info("Your key is forgotten: this server and this browser no longer hold it.")
+        return {tab.saved_keys: "", tab.key_status: key_mode_text(ctx, visitor_id)}
+
+    def test(visitor_id: str | None) -> str:
+        client = ctx.client(visitor_id)
+        try:
+            page = client.query_models({"pageSize": 1, "pageNum": 1})
+        except ZhiqiteError as exc:
+            return f"Connection failed: {exc}"
+        total = getattr(getattr(page, "data", None), "total", None)
+        return (f"Connection works ({client.auth_mode} at {client.base_url}): "
+                f"{total if total is not None else 'the'} checkpoints listed.")
+
+    def save(data: dict[Any, Any]) -> dict[Any, Any]:
+        visitor_id = data[visitor]
+        if not visitor_id:
+            gr.Warning("This page has no visitor id yet: reload the page.")
+            return {}
+        values = {name: data[c] for name, c in tab.prefs.items()}
+        prefs = ctx.people.set_prefs(visitor_id, values)
+        dropped = [name for name in values if getattr(prefs, name) != values[name]
+                   and not _same_number(getattr(prefs, name), values[name])]
+        if dropped:
+            gr.Warning(f"Not saved (out of range): {', '.join(dropped)}")
+        else:
+            gr.Info("Settings saved in this browser.")
+        return {tab.saved_prefs: json.dumps(asdict(prefs))}
+
+    use_event = tab.use_keys.click(use, inputs={visitor, tab.remember, *tab.keys.values()},
+                                   outputs=[tab.saved_keys, tab.key_status,
+                                            *tab.keys.values()])
+    forget_event = tab.forget_keys.click(forget, inputs=visitor,
+                                         outputs=[tab.saved_keys, tab.key_status])
+    tab.test.click(test, inputs=visitor, outputs=tab.key_status)
+    save_event = tab.save.click(save, inputs={visitor, *tab.prefs.values()},
+                                outputs=tab.saved_prefs)
+    return {"use": use, "forget": forget, "test": test, "save": save,
+            "events": (save_event, use_event, forget_event)}
+
+
+def _same_number(a: Any, b: Any) -> bool:
+    try:
+        return float(a) == float(b)
+    except (TypeError, ValueError):
+        return False
+
+
+def restore(ctx: UiContext, tab: SettingsTab, visitor_id: str, saved_prefs: Any,
+            saved_keys: Any) -> tuple[Preferences, dict[Any, Any]]:
+    """At page load: the browser's preferences (checked again) and remembered key back into
+    the server's memory; returns the preferences and the Settings form's updates."""
+    try:
+        values = json.loads(saved_prefs) if isinstance(saved_prefs, str) and saved_prefs \
+            else None
+    except ValueError:
+        values = None
+    prefs = ctx.people.set_prefs(visitor_id, values) if values else ctx.prefs(visitor_id)
+    try:
+        remembered = json.loads(saved_keys) if isinstance(saved_keys, str) and saved_keys \
+            else None
+    except ValueError:
+        remembered = None
+    if isinstance(remembered, dict) and any(remembered.get(n) for n in CREDENTIAL_FIELDS):
+        # a broken one is shown as not in use; the visitor can enter it again
+        with contextlib.suppress(ConfigurationError):
+            ctx.people.set_credentials(visitor_id, Credentials.from_values(remembered))
+    updates: dict[Any, Any] = {c: getattr(prefs, name) for name, c in tab.prefs.items()}
+    updates[tab.tradeoff] = tradeoff_text(prefs.interval, ctx.engine.mode)
+    updates[tab.key_status] = key_mode_text(ctx, visitor_id)
+    return prefs, updates
