@@ -20,6 +20,7 @@ from webui.ui.tabs.extras import ExtrasTab, build_extras
 from webui.ui.tabs.faceswap import FaceSwapTab, build_faceswap
 from webui.ui.tabs.history import HistoryTab, build_history
 from webui.ui.tabs.img2img import Img2ImgTab, build_img2img
+from webui.ui.tabs.settings import SettingsTab, build_settings
 from webui.ui.tabs.txt2img import Txt2ImgTab, build_txt2img
 from webui.ui.topbar import TopBar, build_topbar
 
@@ -56,6 +57,7 @@ class BuiltUi:
     extras: ExtrasTab
     faceswap: FaceSwapTab
     history: HistoryTab
+    settings: SettingsTab
 
     def data(self, visitor: str = "visitor-0123456789abcdef", tab: Any = None,
              **values: Any) -> dict[Any, Any]:
@@ -102,9 +104,11 @@ def ui(tmp_path: Path) -> Iterator[BuiltUi]:
         faceswap = build_faceswap(ctx, visitor, last_tasks)
         with gr.Tabs():
             history = build_history(ctx, visitor)
+            settings = build_settings(ctx, visitor)
     # as at launch: the app's own routes (callbacks, uploads) at its public URL
     server = ThreadedServer(_routes_app(runtime)).start()
     runtime.set_public_url(server.url)
-    yield BuiltUi(ctx, topbar, tab, visitor, last_tasks, img2img, extras, faceswap, history)
+    yield BuiltUi(ctx, topbar, tab, visitor, last_tasks, img2img, extras, faceswap, history,
+                  settings)
     server.stop()
     runtime.close()

@@ -175,6 +175,16 @@ def img2img_request(form: Img2ImgForm, task_id: str | None = None) -> m.Image2Im
                          "image2image")
 
 
+def with_output_format(request: Any, output_format: str) -> Any:
+    """The request with the format the service should send (a visitor's setting; the file
+    kept is a PNG either way). The format was checked against OUTPUT_FORMATS on input."""
+    scripts = getattr(request, "alwayson_scripts", None)
+    if scripts is None or getattr(scripts, "output_image_format", None) == output_format:
+        return request
+    return request.model_copy(update={"alwayson_scripts": scripts.model_copy(
+        update={"output_image_format": output_format})})
+
+
 def build_request(tab: str, form: Txt2ImgForm, units: list[ControlNetUnitForm] | None = None,
                   adetailer: ADetailerForm | None = None, task_id: str | None = None
                   ) -> tuple[str, Any]:

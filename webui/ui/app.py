@@ -7,7 +7,7 @@ import argparse
 import logging
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ import gradio as gr
 from webui.args import preview_interval as interval_arg
 from webui.core.routes import callback_router, covers_router, uploads_router
 from webui.core.runtime import Runtime, Settings
-from webui.core.visitors import Preferences
+from webui.core.visitors import Preferences, RateLimit
 from webui.ui.context import PREVIEW_INTERVAL, UiContext
 from webui.ui.prompt_box import picker_updates
 from webui.ui.results import interrupted, meter_markdown
@@ -44,6 +44,27 @@ EPHEMERAL_BANNER = ("**History is not kept on this Space.** It has no persistent
                     "keep (Save), or duplicate the Space and add persistent storage.")
 
 
+@dataclass(frozen=True)
+class Access:
+    """Who may use a shared deployment, and how much of the operator's key."""
+
+    auth: tuple[str, str] | None = None  # (user, password) in front of the whole app
+    own_keys: bool = True  # visitors may bring their own API key
+    limit: RateLimit = RateLimit()  # per visitor, on the operator's key
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Access:
+        """ZHIQITE_PASSWORD (and ZHIQITE_USERNAME, default "zhiqite"), ZHIQITE_OWN_KEYS=off,
+        ZHIQITE_TASKS_PER_MINUTE, ZHIQITE_CONCURRENT_TASKS. Never from the command line,
+        where a password shows in the process list."""
+        password = env.get("ZHIQITE_PASSWORD", "")
+        own = env.get("ZHIQITE_OWN_KEYS", "on").strip().lower()
+        if own not in ("on", "off"):
+            raise ValueError(f"ZHIQITE_OWN_KEYS must be on or off, got {own!r}")
+        return cls((env.get("ZHIQITE_USERNAME") or "zhiqite", password) if password else None,
+                   own == "on", RateLimit.from_env(env))
+
+
 @dataclass
 class Launched:
     demo: gr.Blocks
@@ -60,7 +81,8 @@ def new_visitor_id() -> str:
 
 
 def build(ctx: UiContext) -> gr.Blocks:
-    with gr.Blocks(title="Zhiqite WebUI") as demo:
+    # Gradio keeps a copy of every image it shows: those copies go after a day.
+    with gr.Blocks(title="Zhiqite WebUI", delete_cache=(3600, 24 * 3600)) as demo:
         # Kept in the browser's localStorage (encrypted with a secret derived from app.key,
         # so they survive an app restart): ties tasks to this browser across reloads.
         secret = ctx.runtime.keys.browser_secret()
@@ -166,14 +188,18 @@ def _valid_visitor(value: Any) -> bool:
 
 def launch(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
            share: bool = False, preview_interval: float | None = PREVIEW_INTERVAL,
-           show_adult: bool = False, quiet: bool = False) -> Launched:
+           show_adult: bool = False, quiet: bool = False,
+           access: Access | None = None) -> Launched:
     """Start everything and return (the server runs in its own threads)."""
+    access = access or Access()
     runtime = Runtime.open(settings)
-    ctx = UiContext.create(runtime, preview_interval=preview_interval, show_adult=show_adult)
+    ctx = UiContext.create(runtime, preview_interval=preview_interval, show_adult=show_adult,
+                           allow_own_keys=access.own_keys, limit=access.limit)
     demo = build(ctx)
     demo.queue(default_concurrency_limit=None)
     app, local_url, _ = demo.launch(
         server_name=host, server_port=port, share=share, prevent_thread_lock=True,
+        auth=access.auth, auth_message="This Zhiqite WebUI asks for a password.",
         run_history=False, show_error=False, quiet=quiet, max_threads=200,
         footer_links=["gradio"], css_paths=[ASSETS / "app.css"],
         js=(ASSETS / "app.js").read_text(encoding="utf-8"))
@@ -219,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
         settings = Settings.from_env(backend=args.backend)
         launched = launch(settings, host=args.host, port=args.port, share=args.share,
                           preview_interval=args.preview_interval or None,
-                          show_adult=args.show_adult)
+                          show_adult=args.show_adult, access=Access.from_env(os.environ))
     except (ValueError, OSError) as exc:
         raise SystemExit(f"zhiqite-webui: {exc}") from None
     try:

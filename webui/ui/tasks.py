@@ -11,6 +11,7 @@ from typing import Any
 import gradio as gr
 
 from webui.api.errors import FieldIssue, InvalidRequestError
+from webui.core.builder import with_output_format
 from webui.core.hosting import UploadRefused, prepare_upload
 from webui.core.visitors import RateLimited
 from webui.ui.context import UiContext
@@ -108,22 +109,25 @@ def wire_generate(ctx: UiContext, *, generate_button: Any, panel: ResultsPanel,
     same request without uploading. Returns (the Generate event, its handler, the preview
     handler); the handlers take the dict of component values Gradio passes."""
 
+    def formatted(data: dict[Any, Any], make: Callable[[dict[Any, Any]], Any]) -> Any:
+        return with_output_format(make(data), ctx.prefs(data[visitor]).output_format)
+
     def generate(data: dict[Any, Any]) -> Iterator[dict[Any, Any]]:
         yield from submit_and_stream(
             ctx, panel, visitor=data[visitor], last_tasks=data[last_tasks],
-            last_tasks_state=last_tasks, build=lambda: build(data), labels=labels,
+            last_tasks_state=last_tasks, build=lambda: formatted(data, build), labels=labels,
             extra=lambda request: requests_view.views(ctx, request))
 
     def preview_request(data: dict[Any, Any]) -> dict[Any, Any]:
         try:
-            return requests_view.views(ctx, preview(data))
+            return requests_view.views(ctx, formatted(data, preview))
         except InvalidRequestError as error:
             return requests_view.invalid(error)
 
     event = generate_button.click(generate, inputs={visitor, last_tasks, *inputs},
                                   outputs=[*panel.outputs, last_tasks, *requests_view.outputs],
                                   concurrency_limit=None, show_progress="hidden")
-    requests_view.wire(preview_request, set(inputs))
+    requests_view.wire(preview_request, {visitor, *inputs})
     return event, generate, preview_request
 
 
