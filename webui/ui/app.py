@@ -15,6 +15,7 @@ from typing import Any
 import gradio as gr
 
 from webui.args import preview_interval as interval_arg
+from webui.core.hosting import MAX_UPLOAD_BYTES
 from webui.core.routes import callback_router, covers_router, uploads_router
 from webui.core.runtime import Runtime, Settings
 from webui.core.visitors import Preferences, RateLimit
@@ -200,6 +201,7 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
     app, local_url, _ = demo.launch(
         server_name=host, server_port=port, share=share, prevent_thread_lock=True,
         auth=access.auth, auth_message="This Zhiqite WebUI asks for a password.",
+        max_file_size=MAX_UPLOAD_BYTES + (4 << 20),  # Gradio refuses bigger files outright
         run_history=False, show_error=False, quiet=quiet, max_threads=200,
         footer_links=["gradio"], css_paths=[ASSETS / "app.css"],
         js=(ASSETS / "app.js").read_text(encoding="utf-8"))
