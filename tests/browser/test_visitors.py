@@ -31,7 +31,8 @@ def use_own_key(page: Any, appcode: str) -> None:
     page.locator("#settings_use_keys").click()
     page.wait_for_function("() => document.querySelector('#settings_key_status')"
                            ".innerText.includes('your own key')")
-    assert page.locator("#settings_appcode input").input_value() == ""  # cleared after use
+    page.wait_for_function(  # the field is cleared after use
+        "() => document.querySelector('#settings_appcode input').value === ''")
 
 
 def generate(page: Any, prompt: str) -> None:

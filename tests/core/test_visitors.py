@@ -31,11 +31,11 @@ def guarded() -> Iterator[OfflineServer]:
 def test_preferences_from_the_browser_are_checked() -> None:
     fallback = Preferences()
     prefs = Preferences.checked({"preview_interval": 0.2, "width": 1020, "steps": 30,
-                                 "sampler": "Euler a", "language": "zh", "show_adult": "yes",
+                                 "sampler": "Euler a", "show_adult": "yes",
                                  "output_format": "gif", "unknown": 1}, fallback)
     assert prefs.preview_interval == fallback.preview_interval  # 0.2 is below 0.5
     assert prefs.width == fallback.width and prefs.steps == 30 and prefs.sampler == "Euler a"
-    assert prefs.language == "zh" and prefs.show_adult is False
+    assert prefs.show_adult is False
     assert prefs.output_format == fallback.output_format
     assert Preferences.checked("not a dict") == fallback
     assert Preferences.checked({"preview_interval": 0}).interval is None

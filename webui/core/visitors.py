@@ -58,7 +58,6 @@ class Preferences:
     cfg_scale: float = 7.0
     output_format: str = "png"  # what the service makes: png (lossless) or jpg (smaller)
     controlnet_units: int = 3
-    language: str = "auto"
 
     @classmethod
     def checked(cls, values: Any, fallback: Preferences | None = None) -> Preferences:
@@ -89,7 +88,6 @@ def _valid(name: str, value: Any) -> bool:
         "cfg_scale": lambda: number and 1 <= value <= 30,
         "output_format": lambda: value in m.OUTPUT_FORMATS,
         "controlnet_units": lambda: number and value == int(value) and 1 <= value <= 3,
-        "language": lambda: value in ("auto", "en", "zh"),
     }
     return rules[name]()
 

@@ -20,6 +20,7 @@ from webui.core.routes import callback_router, covers_router, uploads_router
 from webui.core.runtime import Runtime, Settings
 from webui.core.visitors import Preferences, RateLimit
 from webui.ui.context import PREVIEW_INTERVAL, UiContext
+from webui.ui.i18n import translate, translations
 from webui.ui.prompt_box import picker_updates
 from webui.ui.results import interrupted, meter_markdown
 from webui.ui.send_to import wire_send_to
@@ -143,6 +144,7 @@ def build(ctx: UiContext) -> gr.Blocks:
                              settings.saved_prefs, settings.saved_keys},
             outputs=[visitor, topbar.checkpoint, topbar.vae, *applied,
                      *settings.prefs.values(), settings.tradeoff, settings.key_status,
+                     settings.delivery,
                      *(c for tab in tabs for c in tab.panel.outputs),
                      *(c for tool in tools for c in tool.outputs)],
             concurrency_limit=None, show_progress="hidden")
@@ -160,6 +162,10 @@ def build(ctx: UiContext) -> gr.Blocks:
                              (faceswap.results.panel, faceswap.run_event)):
             panel.interrupt.click(interrupted, outputs=panel.status,
                                   cancels=[event, load_event], queue=False)
+        untranslated = translate(demo)  # before the page's config is made, as the block ends
+        if untranslated:
+            log.warning("no Chinese for %d text(s), e.g. %r", len(untranslated),
+                        untranslated[0][:60])
     return demo
 
 
@@ -203,7 +209,8 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
         auth=access.auth, auth_message="This Zhiqite WebUI asks for a password.",
         max_file_size=MAX_UPLOAD_BYTES + (4 << 20),  # Gradio refuses bigger files outright
         run_history=False, show_error=False, quiet=quiet, max_threads=200,
-        footer_links=["gradio"], css_paths=[ASSETS / "app.css"],
+        footer_links=["gradio", "settings"], i18n=translations(),  # footer Settings: language
+        css_paths=[ASSETS / "app.css"],
         js=(ASSETS / "app.js").read_text(encoding="utf-8"))
     # The service posts results here; the route lives on Gradio's own FastAPI app.
     app.include_router(callback_router(runtime.engine))

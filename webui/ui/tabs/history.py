@@ -86,8 +86,8 @@ def build_history(ctx: UiContext, visitor: gr.BrowserState) -> HistoryTab:
                 request_json = gr.Code(label="Request JSON (as sent, callback URL left out)",
                                        language="json", interactive=False,
                                        elem_id=f"{TAB}_request")
-    page = gr.State(1)
-    opened = gr.State("")
+        page = gr.State(1)  # inside the tab: between two tabs it would show as one
+        opened = gr.State("")
     listing = [rows, pager, page]
     history = HistoryTab(tab, kind, search, page, rows, pager, panel, opened, request_json,
                          rerun, rerun_seed, delete, listing)

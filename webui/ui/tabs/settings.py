@@ -1,5 +1,5 @@
 """Settings, per browser: your own API key (or the app's), live preview interval and what it
-costs, how results arrive, defaults for new tasks, adult models, output format, language.
+costs, how results arrive, defaults for new tasks, adult models, output format; where to switch the language.
 
 Preferences are kept in the browser (`gr.BrowserState`) and in the server's memory for the
 visitor; keys only in the server's memory for this visitor, and in the browser too (encrypted)
@@ -19,9 +19,11 @@ from webui.api import models as m
 from webui.api.errors import ConfigurationError, ZhiqiteError
 from webui.core.visitors import CREDENTIAL_FIELDS, Credentials, Preferences
 from webui.ui.context import UiContext
+from webui.ui.i18n import ZH, tr
 
 TAB = "settings"
-LANGUAGES = [("Follow the browser", "auto"), ("English", "en"), ("中文 (简体)", "zh")]
+LANGUAGE_NOTE = ("**Language**: the page follows your browser's language (English or 中文); "
+                 "switch it in **Settings** at the foot of the page.")
 KEY_LABELS = {"appcode": "AppCode", "app_key": "AppKey", "app_secret": "AppSecret",
               "access_key_id": "Vendor access key id",
               "access_key_secret": "Vendor access key secret"}
@@ -37,6 +39,7 @@ class SettingsTab:
     key_status: gr.Markdown
     prefs: dict[str, Any]  # Preferences field -> component
     tradeoff: gr.Markdown
+    delivery: gr.Markdown
     save: gr.Button
     saved_prefs: gr.BrowserState  # JSON of Preferences
     saved_keys: gr.BrowserState  # JSON of Credentials, only when remembered (encrypted)
@@ -57,11 +60,29 @@ def tradeoff_text(interval: float | None, mode: str) -> str:
             "billed; previews need one per interval.")
 
 
+def _tradeoff_zh(interval: float | None, mode: str) -> str:
+    shown = f"每 {interval:g} 秒" if interval else "关闭"
+    cost = calls_per_task(interval, mode).replace("about ", "约 ")
+    off = calls_per_task(None, mode).replace("about ", "约 ")
+    return (f"实时预览**{shown}**：一个 20 秒的任务需计费 **{cost}** 次（关闭预览：{off} 次）。"
+            "每次状态查询都计费；预览每个间隔需要查询一次。")
+
+
+# the slider's every position, in both modes
+ZH.update({tradeoff_text(step / 2 or None, mode): _tradeoff_zh(step / 2 or None, mode)
+           for step in range(11) for mode in ("callback", "poll")})
+
+
+CALLBACK_TEXT = ("Results arrive by **callback** (the service calls this app back): with "
+                 "previews off a task costs one billed call; a status query runs only as a rare "
+                 "safety net.")
+ZH[CALLBACK_TEXT] = ("结果通过**回调**送达（服务回调本应用）：关闭预览时每个任务只计费一次；"
+                     "状态查询只作为少量的保险。")
+
+
 def delivery_text(ctx: UiContext) -> str:
     if ctx.engine.mode == "callback":
-        return (f"Results arrive by **callback** at `{ctx.runtime.public_url}`: with previews "
-                "off a task costs one billed call; a status query runs only as a rare safety "
-                "net.")
+        return CALLBACK_TEXT
     return ("Results are learnt by **polling** (no public URL the service can call back): "
             "queries every 2 s growing to 30 s. Set `ZHIQITE_PUBLIC_URL` for callbacks.")
 
@@ -81,10 +102,11 @@ def key_mode_text(ctx: UiContext, visitor: str | None) -> str:
 
 def build_settings(ctx: UiContext, visitor: gr.BrowserState) -> SettingsTab:
     secret = ctx.runtime.keys.browser_secret()
-    saved_prefs = gr.BrowserState("", storage_key="zhiqite_prefs", secret=secret)
-    saved_keys = gr.BrowserState("", storage_key="zhiqite_keys", secret=secret)
     d = ctx.people.defaults
     with gr.Tab("Settings", id=TAB, elem_id="tab_settings"):
+        # inside the tab: a component between two tabs shows as an extra tab
+        saved_prefs = gr.BrowserState("", storage_key="zhiqite_prefs", secret=secret)
+        saved_keys = gr.BrowserState("", storage_key="zhiqite_keys", secret=secret)
         with gr.Row(equal_height=False):
             with gr.Column():
                 gr.Markdown("### API key")
@@ -114,7 +136,7 @@ def build_settings(ctx: UiContext, visitor: gr.BrowserState) -> SettingsTab:
                                      elem_id="settings_preview_interval")
                 tradeoff = gr.Markdown(tradeoff_text(d.interval, ctx.engine.mode),
                                        elem_id="settings_tradeoff")
-                gr.Markdown(delivery_text(ctx), elem_id="settings_delivery")
+                delivery = gr.Markdown(delivery_text(ctx), elem_id="settings_delivery")
                 output_format = gr.Radio(list(m.OUTPUT_FORMATS), value=d.output_format,
                                          label="Format the service sends (saved files are "
                                                "always PNG with their parameters)")
@@ -133,22 +155,21 @@ def build_settings(ctx: UiContext, visitor: gr.BrowserState) -> SettingsTab:
                               label="ControlNet units shown")
             adult = gr.Checkbox(value=d.show_adult, label="Show models marked adult (isAdult)",
                                 elem_id="settings_show_adult")
-            language = gr.Radio(LANGUAGES, value=d.language, label="Language",
-                                elem_id="settings_language")
+            gr.Markdown(LANGUAGE_NOTE, elem_id="settings_language")
         save = gr.Button("Save settings", variant="primary", elem_id="settings_save")
 
     prefs = {"preview_interval": interval, "show_adult": adult, "sampler": sampler,
              "width": width, "height": height, "steps": steps, "cfg_scale": cfg,
-             "output_format": output_format, "controlnet_units": units, "language": language}
+             "output_format": output_format, "controlnet_units": units}
     tab = SettingsTab(keys, remember, use_keys, forget_keys, test, key_status, prefs, tradeoff,
-                      save, saved_prefs, saved_keys, {})
+                      delivery, save, saved_prefs, saved_keys, {})
     tab.handlers = _wire(ctx, tab, visitor)
     return tab
 
 
 def _wire(ctx: UiContext, tab: SettingsTab, visitor: Any) -> dict[str, Any]:
     interval = tab.prefs["preview_interval"]
-    interval.change(lambda value: tradeoff_text(value or None, ctx.engine.mode), interval,
+    interval.change(lambda value: tr(tradeoff_text(value or None, ctx.engine.mode)), interval,
                     tab.tradeoff, queue=False)
 
     def use(data: dict[Any, Any]) -> dict[Any, Any]:
@@ -171,7 +192,7 @@ def _wire(ctx: UiContext, tab: SettingsTab, visitor: Any) -> dict[str, Any]:
         if visitor_id:
             ctx.people.forget_credentials(visitor_id)
         gr.Info("Your key is forgotten: this server and this browser no longer hold it.")
-        return {tab.saved_keys: "", tab.key_status: key_mode_text(ctx, visitor_id)}
+        return {tab.saved_keys: "", tab.key_status: tr(key_mode_text(ctx, visitor_id))}
 
     def test(visitor_id: str | None) -> str:
         client = ctx.client(visitor_id)
@@ -237,6 +258,7 @@ def restore(ctx: UiContext, tab: SettingsTab, visitor_id: str, saved_prefs: Any,
         with contextlib.suppress(ConfigurationError):
             ctx.people.set_credentials(visitor_id, Credentials.from_values(remembered))
     updates: dict[Any, Any] = {c: getattr(prefs, name) for name, c in tab.prefs.items()}
-    updates[tab.tradeoff] = tradeoff_text(prefs.interval, ctx.engine.mode)
-    updates[tab.key_status] = key_mode_text(ctx, visitor_id)
+    updates[tab.tradeoff] = tr(tradeoff_text(prefs.interval, ctx.engine.mode))
+    updates[tab.key_status] = tr(key_mode_text(ctx, visitor_id))
+    updates[tab.delivery] = tr(delivery_text(ctx))  # the public URL is known once listening
     return prefs, updates

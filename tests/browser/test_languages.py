@@ -1,0 +1,49 @@
+"""The page in Chinese (a zh-CN browser) and in English, used end to end in both."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.browser.test_tools_history import wait_done
+from tests.browser.test_txt2img import set_number
+from webui.ui.app import Launched
+
+pytestmark = pytest.mark.browser
+
+
+def open_in(browser: Any, app: Launched, locale: str) -> tuple[Any, Any]:
+    context = browser.new_context(locale=locale, viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(app.url)
+    page.wait_for_function(
+        "() => document.querySelector('#zq_checkpoint input')?.value?.length > 0")
+    return context, page
+
+
+@pytest.mark.parametrize(("locale", "words"), [
+    ("zh-CN", ["文生图", "图生图", "后期处理", "历史记录", "正向提示词", "迭代步数", "生成"]),
+    ("en-US", ["txt2img", "img2img", "Extras", "History", "Prompt", "Sampling steps",
+               "Generate"]),
+])
+def test_the_page_speaks_the_browsers_language(browser: Any, app: Launched, locale: str,
+                                               words: list[str]) -> None:
+    context, page = open_in(browser, app, locale)
+    try:
+        text = page.locator("body").inner_text()
+        assert all(word in text for word in words), [w for w in words if w not in text]
+        assert "__i18n__" not in text and "zq_" not in text
+        # used in that language: a preset from the translated list, then Generate
+        page.locator("#txt2img_prompt textarea").fill("a paper lantern")
+        set_number(page, "txt2img_steps", 6)
+        page.locator("#txt2img_generate").click()
+        wait_done(page, "txt2img")
+        assert page.locator("#txt2img_gallery img").count() >= 1
+        page.locator("#tab_settings-button").click()
+        settings = page.locator("#tab_settings").inner_text()
+        assert ("测试连接" in settings) == (locale == "zh-CN")
+        assert "__i18n__" not in settings
+    finally:
+        context.close()
