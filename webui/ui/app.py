@@ -21,6 +21,7 @@ from webui.core.runtime import Runtime, Settings
 from webui.core.visitors import Preferences, RateLimit
 from webui.ui.context import PREVIEW_INTERVAL, UiContext
 from webui.ui.i18n import translate, translations
+from webui.ui.messages import script as messages_script
 from webui.ui.prompt_box import picker_updates
 from webui.ui.results import interrupted, meter_markdown
 from webui.ui.send_to import wire_send_to
@@ -76,6 +77,14 @@ class Launched:
     def close(self) -> None:
         self.demo.close()
         self.runtime.close()
+
+
+def page_script() -> str:
+    """Gradio runs one function at load: ours runs the shortcuts and the message
+    translator."""
+    shortcuts = (ASSETS / "app.js").read_text(encoding="utf-8").strip()
+    translator = messages_script((ASSETS / "messages.js").read_text(encoding="utf-8").strip())
+    return f"() => {{ ({shortcuts})(); ({translator})(); }}"
 
 
 def new_visitor_id() -> str:
@@ -211,7 +220,7 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
         run_history=False, show_error=False, quiet=quiet, max_threads=200,
         footer_links=["gradio", "settings"], i18n=translations(),  # footer Settings: language
         css_paths=[ASSETS / "app.css"],
-        js=(ASSETS / "app.js").read_text(encoding="utf-8"))
+        js=page_script())
     # The service posts results here; the route lives on Gradio's own FastAPI app.
     app.include_router(callback_router(runtime.engine))
     app.include_router(uploads_router(runtime.local_host))
