@@ -136,6 +136,6 @@ def translate(text: str) -> str:
         if match:
             groups = [translate(g) if g is not None else "" for g in match.groups()]
             raw = match.groups()
-            return re.sub(r"([$%])(\d)", lambda m, g=groups: (
-                g if m.group(1) == "$" else raw)[int(m.group(2)) - 1] or "", chinese)
+            return re.sub(r"([$%])(\d)", lambda m, g=groups, r=raw: (
+                g if m.group(1) == "$" else r)[int(m.group(2)) - 1] or "", chinese)
     return text
