@@ -123,3 +123,11 @@ def test_no_trace_of_a_key_anywhere(ui: BuiltUi, tmp_path: Path,
                 data = path.read_bytes()
                 for key in (MARKER, WRONG):
                     assert key.encode() not in data, f"{key[:6]}... leaked into {path}"
+
+
+def test_test_connection_names_a_used_up_quota(ui: BuiltUi) -> None:
+    from tests.helpers.offline import faults
+
+    faults(ui.ctx.runtime.offline, calls=[{"endpoint": "query_models", "fault": "quota"}])
+    message = ui.settings.handlers["test"](VISITOR)
+    assert message.startswith("Connection failed: The API quota is used up"), message
