@@ -7,6 +7,7 @@ import shutil
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -59,3 +60,14 @@ def page(browser: object, app: Launched) -> Iterator[object]:
         "() => document.querySelector('#zq_checkpoint input')?.value?.length > 0")
     yield page
     context.close()
+
+
+def open_page(browser: Any, app: Launched, locale: str = "en-US") -> tuple[Any, Any]:
+    """A page of its own (a new browser context: another visitor), loaded."""
+    context = browser.new_context(locale=locale, viewport={"width": 1400, "height": 1100})
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.goto(app.url)
+    page.wait_for_function(
+        "() => document.querySelector('#zq_checkpoint input')?.value?.length > 0")
+    return context, page

@@ -6,20 +6,11 @@ from typing import Any
 
 import pytest
 
+from tests.browser.conftest import open_page
 from tests.browser.test_txt2img import set_number
 from webui.ui.app import Launched
 
 pytestmark = pytest.mark.browser
-
-
-def open_in(browser: Any, app: Launched, locale: str) -> tuple[Any, Any]:
-    context = browser.new_context(locale=locale, viewport={"width": 1400, "height": 1100})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    page.goto(app.url)
-    page.wait_for_function(
-        "() => document.querySelector('#zq_checkpoint input')?.value?.length > 0")
-    return context, page
 
 
 SAID = {"zh-CN": ("完成：1 张图像", "宽度：width 必须是 8 的倍数", "计费调用："),
@@ -34,7 +25,7 @@ SAID = {"zh-CN": ("完成：1 张图像", "宽度：width 必须是 8 的倍数"
 def test_the_page_speaks_the_browsers_language(browser: Any, app: Launched, locale: str,
                                                words: list[str]) -> None:
     done, warning, meter = SAID[locale]
-    context, page = open_in(browser, app, locale)
+    context, page = open_page(browser, app, locale)
     try:
         text = page.locator("body").inner_text()
         assert all(word in text for word in words), [w for w in words if w not in text]

@@ -8,21 +8,12 @@ from typing import Any
 import pytest
 import requests
 
+from tests.browser.conftest import open_page
 from tests.browser.test_tools_history import wait_done
 from tests.browser.test_txt2img import set_number
 from webui.ui.app import Launched
 
 pytestmark = pytest.mark.browser
-
-
-def open_page(browser: Any, app: Launched) -> tuple[Any, Any]:
-    context = browser.new_context(viewport={"width": 1400, "height": 1100})
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    page.goto(app.url)
-    page.wait_for_function(
-        "() => document.querySelector('#zq_checkpoint input')?.value?.length > 0")
-    return context, page
 
 
 def use_own_key(page: Any, appcode: str) -> None:
