@@ -4,6 +4,7 @@ tab's handlers are called as Gradio would call them, with a dict of component va
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,7 +91,14 @@ class BuiltUi:
 
 @pytest.fixture
 def ui(tmp_path: Path) -> Iterator[BuiltUi]:
-    settings = Settings(data_dir=tmp_path / "data", outputs_dir=tmp_path / "outputs",
+    with built_ui(tmp_path) as built:
+        yield built
+
+
+@contextmanager
+def built_ui(root: Path) -> Iterator[BuiltUi]:
+    """The tabs over their own runtime and offline backend, files under `root`."""
+    settings = Settings(data_dir=root / "data", outputs_dir=root / "outputs",
                         backend="offline", offline_time_scale=FAST)
     runtime = Runtime.open(settings, env={}, policy=PollPolicy().scaled(0.01))
     ctx = UiContext.create(runtime, preview_interval=0.01)
@@ -108,7 +116,9 @@ def ui(tmp_path: Path) -> Iterator[BuiltUi]:
     # as at launch: the app's own routes (callbacks, uploads) at its public URL
     server = ThreadedServer(_routes_app(runtime)).start()
     runtime.set_public_url(server.url)
-    yield BuiltUi(ctx, topbar, tab, visitor, last_tasks, img2img, extras, faceswap, history,
-                  settings)
-    server.stop()
-    runtime.close()
+    try:
+        yield BuiltUi(ctx, topbar, tab, visitor, last_tasks, img2img, extras, faceswap,
+                      history, settings)
+    finally:
+        server.stop()
+        runtime.close()

@@ -9,6 +9,7 @@ import re
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -97,8 +98,17 @@ TaskId = Annotated[
 
 MAX_PROMPT_CHARS = 8000  # not in the reference; bounds cost and the size of infotext
 Prompt = Annotated[str, StringConstraints(max_length=MAX_PROMPT_CHARS)]
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must not be empty (it holds only spaces)")
+    return text
+
+
 RequiredPrompt = Annotated[
-    str, StringConstraints(strip_whitespace=False, min_length=1, max_length=MAX_PROMPT_CHARS)
+    str, StringConstraints(strip_whitespace=False, min_length=1, max_length=MAX_PROMPT_CHARS),
+    AfterValidator(_not_blank),
 ]
 
 SAMPLERS: tuple[str, ...] = (

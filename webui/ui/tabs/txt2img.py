@@ -46,6 +46,14 @@ LABELS = {
     "hr_scale": "Upscale by", "hr_resize_x": "Resize width to", "hr_resize_y": "Resize height to",
     "sd_model_checkpoint": "Stable Diffusion checkpoint", "sd_vae": "SD VAE",
     "CLIP_stop_at_last_layers": "Clip skip",
+    # ControlNet units and ADetailer (the accordions' labels)
+    "weight": "Control Weight", "guidance_start": "Starting Control Step",
+    "guidance_end": "Ending Control Step", "processor_res": "Preprocessor resolution",
+    "threshold_a": "Canny low threshold", "threshold_b": "Canny high threshold",
+    "ad_confidence": "Detection model confidence threshold",
+    "ad_dilate_erode": "Mask erosion (-) / dilation (+)", "ad_mask_blur": "Inpaint mask blur",
+    "ad_denoising_strength": "Inpaint denoising strength", "ad_steps": "ADetailer steps",
+    "ad_cfg_scale": "ADetailer CFG scale", "ad_controlnet_weight": "ControlNet weight",
 }
 
 

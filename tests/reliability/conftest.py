@@ -1,0 +1,3 @@
+"""The reliability suite reuses the UI handlers' fixture."""
+
+from tests.ui.conftest import ui  # noqa: F401 (a fixture)
