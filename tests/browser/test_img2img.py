@@ -20,6 +20,27 @@ pytestmark = pytest.mark.browser
 SIZE = 256
 
 
+def stable_box(locator: Any) -> dict[str, float]:
+    """The element's box once two reads 200 ms apart agree (it is laid out)."""
+    previous = None
+    for _ in range(50):
+        box = locator.bounding_box()
+        if box is not None and box == previous:
+            return box
+        previous = box
+        time.sleep(0.2)
+    raise AssertionError(f"the box never settled: {previous}")
+
+
+def final_status(page: Any, tab: str) -> str:
+    """The tab's status line once the task has ended, or the refusal's toast."""
+    page.wait_for_function(
+        f"() => /^(Done|Failed)/.test(document.querySelector('#{tab}_status')?.innerText || '')"
+        " || document.querySelector('.toast-body') !== null", timeout=60_000)
+    toasts = page.locator(".toast-body").all_inner_texts()
+    return page.locator(f"#{tab}_status").inner_text() + "".join(f" | toast: {t}" for t in toasts)
+
+
 def test_paint_a_stroke_and_inpaint_only_there(page: Any, app: Launched, tmp_path: Path) -> None:
     init_path = tmp_path / "init.png"
     gradient(SIZE, SIZE).save(init_path)
@@ -27,12 +48,11 @@ def test_paint_a_stroke_and_inpaint_only_there(page: Any, app: Launched, tmp_pat
     page.get_by_role("tab", name="Inpaint", exact=True).click()
     editor = page.locator("#img2img_inpaint_editor")
     editor.locator("input[type=file]").first.set_input_files(str(init_path))
+    # the toolbar gains its brush controls once the image is on the canvas
+    editor.get_by_role("button", name="Brush Size").wait_for(timeout=60_000)
     canvas = editor.locator("canvas").last
-    canvas.wait_for()
     canvas.scroll_into_view_if_needed()  # the mouse paints only inside the viewport
-    time.sleep(0.5)  # the editor fits the image to the canvas
-    box = canvas.bounding_box()
-    assert box is not None
+    box = stable_box(canvas)  # the editor fits the image to the canvas
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(cx - 30, cy)
     page.mouse.down()
@@ -47,9 +67,9 @@ def test_paint_a_stroke_and_inpaint_only_there(page: Any, app: Launched, tmp_pat
     page.locator("#img2img_prompt textarea").fill("a red door")
     known = set(app.runtime.offline.runner.tasks)
     page.locator("#img2img_generate").click()
-    page.wait_for_function("() => document.querySelector('#img2img_status').innerText"
-                           ".startsWith('Done') && document.querySelectorAll("
-                           "'#img2img_gallery img').length > 0", timeout=30_000)
+    status = final_status(page, "img2img")
+    assert status.startswith("Done"), status
+    page.locator("#img2img_gallery img").first.wait_for(timeout=60_000)
     task_id = next(key for key in app.runtime.offline.runner.tasks if key not in known)
     record = app.runtime.store.get(task_id)
     assert record is not None and record.kind == "image2image"

@@ -142,7 +142,8 @@ adetailer_strategy = st.builds(
 ).map(lambda a: ADetailerForm(**{**a.__dict__,
                                  "controlnet_module": ad_default_module(a.controlnet_model)}))
 txt2img_strategy = st.builds(
-    Txt2ImgForm, checkpoint=st.just(CKPT), prompt=st.text(min_size=1, max_size=60),
+    Txt2ImgForm, checkpoint=st.just(CKPT),
+    prompt=st.text(min_size=1, max_size=60).filter(str.strip),  # a blank prompt is refused
     negative_prompt=st.text(max_size=30), sampler=st.sampled_from(m.SAMPLERS),
     steps=st.integers(1, 150), width=sizes, height=sizes, n_iter=st.integers(1, 4),
     batch_size=st.integers(1, 4), cfg_scale=st.floats(1, 30).map(lambda v: round(v * 2) / 2),
