@@ -58,10 +58,11 @@ def test_reference_examples_accepted_verbatim(offline: OfflineServer, name: str)
     assert answer["code"] == "200", answer
     client = ZhiqiteClient(base_url=offline.url)
     if name in ("roop", "enhance"):
-        info = wait_tool(client, name, task_id)
+        info = wait_tool(client, name, task_id, timeout=60)
         assert info.status == 0 and "not on this machine" in info.desc
     else:
-        info = wait_sd(client, task_id)
+        # the shared backend may still be rendering earlier tests' tasks on a loaded machine
+        info = wait_sd(client, task_id, timeout=60)
         if name == "text2image":  # no image to fetch: it renders
             assert info.state is TaskState.SUCCEEDED
             assert decode(requests.get(info.differentialImageRspList[0].image_url,
