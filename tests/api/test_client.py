@@ -318,11 +318,11 @@ def test_retry_after_is_capped(fresh_offline: OfflineServer) -> None:
     assert slept == [0.001, 0.001]
 
 
-@pytest.mark.parametrize("fault, error", [("quota", QuotaError), ("arrears", QuotaError)])
-def test_quota_is_final(fresh_offline: OfflineServer, fault: str, error: type) -> None:
+@pytest.mark.parametrize("fault, said", [("quota", "quota is used up"), ("arrears", "in arrears")])
+def test_quota_is_final(fresh_offline: OfflineServer, fault: str, said: str) -> None:
     faults(fresh_offline, calls=[{"fault": fault}])
     client, slept = recording_client(fresh_offline)
-    with pytest.raises(error, match="quota"):
+    with pytest.raises(QuotaError, match=said):
         client.query_models()
     assert slept == [] and client.calls["query_models"] == 1
 

@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 import requests
 from pydantic import BaseModel, ValidationError
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
 
 from webui.api import models as m
 from webui.api.auth import Auth, SignatureAuth, auth_from
@@ -51,7 +53,11 @@ ENV_VARS = {
 }
 _TOOL_CODE = re.compile(r"^[a-z0-9_]+(/[a-z0-9_]+)*$")
 
-Meter = Callable[[str], None]  # called with the endpoint name for every request sent
+# Called with the endpoint name for every request that may have been billed: all but those
+# the gateway refused itself (4xx: credentials, quota, flow control, path), which never reach
+# the service. A 5xx, a timeout or a body that is not the service's counts: the service may
+# have done the work, and a meter must not show less than the bill.
+Meter = Callable[[str], None]
 
 
 class ZhiqiteClient:
@@ -86,7 +92,7 @@ class ZhiqiteClient:
         self.backoff = backoff
         self.backoff_cap = backoff_cap
         self.retry_after_cap = retry_after_cap
-        self.session = session or requests.Session()
+        self.session = session or _pooled_session()
         self._sleep = sleep
         self._jitter = jitter
         self.calls: Counter[str] = Counter()  # requests sent per endpoint, retries included
@@ -220,20 +226,22 @@ class ZhiqiteClient:
     def _send_once(self, endpoint: Endpoint, path: str, body: bytes, meter: Meter | None) -> Any:
         headers = self.auth.headers("POST", path, body)
         self.calls[endpoint.name] += 1
-        if meter:
-            meter(endpoint.name)
         started = time.monotonic()
         try:
             response = self.session.post(self.base_url + path, data=body, headers=headers,
                                          timeout=self.timeout, allow_redirects=False)
-        except requests.Timeout:
-            raise APITimeoutError(f"{endpoint.name}: no answer within the timeout") from None
         except requests.RequestException as exc:
+            if meter and _maybe_served(exc):
+                meter(endpoint.name)
+            if isinstance(exc, requests.Timeout):
+                raise APITimeoutError(f"{endpoint.name}: no answer within the timeout") from None
             raise APIConnectionError(
                 f"{endpoint.name}: could not reach {self.base_url} ({type(exc).__name__})"
             ) from None
         log.debug("POST %s -> %d in %.0f ms (request id %s)", path, response.status_code,
                   (time.monotonic() - started) * 1000, response.headers.get("X-Ca-Request-Id"))
+        if meter and not 400 <= response.status_code < 500:
+            meter(endpoint.name)
         error, payload = error_from_response(response.status_code, response.headers,
                                              response.content)
         if isinstance(error, SignatureError) and isinstance(self.auth, SignatureAuth):
@@ -277,3 +285,21 @@ class ZhiqiteClient:
 
 def _task_query(task_id: str | m.QueryTaskRequest | dict) -> Any:
     return {"businessTaskId": task_id} if isinstance(task_id, str) else task_id
+
+
+def _maybe_served(error: requests.RequestException) -> bool:
+    """False when the request provably never left: no connection could be made."""
+    if isinstance(error, requests.ConnectTimeout):
+        return False
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return not isinstance(reason, NewConnectionError)
+
+
+def _pooled_session(connections: int = 64) -> requests.Session:
+    """The task engine follows every task from a thread of its own: keep a connection for each
+    rather than requests' default 10 (beyond which each call opens and drops a new one)."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=connections)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    return session

@@ -104,6 +104,8 @@ PATTERNS: list[tuple[str, str]] = [
     (rf"^The request signature was rejected: check the AppSecret{R}$", "请求签名被拒绝：请检查 AppSecret$1"),
     (rf"^The API quota is used up or expired: buy more calls for this service{R}$",
      "API 调用次数已用完或已过期：请为此服务购买更多次数$1"),
+    (rf"^The account is in arrears \(User Arrears\): top up the cloud account to call again{R}$",
+     "账户已欠费（User Arrears）：请为云账户充值后再调用$1"),
     (rf"^The gateway rejected the request time: check this machine's clock{R}$",
      "网关拒绝了请求时间：请检查本机时钟$1"),
     (rf"^Too many requests{R}$", "请求过多$1"),
