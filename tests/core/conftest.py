@@ -22,7 +22,7 @@ from webui.core.store import SQLiteTaskStore
 from webui.offline.server import OfflineServer, ThreadedServer
 
 # The offline backend runs at 0.002 x real time; polls scale alike (preview 15 ms, idle from
-# 20 ms, safety net from 0.6 s, deadline 36 s).
+# 20 ms, safety net from 1.2 s, deadline 36 s).
 FAST_POLICY = PollPolicy().scaled(0.01)
 OWNER = "owner-a"
 

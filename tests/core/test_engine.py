@@ -255,7 +255,7 @@ def final_body(rig: Rig, task_id: str) -> dict:
 
 def test_lost_callback_is_caught_by_the_safety_net_poll(fresh_offline: OfflineServer,
                                                         tmp_path: Path) -> None:
-    r = Rig(fresh_offline, tmp_path, mode="callback")  # safety net from 0.6 s
+    r = Rig(fresh_offline, tmp_path, mode="callback")  # safety net from 1.2 s
     try:
         faults(fresh_offline, callbacks=["drop"])
         record = r.submit().wait(timeout=10)

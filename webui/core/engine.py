@@ -50,7 +50,10 @@ class PollPolicy:
     idle_first: float = 2.0  # polling mode, nobody wants previews: 2 s, 3 s, 4.5 s, ... 30 s
     idle_growth: float = 1.5
     idle_cap: float = 30.0
-    safety_first: float = 60.0  # callback mode: a poll in case the callback is lost
+    # Callback mode: a poll in case the callback is lost. The service itself re-sends a failed
+    # callback after 3, 5, 15, 30 and 60 s; a first look at 60 s billed a second call for
+    # every task of a minute or more (benchmarks/tasks.py), so 2 min.
+    safety_first: float = 120.0
     safety_growth: float = 2.0
     safety_cap: float = 600.0
     resubmit_delay: float = 5.0  # a submit that got no answer is sent again (same task id)
