@@ -22,6 +22,7 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     "tasks": ([], ["--tasks", "10", "--billing-tasks", "4"]),
     "ui": ([], ["--rounds", "1", "--tasks", "5"]),
     "history": ([], ["--tasks", "2000", "--rounds", "5"]),
+    "visitors": ([], ["--visitors", "10", "--tasks", "2"]),
 }
 
 
