@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> None:
                                        (f"{args.visitors} visitors x {args.tasks} at once",
                                         args.visitors, args.tasks)):
             outcomes, opened, cpu = run(deployment, visitors, tasks)
-            print(f"  {label}: CPU seconds while the tasks ran: app {cpu[0]:.1f}, backend "
+            print(f"{label}: CPU seconds while the tasks ran: app {cpu[0]:.1f}, backend "
                   f"{cpu[1]:.1f}, the visitors' clients {cpu[2]:.1f}")
             stored = deployment.stored()
             done = [o for o in outcomes if not o.lost]
@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
                     overhead.append(o.seconds - (finished - created))
                     before.append(created - o.sent)
                     after.append(o.sent + o.seconds - finished)
-            print(f"  {label}: sent -> task stored p50/p95 {pct(before, .5) * 1000:.0f} / "
+            print(f"{label}: sent -> task stored p50/p95 {pct(before, .5) * 1000:.0f} / "
                   f"{pct(before, .95) * 1000:.0f} ms; result stored -> visitor has it "
                   f"{pct(after, .5) * 1000:.0f} / {pct(after, .95) * 1000:.0f} ms")
             unfinished = sum(1 for o in outcomes if not stored.get(o.prompt, (0, 0))[1])
@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> None:
                          [o.seconds for o in done], overhead, opened))
             for o in outcomes:
                 if o.lost or o.misrouted:
-                    print(f"  {'lost' if o.lost else 'misrouted'}: {o.prompt}: {o.status[:200]}")
+                    print(f"{'lost' if o.lost else 'misrouted'}: {o.prompt}: {o.status[:200]}")
         peak = memory_mb(deployment.app.pid, "VmHWM")
     finally:
         deployment.close()

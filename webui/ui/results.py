@@ -71,19 +71,30 @@ class ResultsPanel:
     # --- streaming --------------------------------------------------------------------------
 
     def stream(self, events: Iterator[TaskEvent], billed_total: Any) -> Iterator[dict[Any, Any]]:
-        """Updates for each event; the preview only when it changed (it is the heavy part)."""
+        """Updates for each event that changes what is shown; the preview only when it changed
+        (it is the heavy part). An unchanged event is not sent: Gradio rebuilds every output
+        a yield leaves out (a Gallery's config and JSON schema included), so a no-op costs."""
         last_preview: bytes | None = None
+        last_shown: tuple[str, str, str] | None = None
+        last_shown_preview = False
         for event in events:
-            update: dict[Any, Any] = {
-                self.status: status_markdown(event),
-                self.progress: progress_html(event),
-                self.meter: meter_markdown(event.billed_calls, billed_total()),
-            }
-            if event.preview and event.preview != last_preview and not event.final:
+            shown = (status_markdown(event), progress_html(event),
+                     meter_markdown(event.billed_calls, billed_total()))
+            update: dict[Any, Any] = dict(zip((self.status, self.progress, self.meter), shown,
+                                              strict=True))
+            new_preview = bool(event.preview and event.preview != last_preview
+                               and not event.final)
+            if new_preview:
                 last_preview = event.preview
-                update[self.preview] = gr.Image(value=event.preview_image(), visible=True)
+                # visible once; after that a plain value (a prop update rebuilds the component)
+                update[self.preview] = (event.preview_image() if last_shown_preview else
+                                        gr.Image(value=event.preview_image(), visible=True))
+                last_shown_preview = True
             if event.final:
                 update.update(self.final(event))
+            elif shown == last_shown and not new_preview:
+                continue
+            last_shown = shown
             yield update
 
     def final(self, event: TaskEvent) -> dict[Any, Any]:
