@@ -76,7 +76,6 @@ class ResultsPanel:
         a yield leaves out (a Gallery's config and JSON schema included), so a no-op costs."""
         last_preview: bytes | None = None
         last_shown: tuple[str, str, str] | None = None
-        last_shown_preview = False
         for event in events:
             shown = (status_markdown(event), progress_html(event),
                      meter_markdown(event.billed_calls, billed_total()))
@@ -85,11 +84,11 @@ class ResultsPanel:
             new_preview = bool(event.preview and event.preview != last_preview
                                and not event.final)
             if new_preview:
-                last_preview = event.preview
+                image = event.preview_image()
                 # visible once; after that a plain value (a prop update rebuilds the component)
-                update[self.preview] = (event.preview_image() if last_shown_preview else
-                                        gr.Image(value=event.preview_image(), visible=True))
-                last_shown_preview = True
+                update[self.preview] = image if last_preview else gr.Image(value=image,
+                                                                           visible=True)
+                last_preview = event.preview
             if event.final:
                 update.update(self.final(event))
             elif shown == last_shown and not new_preview:
