@@ -3,10 +3,13 @@ builds a request the models and the offline backend accept."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import fast_config
 from webui.api import ZhiqiteClient
 from webui.api import models as m
 from webui.api.errors import InvalidRequestError
@@ -154,8 +157,13 @@ txt2img_strategy = st.builds(
 
 
 @pytest.fixture(scope="module")
-def backend_client(offline: OfflineServer) -> ZhiqiteClient:
-    return ZhiqiteClient(base_url=offline.url, backoff=0.001)
+def backend_client() -> Iterator[ZhiqiteClient]:
+    """A backend of this module's own, stopped with it: the drawn requests start tasks of up
+    to 800 images at 1024x1024 that nobody waits for, and on the shared backend they held its
+    generating slots for minutes (later tests' tasks stayed queued past their timeouts)."""
+    with OfflineServer(fast_config()) as server, ZhiqiteClient(base_url=server.url,
+                                                               backoff=0.001) as client:
+        yield client
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
