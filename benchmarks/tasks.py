@@ -24,6 +24,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from benchmarks.report import ms, row
 from webui.api import ZhiqiteClient
 from webui.api import models as m
 from webui.api.validation import parse_request
@@ -49,9 +50,10 @@ def request(tag: str, seed: int, steps: int) -> m.Text2ImageRequest:
     jobs = -(-steps // 150)
     return parse_request(m.Text2ImageRequest, {
         "prompt": f"benchmark {tag}", "width": 256, "height": 256, "steps": steps // jobs,
-        "n_iter": jobs, "seed": seed, "alwayson_scripts": {"sd_model_checkpoint": "photon_v1_84728.safetensors",
-                                           "id_task": f"bench{uuid.uuid4().hex[:20]}",
-                                           "output_image_format": "png"}})
+        "n_iter": jobs, "seed": seed,
+        "alwayson_scripts": {"sd_model_checkpoint": "photon_v1_84728.safetensors",
+                             "id_task": f"bench{uuid.uuid4().hex[:20]}",
+                             "output_image_format": "png"}})
 
 
 class TimedEngine(TaskEngine):
@@ -179,13 +181,6 @@ class Latency:
     misrouted: int
 
 
-def pct(samples: list[float], q: float) -> str:
-    if not samples:
-        return "-"
-    ordered = sorted(samples)
-    return f"{ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000:.0f}"
-
-
 def completion_latency(scale: float, mode: str, tasks: int, in_flight: bool) -> Latency:
     """Time from the backend marking a task done to the engine emitting `succeeded` to a
     watcher (previews off), measured on one monotonic clock (the backend is in-process)."""
@@ -234,10 +229,6 @@ def completion_latency(scale: float, mode: str, tasks: int, in_flight: bool) -> 
 # --- report ------------------------------------------------------------------------------------
 
 
-def row(cells: list[Any], widths: list[int]) -> str:
-    return " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True))
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -284,8 +275,8 @@ def main(argv: list[str] | None = None) -> None:
             name = f"{mode}, {args.tasks} tasks {'in flight at once' if in_flight else 'one by one'}"
             target = "p50<150" if mode == "callback" and not in_flight else (
                 "0 lost" if in_flight else "-")
-            app_part = f"{pct(result.engine_part, 0.5)} / {pct(result.engine_part, 0.95)}"
-            print(row([name, pct(result.samples, 0.5), pct(result.samples, 0.95), app_part,
+            app_part = f"{ms(result.engine_part, 0.5)} / {ms(result.engine_part, 0.95)}"
+            print(row([name, ms(result.samples, 0.5), ms(result.samples, 0.95), app_part,
                        result.lost, result.misrouted, target], widths))
     print("\n'of which app': from the callback reaching the app to the event (store, download,"
           "\nsave, emit); the rest is the offline backend rendering the other tasks on the same"

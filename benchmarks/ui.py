@@ -24,6 +24,8 @@ from typing import Any
 
 import requests
 
+from benchmarks.report import ms
+
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 BARE_APP = """
@@ -139,13 +141,6 @@ def ui_overhead(tasks: int, browser: Any, mode: str) -> tuple[list[float], list[
     finally:
         launched.close()
     return first_preview, done_to_gallery
-
-
-def ms(values: list[float], q: float = 0.5) -> str:
-    if not values:
-        return "-"
-    ordered = sorted(values)
-    return f"{ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000:.0f}"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,7 +18,6 @@ import argparse
 import os
 import secrets
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,7 @@ from typing import Any
 import requests
 from PIL import Image
 
+from benchmarks.report import ms, percentile, row
 from benchmarks.ui import ROOT, free_port
 
 CHECKPOINT = "photon_v1_84728.safetensors"
@@ -214,9 +214,14 @@ def run(deployment: Deployment, visitors: int, tasks: int
             client.close()
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+@dataclass
+class Run:
+    label: str
+    outcomes: list[Outcome]
+    unfinished: int  # rows the store holds without a final state
+    seconds: list[float]  # end to end, of those completed
+    overhead: list[float]  # end to end minus the row's submit-to-stored time
+    opened: list[float]  # page opens
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -233,7 +238,7 @@ def main(argv: list[str] | None = None) -> None:
     deployment = Deployment(args.scale, args.concurrency)
     try:
         idle = memory_mb(deployment.app.pid, "VmRSS")
-        rows = []
+        runs = []
         for label, visitors, tasks in (("reference: 1 visitor, 1 task", 1, 1),
                                        (f"{args.visitors} visitors x {args.tasks} at once",
                                         args.visitors, args.tasks)):
@@ -249,13 +254,11 @@ def main(argv: list[str] | None = None) -> None:
                     overhead.append(o.seconds - (finished - created))
                     before.append(created - o.sent)
                     after.append(o.sent + o.seconds - finished)
-            print(f"{label}: sent -> task stored p50/p95 {pct(before, .5) * 1000:.0f} / "
-                  f"{pct(before, .95) * 1000:.0f} ms; result stored -> visitor has it "
-                  f"{pct(after, .5) * 1000:.0f} / {pct(after, .95) * 1000:.0f} ms")
+            print(f"{label}: sent -> task stored p50/p95 {ms(before)} / {ms(before, .95)} ms; "
+                  f"result stored -> visitor has it {ms(after)} / {ms(after, .95)} ms")
             unfinished = sum(1 for o in outcomes if not stored.get(o.prompt, (0, 0))[1])
-            rows.append((label, len(outcomes), len(done), sum(o.lost for o in outcomes),
-                         sum(o.misrouted for o in outcomes), unfinished,
-                         [o.seconds for o in done], overhead, opened))
+            runs.append(Run(label, outcomes, unfinished, [o.seconds for o in done], overhead,
+                            opened))
             for o in outcomes:
                 if o.lost or o.misrouted:
                     print(f"{'lost' if o.lost else 'misrouted'}: {o.prompt}: {o.status[:200]}")
@@ -265,22 +268,19 @@ def main(argv: list[str] | None = None) -> None:
 
     print(f"# visitors benchmark: txt2img 256x256, 20 steps at {args.scale} x real time; "
           f"backend generates {args.concurrency} at once\n")
-    header = ["run", "tasks", "completed", "lost", "misrouted", "not final in store",
-              "end-to-end p50/p95 s", "app overhead p50/p95 ms"]
     widths = [30, 5, 9, 4, 9, 18, 20, 23]
-    print(" | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    print(" | ".join("-" * w for w in widths))
-    for label, total, completed, lost, misrouted, unfinished, seconds, overhead, _ in rows:
-        cells = [label, total, completed, lost, misrouted, unfinished,
-                 f"{pct(seconds, .5):.2f} / {pct(seconds, .95):.2f}",
-                 f"{pct(overhead, .5) * 1000:.0f} / {pct(overhead, .95) * 1000:.0f}"]
-        print(" | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True)))
-    opened = rows[-1][8]
+    print(row(["run", "tasks", "completed", "lost", "misrouted", "not final in store",
+               "end-to-end p50/p95 s", "app overhead p50/p95 ms"], widths))
+    print(row(["-" * w for w in widths], widths))
+    for r in runs:
+        print(row([r.label, len(r.outcomes), len(r.seconds), sum(o.lost for o in r.outcomes),
+                   sum(o.misrouted for o in r.outcomes), r.unfinished,
+                   f"{percentile(r.seconds, .5):.2f} / {percentile(r.seconds, .95):.2f}",
+                   f"{ms(r.overhead)} / {ms(r.overhead, .95)}"], widths))
+    opened = runs[-1].opened
     print(f"\napp RSS: {idle:.0f} MB idle after start, peak {peak:.0f} MB (target < 600 MB)")
-    print(f"page open (config, API info, load event), 4 at a time: p50 {pct(opened, .5):.2f} s, "
-          f"p95 {pct(opened, .95):.2f} s")
-    mean = statistics.mean(rows[-1][6]) if rows[-1][6] else float("nan")
-    print(f"mean end-to-end under load: {mean:.2f} s")
+    print(f"page open (config, API info, load event), 4 at a time: p50 "
+          f"{percentile(opened, .5):.2f} s, p95 {percentile(opened, .95):.2f} s")
     print("targets: 0 lost, 0 misrouted. 'app overhead': end-to-end minus the task's life in "
           "the store\n(submit to stored result): Gradio's queue, the form's validation, the "
           "stream to the visitor.\nAll three processes share this machine's CPUs: see the CPU "

@@ -39,11 +39,9 @@ def pixels(img: Image.Image) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", ["text2image", "image2image", "controlnet", "roop", "enhance"])
-def test_reference_examples_accepted_verbatim(fresh_offline: OfflineServer, name: str) -> None:
+def test_reference_examples_accepted_verbatim(offline: OfflineServer, name: str) -> None:
     """Sent as printed (no batch_size, public image URLs): the submit succeeds; URLs the
-    backend cannot fetch fail the task with a reason, never the submit. A backend of its own:
-    on the shared one the 768x768 render queued behind earlier tests' tasks past a timeout."""
-    offline = fresh_offline
+    backend cannot fetch fail the task with a reason, never the submit."""
     raw = (FIXTURES / f"{name}.json").read_bytes()
     body = json.loads(raw)
     # Each test run needs its own id: the examples all use the same one.
@@ -56,7 +54,7 @@ def test_reference_examples_accepted_verbatim(fresh_offline: OfflineServer, name
     answer = requests.post(f"{offline.url}{API}saas/{'tool' if name in ('roop', 'enhance') else 'sd/v2'}/{name}",
                            data=json.dumps(body, ensure_ascii=False).encode(),
                            headers={"Content-Type": "application/json;charset=UTF-8"},
-                           timeout=30).json()
+                           timeout=5).json()
     assert answer["code"] == "200", answer
     client = ZhiqiteClient(base_url=offline.url)
     if name in ("roop", "enhance"):
@@ -67,7 +65,7 @@ def test_reference_examples_accepted_verbatim(fresh_offline: OfflineServer, name
         if name == "text2image":  # no image to fetch: it renders
             assert info.state is TaskState.SUCCEEDED
             assert decode(requests.get(info.differentialImageRspList[0].image_url,
-                                       timeout=30).content).size == (768, 768)
+                                       timeout=5).content).size == (768, 768)
         else:
             assert info.state is TaskState.FAILED and "not on this machine" in info.desc
 
