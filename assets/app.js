@@ -8,4 +8,11 @@
     const button = document.getElementById(`${name}_generate`);
     if (button) { event.preventDefault(); button.click(); }
   });
+  // Tell the app whether this page is shown: steady live previews (billed) only while it is;
+  // a hidden page gets the spaced-out ones.
+  const report = () => {
+    const box = document.querySelector("#zq_page_visible input");
+    if (box && box.checked === document.hidden) box.click();
+  };
+  document.addEventListener("visibilitychange", report);
 }

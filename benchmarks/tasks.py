@@ -28,7 +28,7 @@ from benchmarks.report import ms, row
 from webui.api import ZhiqiteClient
 from webui.api import models as m
 from webui.api.validation import parse_request
-from webui.core.engine import PollPolicy, TaskEngine
+from webui.core.engine import SPACED, PollPolicy, PreviewSchedule, TaskEngine
 from webui.core.keys import Keys, load_or_create_key
 from webui.core.outputs import OutputWriter
 from webui.core.routes import callback_router
@@ -111,15 +111,16 @@ def lengths(s: Setup, scale: float) -> list[float]:
             for t in s.backend.runner.tasks.values()]
 
 
-def billed_calls(scale: float, mode: str, preview: float | None, tasks: int,
+def billed_calls(scale: float, mode: str, preview: PreviewSchedule | float | None, tasks: int,
                  seconds: float) -> tuple[list[int], list[float]]:
     """Billed calls of `tasks` tasks of `seconds`, run side by side, one viewer each; and
-    the tasks' lengths as run."""
+    the tasks' lengths as run. `preview`: a schedule, or a steady interval in seconds."""
     s = setup(scale, mode, concurrency=tasks)
     try:
         handles = [s.engine.submit(request("calls", n, steps_for(seconds)), owner="bench")
                    for n in range(tasks)]
-        interval = preview * scale if preview else None
+        interval: Any = (preview.scaled(scale) if isinstance(preview, PreviewSchedule)
+                         else preview * scale if preview else None)
         threads = [threading.Thread(target=lambda h=h: list(h.events(interval)))
                    for h in handles]
         for t in threads:
@@ -242,16 +243,23 @@ def main(argv: list[str] | None = None) -> None:
 
     tasks = args.billing_tasks
     runs: list[tuple[str, Callable[[float], tuple[list[int], list[float]]], str]] = [
+        # what a new browser gets: callbacks (a public URL) and spaced-out previews
+        ("default settings (callback, previews 2/4/8..16 s)",
+         lambda sec: billed_calls(args.scale, "callback", SPACED, tasks, sec), "<= 5 at 20 s"),
+        ("polling, previews 2/4/8..16 s",
+         lambda sec: billed_calls(args.scale, "poll", SPACED, tasks, sec), "-"),
         ("callback, previews off",
          lambda sec: billed_calls(args.scale, "callback", None, tasks, sec), "1"),
         ("polling, previews off",
          lambda sec: billed_calls(args.scale, "poll", None, tasks, sec), "<= 8 at 20 s"),
-        ("polling, previews every 1.5 s",
+        ("callback, steady previews every 1.5 s",
+         lambda sec: billed_calls(args.scale, "callback", 1.5, tasks, sec), "-"),
+        ("polling, steady previews every 1.5 s",
          lambda sec: billed_calls(args.scale, "poll", 1.5, tasks, sec), "-"),
         ("reference: naive 1 s poller",
          lambda sec: naive_poller_calls(args.scale, tasks, sec), "-"),
     ]
-    widths = [32, *[16] * len(TASK_SECONDS), 12]
+    widths = [48, *[16] * len(TASK_SECONDS), 13]
     print(row(["billed calls per task, mean/max",
                *[f"{sec:.0f} s task (ran)" for sec in TASK_SECONDS], "target"], widths))
     print(row(["-" * w for w in widths], widths))

@@ -223,7 +223,7 @@ RANGES: list[tuple[str, str, list[Any], list[Any], str]] = [
     ("enhance", "codeformerVisibility", [0, 1], [-0.1], "in [0, 1]"),
     ("enhance", "codeformerWeight", [0, 1], [2], "in [0, 1]"),
     ("enhance", "extrasUpscaler2Visibility", [0, 1], [1.5], "in [0, 1]"),
-    ("enhance", "resizeMode", [0, 1], [2], "one of 0, 1"),
+    ("enhance", "resizeMode", [0], [2], "one of 0, 1"),
     ("query_models", "pageSize", [1, 1000], [0], "in [1, 1000]"),
     ("query_loras", "pageNum", [1, 99], [0], ">= 1"),
 ]

@@ -25,7 +25,6 @@ from webui.core.extensions import (
     UNSUPPORTED,
     ADetailerForm,
     ControlNetUnitForm,
-    ad_default_module,
     default_model,
 )
 from webui.offline.server import OfflineServer
@@ -105,13 +104,13 @@ def test_refusals_say_what_to_turn_off(form: Txt2ImgForm, units: list | None,
 def test_adetailer_ranges_follow_the_endpoint() -> None:
     # ruling 6: img2img allows dilate/erode up to 256 and 150 steps
     ad = ADetailerForm(enabled=True, dilate_erode=200, use_steps=True, steps=100,
-                       controlnet_model="control_v11p_sd15_inpaint [ebff9138]",
-                       controlnet_module=ad_default_module("control_v11p_sd15_inpaint"))
+                       controlnet_model="control_v11p_sd15_inpaint [ebff9138]")
     endpoint, request = build_request("img2img", i2i(), None, ad)
     args = request.to_wire()["alwayson_scripts"]["ADetailer"]["args"][0]
     assert endpoint == "image2image"
     assert (args["ad_dilate_erode"], args["ad_steps"]) == (200, 100)
-    assert args["ad_controlnet_module"] == "inpaint_global_harmonious"
+    # the reference documents only "None" for the module: nothing undocumented is filled in
+    assert args["ad_controlnet_module"] == "None"
 
 
 def test_the_table_is_the_only_place_combinations_are_refused() -> None:
@@ -142,8 +141,7 @@ adetailer_strategy = st.builds(
     sampler=st.sampled_from(m.SAMPLERS), controlnet_model=st.sampled_from(AD_CONTROLNET_MODELS),
     controlnet_weight=st.integers(0, 2), controlnet_guidance_start=st.just(0),
     controlnet_guidance_end=st.just(1),
-).map(lambda a: ADetailerForm(**{**a.__dict__,
-                                 "controlnet_module": ad_default_module(a.controlnet_model)}))
+)
 txt2img_strategy = st.builds(
     Txt2ImgForm, checkpoint=st.just(CKPT),
     prompt=st.text(min_size=1, max_size=60).filter(str.strip),  # a blank prompt is refused

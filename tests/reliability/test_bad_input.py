@@ -77,6 +77,17 @@ def txt2img(**values: Any) -> Callable[[BuiltUi, Path], Any]:
     return run
 
 
+def no_checkpoint_listed(ui: BuiltUi, tmp: Path) -> Any:
+    """No checkpoint picked and none the service lists (an empty checkpoint otherwise means
+    the first listed one: Generate came before the page's list)."""
+    listed = ui.ctx.default_checkpoint
+    ui.ctx.default_checkpoint = lambda visitor: None  # type: ignore[method-assign]
+    try:
+        return txt2img(checkpoint="")(ui, tmp)
+    finally:
+        ui.ctx.default_checkpoint = listed  # type: ignore[method-assign]
+
+
 def img2img(mode: str = "img2img", values: dict[str, Any] | None = None, **images: Any
             ) -> Callable[[BuiltUi, Path], Any]:
     def run(ui: BuiltUi, tmp: Path) -> Any:
@@ -196,7 +207,7 @@ CASES: list[Case] = [
      "Resize width to:"),
     ("hires denoising 1.5", txt2img(enable_hr=True, hr_denoising=1.5), "Denoising strength:"),
     ("clip skip 13", txt2img(clip_skip=13), "Clip skip:"),
-    ("no checkpoint", txt2img(checkpoint=""), "sd_model_checkpoint"),
+    ("no checkpoint, none listed", no_checkpoint_listed, "sd_model_checkpoint"),
     # img2img: images and ranges
     ("img2img without an image", img2img(), "Image:"),
     ("img2img with a text file", img2img(init_image=file_of("text")), "Image:"),

@@ -65,13 +65,46 @@ def test_live_previews_reach_the_panel(ui: BuiltUi) -> None:
     ({"checkpoint": ""}, "Stable Diffusion checkpoint: sd_model_checkpoint is empty"),
 ])
 def test_invalid_input_is_refused_before_any_call(ui: BuiltUi, values: dict,
-                                                  message: str) -> None:
+                                                  message: str,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # no checkpoint and none the service lists (a list call that failed): refused
+    monkeypatch.setattr(ui.ctx, "default_checkpoint", lambda visitor: None)
     data = ui.data(**{"prompt": "a cat", **values})
     with pytest.warns(UserWarning) as warned:
         assert list(ui.tab.generate(data)) == []
     assert any(str(w.message).startswith(message) for w in warned), [str(w.message)
                                                                       for w in warned]
     assert ui.stats().billed == {} and ui.stats().calls == {}
+
+
+def test_generate_before_the_checkpoint_list_arrived_uses_the_first_listed(ui: BuiltUi
+                                                                          ) -> None:
+    """The page fills the checkpoint from its load event; a Ctrl+Enter that comes first
+    gets the checkpoint the page is about to show, not a refusal."""
+    first = ui.ctx.catalog.checkpoints()[0].value
+    final = merged(list(ui.tab.generate(ui.data(prompt="a cat", checkpoint=None))))
+    assert "Done: 1 image" in final[ui.tab.panel.status]
+    record = ui.ctx.runtime.store.list(ui.ctx.owner("visitor-0123456789abcdef"), limit=1)[0]
+    assert record.request["alwayson_scripts"]["sd_model_checkpoint"] == first
+
+
+def test_a_visitor_without_a_stored_id_is_its_sessions(ui: BuiltUi) -> None:
+    """Before the page's load event has stored the visitor id, an event still has one: the
+    same the load event derives and stores, from the page's session."""
+
+    class Session:
+        session_hash = "abc123session"
+
+    derived = ui.ctx.visitor_id(None, Session())
+    assert derived and derived == ui.ctx.visitor_id("", Session())
+    assert ui.ctx.visitor_id(None, None) is None
+    assert ui.ctx.visitor_id("visitor-0123456789abcdef", Session()) == \
+        "visitor-0123456789abcdef"
+    data = ui.data(prompt="a cat", visitor=None)
+    data[ui.visitor] = None
+    final = merged(list(ui.tab.generate(data, Session())))
+    assert "Done: 1 image" in final[ui.tab.panel.status]
+    assert ui.ctx.runtime.store.count(ui.ctx.owner(derived)) == 1
 
 
 def test_styles_and_hires_reach_the_request(ui: BuiltUi) -> None:

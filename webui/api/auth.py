@@ -83,9 +83,34 @@ class VendorKeyAuth(Auth):
         return (self.access_key_id, self.access_key_secret)
 
 
+MARKETPLACE_DOMAIN = "alicloudapi.com"
+
+
+def normalised_host(url: str) -> str:
+    """The host as DNS sees it: lower case, without port and trailing dot
+    ("ZHIQITE.market.alicloudapi.com.:443" -> "zhiqite.market.alicloudapi.com")."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+    return host.lower().rstrip(".")
+
+
 def is_marketplace_host(base_url: str) -> bool:
-    host = (urlsplit(base_url).hostname or "").lower()
-    return host.endswith("alicloudapi.com")
+    host = normalised_host(base_url)
+    return host == MARKETPLACE_DOMAIN or host.endswith("." + MARKETPLACE_DOMAIN)
+
+
+def check_destination(auth: Auth, url: str) -> None:
+    """Refuse, before a byte is sent, to send vendor access keys to the marketplace gateway:
+    decided on the URL the request goes to, whoever built the auth object."""
+    if isinstance(auth, VendorKeyAuth) and is_marketplace_host(url):
+        raise ConfigurationError(VENDOR_KEYS_ON_MARKETPLACE)
+
+
+VENDOR_KEYS_ON_MARKETPLACE = (
+    "vendor access keys are for the vendor's own host, not the Alibaba Cloud marketplace "
+    "gateway: use an AppCode or AppKey/AppSecret there")
 
 
 def _pair(first: str | None, second: str | None, names: tuple[str, str]) -> bool:
@@ -111,11 +136,8 @@ def auth_from(
     if appcode:
         return AppCodeAuth(appcode=appcode)
     if _pair(access_key_id, access_key_secret, ("access_key_id", "access_key_secret")):
-        if is_marketplace_host(base_url):
-            raise ConfigurationError(
-                "vendor access keys are for the vendor's own host, not the Alibaba Cloud "
-                "marketplace gateway: use an AppCode or AppKey/AppSecret there"
-            )
-        return VendorKeyAuth(access_key_id=access_key_id or "",
+        auth = VendorKeyAuth(access_key_id=access_key_id or "",
                              access_key_secret=access_key_secret or "")
+        check_destination(auth, base_url)
+        return auth
     return Auth()

@@ -21,7 +21,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import NewConnectionError
 
 from webui.api import models as m
-from webui.api.auth import Auth, SignatureAuth, auth_from
+from webui.api.auth import Auth, SignatureAuth, auth_from, check_destination
 from webui.api.endpoints import ENDPOINTS, MARKETPLACE_BASE, Endpoint
 from webui.api.errors import (
     APIConnectionError,
@@ -87,6 +87,7 @@ class ZhiqiteClient:
             self.base_url, appcode=appcode, app_key=app_key, app_secret=app_secret,
             access_key_id=access_key_id, access_key_secret=access_key_secret,
         )
+        check_destination(self.auth, self.base_url)
         self.timeout = timeout
         self.max_retries = max_retries
         self.backoff = backoff
@@ -224,11 +225,13 @@ class ZhiqiteClient:
                 attempt += 1
 
     def _send_once(self, endpoint: Endpoint, path: str, body: bytes, meter: Meter | None) -> Any:
+        url = self.base_url + path
+        check_destination(self.auth, url)  # base_url and auth may have been changed since
         headers = self.auth.headers("POST", path, body)
         self.calls[endpoint.name] += 1
         started = time.monotonic()
         try:
-            response = self.session.post(self.base_url + path, data=body, headers=headers,
+            response = self.session.post(url, data=body, headers=headers,
                                          timeout=self.timeout, allow_redirects=False)
         except requests.RequestException as exc:
             if meter and _maybe_served(exc):

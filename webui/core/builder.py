@@ -26,6 +26,9 @@ NO_CHECKPOINT = FieldIssue("alwayson_scripts.sd_model_checkpoint",
                            "missing")
 
 
+TASK_ID_PREFIXES = {"enhance": "x", "roop": "f"}  # by kind; SD tasks: "w"
+
+
 def new_task_id(prefix: str = "w") -> str:
     """Unguessable (it keys the callback URL) and URL-safe (ruling 9)."""
     return f"{prefix}{uuid.uuid4().hex}"
@@ -175,16 +178,6 @@ def img2img_request(form: Img2ImgForm, task_id: str | None = None) -> m.Image2Im
                          "image2image")
 
 
-def with_output_format(request: Any, output_format: str) -> Any:
-    """The request with the format the service should send (a visitor's setting; the file
-    kept is a PNG either way). The format was checked against OUTPUT_FORMATS on input."""
-    scripts = getattr(request, "alwayson_scripts", None)
-    if scripts is None or getattr(scripts, "output_image_format", None) == output_format:
-        return request
-    return request.model_copy(update={"alwayson_scripts": scripts.model_copy(
-        update={"output_image_format": output_format})})
-
-
 def build_request(tab: str, form: Txt2ImgForm, units: list[ControlNetUnitForm] | None = None,
                   adetailer: ADetailerForm | None = None, task_id: str | None = None
                   ) -> tuple[str, Any]:
@@ -208,10 +201,7 @@ def build_request(tab: str, form: Txt2ImgForm, units: list[ControlNetUnitForm] |
         request = (img2img_request(form, task_id) if isinstance(form, Img2ImgForm)
                    else txt2img_request(form, task_id))
         if "adetailer" in features:
-            scripts = request.alwayson_scripts.model_dump(by_alias=True, exclude_none=True)
-            body = {**request.model_dump(by_alias=True, exclude_none=True),
-                    "alwayson_scripts": {**scripts, "ADetailer": {"args": [adetailer.wire()]}}}
-            request = parse_request(type(request), body, request_endpoint(request))
+            request = request.with_adetailer([adetailer.wire()])
         return request_endpoint(request), request
     return "controlnet", controlnet_request(form, enabled, task_id)
 

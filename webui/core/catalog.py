@@ -3,6 +3,7 @@ refresh: list calls are cheap but not free, and the pickers open often."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -11,6 +12,9 @@ from typing import Any
 
 from webui.api import models as m
 from webui.api.client import ZhiqiteClient
+from webui.api.errors import ZhiqiteError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -20,6 +24,7 @@ class Choice:
     adult: bool = False
     base_model: str | None = None
     cover: str | None = None  # the service's first cover image URL
+    hash: str | None = None  # checkpoints: A1111's short model hash (10 hex digits)
 
 
 class Catalog:
@@ -28,15 +33,28 @@ class Catalog:
         self.client, self.max_age, self.clock = client, max_age, clock
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[float, list[Choice]]] = {}
+        self._fetching: dict[str, threading.Lock] = {}
 
-    def _get(self, kind: str, fetch: Callable[[], list[Choice]], refresh: bool) -> list[Choice]:
+    def _fresh(self, kind: str) -> list[Choice] | None:
         with self._lock:
             cached = self._cache.get(kind)
-            if cached and not refresh and self.clock() - cached[0] < self.max_age:
+            if cached and self.clock() - cached[0] < self.max_age:
                 return cached[1]
-        rows = fetch()  # outside the lock: a slow list call must not block the other lists
+            return None
+
+    def _get(self, kind: str, fetch: Callable[[], list[Choice]], refresh: bool) -> list[Choice]:
+        if not refresh and (rows := self._fresh(kind)) is not None:
+            return rows
         with self._lock:
-            self._cache[kind] = (self.clock(), rows)
+            fetching = self._fetching.setdefault(kind, threading.Lock())
+        # One fetch per list at a time: callers that arrive meanwhile (the start-up warm-up
+        # and a first visitor) wait for it and share its answer. Other lists are not held.
+        with fetching:
+            if not refresh and (rows := self._fresh(kind)) is not None:
+                return rows
+            rows = fetch()
+            with self._lock:
+                self._cache[kind] = (self.clock(), rows)
         return rows
 
     @staticmethod
@@ -46,10 +64,33 @@ class Catalog:
     def checkpoints(self, *, show_adult: bool = False, refresh: bool = False) -> list[Choice]:
         def fetch() -> list[Choice]:
             return [Choice(_label(r.sdModelName, r.sdModelCheckpoint), r.sdModelCheckpoint,
-                           bool(r.isAdult), r.modelBaseModel, _first(r.cover_urls))
+                           bool(r.isAdult), r.modelBaseModel, _first(r.cover_urls),
+                           r.short_hash)
                     for r in self.client.all_models() if r.sdModelCheckpoint]
 
         return self._visible(self._get("checkpoints", fetch, refresh), show_adult)
+
+    def model_hash(self, checkpoint: str) -> str | None:
+        """The checkpoint's short hash for infotext; None when unknown or the list cannot be
+        had (an image is never held back for it)."""
+        try:
+            rows = self.checkpoints(show_adult=True)
+        except ZhiqiteError as exc:
+            log.info("no model hash for %s: the model list failed (%s)", checkpoint,
+                     type(exc).__name__)
+            return None
+        return next((row.hash for row in rows if row.value == checkpoint), None)
+
+    def warm(self) -> None:
+        """Fetch every list once (at app start, in the background), so that the first page
+        shows them as quickly as the tenth. A failure is logged; the next use tries again."""
+        for fill in (lambda: self.checkpoints(show_adult=True), self.loras, self.vaes,
+                     self.embeddings):
+            try:
+                fill()
+            except ZhiqiteError as exc:
+                log.warning("could not load a model list at start: %s", exc)
+                return  # the same key will fail the others too
 
     def loras(self, *, show_adult: bool = False, refresh: bool = False) -> list[Choice]:
         def fetch() -> list[Choice]:

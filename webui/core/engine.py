@@ -32,6 +32,7 @@ from webui.core import infotext
 from webui.core.events import Channel, TaskEvent, decode_preview, queue_position
 from webui.core.keys import Keys
 from webui.core.outputs import Downloaded, Downloader, DownloadError, OutputWriter
+from webui.core.sources import pixel_fingerprint
 from webui.core.store import StoredImage, TaskRecord, TaskStore
 
 log = logging.getLogger(__name__)
@@ -43,10 +44,65 @@ PREVIEW_DEFAULT: Any = object()  # "the policy's preview interval"
 
 
 @dataclass(frozen=True)
+class PreviewSchedule:
+    """When a watcher wants live previews: the first after `first` seconds, each later gap
+    `growth` times the one before, never more than `cap`. Every preview is a billed status
+    query, so by default watching costs about log2 of the task's length, not its length:
+    2 s, 4 s, 8 s, 16 s, 16 s ... (3 previews in a 20 s task, 5 in a minute)."""
+
+    first: float = 2.0
+    growth: float = 2.0
+    cap: float = 16.0
+
+    @classmethod
+    def steady(cls, interval: float) -> PreviewSchedule:
+        """One every `interval` seconds (what a visitor asks for while their tab is shown)."""
+        return cls(interval, 1.0, interval)
+
+    @property
+    def is_steady(self) -> bool:
+        return self.growth == 1.0
+
+    def gap(self, previews_so_far: int) -> float:
+        """Seconds from the last status query to the next preview."""
+        return min(self.cap, self.first * self.growth ** min(previews_so_far, 64))
+
+    def times(self, seconds: float) -> list[float]:
+        """When previews come in a task of `seconds` (for the cost shown in Settings)."""
+        out, at = [], 0.0
+        while True:
+            at += self.gap(len(out))
+            if at >= seconds:
+                return out
+            out.append(at)
+
+    def scaled(self, factor: float) -> PreviewSchedule:
+        return replace(self, first=self.first * factor, cap=self.cap * factor)
+
+
+SPACED = PreviewSchedule()
+# A watcher's schedule, or a function giving the current one (it may change while watching,
+# e.g. faster only while the visitor's tab is visible); None: no previews.
+PreviewSource = PreviewSchedule | Callable[[], "PreviewSchedule | None"] | None
+
+
+def as_source(preview: PreviewSchedule | float | Callable[[], PreviewSchedule | None] | None
+              ) -> Callable[[], PreviewSchedule | None]:
+    """A number is a steady interval in seconds (0 or None: no previews)."""
+    if callable(preview) and not isinstance(preview, PreviewSchedule):
+        return preview
+    if isinstance(preview, int | float) and not isinstance(preview, bool):
+        schedule = PreviewSchedule.steady(float(preview)) if preview > 0 else None
+    else:
+        schedule = preview if isinstance(preview, PreviewSchedule) else None
+    return lambda: schedule
+
+
+@dataclass(frozen=True)
 class PollPolicy:
     """Seconds. Status queries are billed, so the engine asks only as often as someone needs."""
 
-    preview_interval: float | None = 1.5  # while a watcher wants live previews (None: off)
+    preview: PreviewSchedule | None = SPACED  # while a watcher wants live previews (None: off)
     idle_first: float = 2.0  # polling mode, nobody wants previews: 2 s, 3 s, 4.5 s, ... 30 s
     idle_growth: float = 1.5
     idle_cap: float = 30.0
@@ -62,9 +118,10 @@ class PollPolicy:
     def scaled(self, factor: float) -> PollPolicy:
         """Every duration times `factor` (tests run a fast offline backend)."""
         changes = {f.name: getattr(self, f.name) * factor for f in fields(self)
-                   if f.name not in ("idle_growth", "safety_growth")
+                   if f.name not in ("idle_growth", "safety_growth", "preview")
                    and getattr(self, f.name) is not None}
-        return replace(self, **changes)
+        preview = self.preview.scaled(factor) if self.preview else None
+        return replace(self, **changes, preview=preview)
 
 
 class _NotYet(Exception):
@@ -86,7 +143,8 @@ class _Live:
         self.lock = threading.RLock()
         self.wake = threading.Event()
         self.channel = Channel(TaskEvent.from_record(record))
-        self.watchers: dict[int, float | None] = {}
+        self.watchers: dict[int, Callable[[], PreviewSchedule | None]] = {}
+        self.previews = 0  # status queries made for watchers (their gaps grow with it)
         self.last_poll = now
         self.next_submit_at = now
         self.idle_delay = policy.idle_first
@@ -104,8 +162,10 @@ class _Live:
     def tool_code(self) -> str | None:
         return ENDPOINTS[self.kind].tool_code
 
-    def preview_interval(self) -> float | None:
-        wanted = [interval for interval in self.watchers.values() if interval]
+    def preview_gap(self) -> float | None:
+        """Seconds until the next preview the watchers want (the most eager one), or None."""
+        wanted = [schedule.gap(self.previews) for source in list(self.watchers.values())
+                  if (schedule := source()) is not None]
         return min(wanted) if wanted else None
 
 
@@ -120,8 +180,10 @@ class TaskEngine:
     def __init__(self, client: ZhiqiteClient, store: TaskStore, writer: OutputWriter,
                  keys: Keys, *, public_url: str | None = None,
                  policy: PollPolicy | None = None, downloader: Downloader | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 model_hash: Callable[[str], str | None] | None = None) -> None:
         self.client, self.store, self.writer, self.keys = client, store, writer, keys
+        self.model_hash = model_hash or (lambda checkpoint: None)  # for infotext
         self.public_url = public_url.rstrip("/") if public_url else None
         self.policy = policy or PollPolicy()
         self.downloader = downloader or Downloader()
@@ -166,7 +228,7 @@ class TaskEngine:
 
     def _wire_request(self, live: _Live) -> Any:
         url = self.callback_url(live.id) if live.mode == "callback" and self.public_url else None
-        return live.request.model_copy(update={"callbackUrl": url})
+        return live.request.with_callback_url(url)
 
     def _adopt(self, record: TaskRecord) -> _Live:
         with self._registry_lock:
@@ -235,9 +297,9 @@ class TaskEngine:
                          "task; it is retried when the app restarts", keep_open=True)
 
     def _next_poll_at(self, live: _Live) -> float:
-        interval = live.preview_interval()
-        if interval:
-            return live.last_poll + interval
+        gap = live.preview_gap()
+        if gap:
+            return live.last_poll + gap
         if live.mode == "callback":
             return live.last_poll + live.safety_delay
         return live.last_poll + live.idle_delay
@@ -301,7 +363,9 @@ class TaskEngine:
         return client.query_task(live.id, meter=meter).data
 
     def _poll(self, live: _Live) -> None:
-        previewing = live.preview_interval() is not None
+        previewing = live.preview_gap() is not None
+        if previewing:
+            live.previews += 1
         try:
             info = self._query(live)
             live.unknown_answers = 0
@@ -426,10 +490,14 @@ class TaskEngine:
             if exc.transient:
                 raise _NotYet(str(exc)) from exc
             return StoredImage(index, row.seed, url=row.image_url, error=str(exc))
-        text = infotext.for_request(live.kind, live.request, row.seed, index)
+        checkpoint = getattr(live.request, "checkpoint", None)
+        text = infotext.for_request(live.kind, live.request, row.seed, index,
+                                    model_hash=self.model_hash(checkpoint) if checkpoint
+                                    else None)
         path = self.writer.save(live.kind, downloaded.image, row.seed, text,
                                 original=downloaded.data)
-        return StoredImage(index, row.seed, url=row.image_url, path=str(path))
+        return StoredImage(index, row.seed, url=row.image_url, path=str(path),
+                           pixels=pixel_fingerprint(downloaded.image))
 
     def _finish(self, live: _Live, state: TaskState, *, images: tuple[StoredImage, ...] = (),
                 error: str | None = None, timed_out: bool = False, keep_open: bool = False
@@ -503,7 +571,8 @@ class TaskEngine:
                timeout: float | None = None, heartbeat: float = 0.5,
                client: ZhiqiteClient | None = None) -> Iterator[TaskEvent]:
         """The task's snapshots, newest first yielded at once, until the final one. While the
-        generator is open the task counts as watched (previews at `preview_interval`); closing
+        generator is open the task counts as watched (previews on `preview_interval`: a
+        PreviewSchedule, a function giving one, seconds for a steady pace, or None); closing
         it (Interrupt, page closed) stops nothing on the service (NO_CANCEL). `timeout`:
         raise TimeoutError when no final snapshot came by then (the task goes on)."""
         record = self.store.get(task_id, owner)
@@ -517,10 +586,10 @@ class TaskEngine:
                 and client is not self.client:
             live.client = client  # its owner is back with the key: follow it again
         self._start(live)  # a task found unfinished (e.g. before resume ran) is followed now
-        interval = self.policy.preview_interval if preview_interval is PREVIEW_DEFAULT \
-            else preview_interval
+        source = as_source(self.policy.preview if preview_interval is PREVIEW_DEFAULT
+                           else preview_interval)
         token = object()
-        live.watchers[id(token)] = interval
+        live.watchers[id(token)] = source
         live.wake.set()  # the poll schedule may have changed
         end = None if timeout is None else time.monotonic() + timeout
         try:
@@ -560,6 +629,13 @@ class TaskEngine:
         if record is None:
             raise LookupError(f"task {task_id} was deleted")
         return record
+
+    def reschedule(self, owner: str) -> None:
+        """The owner's watchers may want previews at another pace now (their page was shown
+        or hidden): each of their tasks works out its next query again."""
+        for live in list(self._live.values()):
+            if live.owner == owner and not live.final:
+                live.wake.set()
 
     def handle(self, task_id: str, owner: str) -> TaskHandle | None:
         return TaskHandle(self, task_id, owner) if self.store.get(task_id, owner) else None

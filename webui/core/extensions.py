@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from webui.api.models.adetailer import AD_CONTROLNET_DEFAULT_MODULE
 from webui.api.models.controlnet import MODULE_DEFAULT_MODEL, MODULE_SLIDERS
 
 
@@ -106,14 +105,6 @@ class ADetailerForm:
                         ad_controlnet_guidance_start=number(self.controlnet_guidance_start),
                         ad_controlnet_guidance_end=number(self.controlnet_guidance_end))
         return {k: v for k, v in args.items() if v is not None}
-
-
-def ad_default_module(model: str) -> str:
-    """ADetailer's module for a ControlNet model family (tile, inpaint, lineart, ...)."""
-    for family, module in AD_CONTROLNET_DEFAULT_MODULE.items():
-        if f"_{family}" in model:
-            return module
-    return "None"
 
 
 # What the API cannot express together, and what to turn off. The controlnet endpoint takes

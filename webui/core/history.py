@@ -16,7 +16,7 @@ from PIL import Image
 from webui.api.endpoints import ENDPOINTS
 from webui.api.models import TaskState
 from webui.api.validation import parse_request
-from webui.core.builder import new_task_id
+from webui.core.builder import TASK_ID_PREFIXES, new_task_id
 from webui.core.store import TaskRecord, TaskStore
 
 PAGE_SIZE = 20
@@ -148,17 +148,18 @@ def _tool_line(record: TaskRecord) -> str:
     return ""
 
 
+def stored_request(record: TaskRecord) -> Any:
+    """The request a task was sent with, as its model (validated again: the row is data)."""
+    return parse_request(ENDPOINTS[record.kind].request, record.request, record.kind)
+
+
 def rerun_request(record: TaskRecord, *, new_seed: bool = False) -> Any:
     """The same request under a new task id (and seed -1 when asked), validated again."""
-    body = dict(record.request)
-    if record.kind in SEEDED_KINDS:
-        body["alwayson_scripts"] = {**body.get("alwayson_scripts", {}),
-                                    "id_task": new_task_id()}
-        if new_seed:
-            body["seed"] = -1
-    else:
-        body["businessTaskId"] = new_task_id("x" if record.kind == "enhance" else "f")
-    return parse_request(ENDPOINTS[record.kind].request, body, record.kind)
+    request = stored_request(record).with_task_id(
+        new_task_id(TASK_ID_PREFIXES.get(record.kind, "w")))
+    if new_seed and record.kind in SEEDED_KINDS:
+        request = request.with_seed(-1)
+    return request
 
 
 def delete_task(store: TaskStore, thumbs: Thumbnails, task_id: str, owner: str

@@ -41,6 +41,7 @@ class PreparedImage:
     png: bytes
     width: int
     height: int
+    image: Image.Image | None = None  # the decoded, upright picture (to find it among results)
 
 
 def prepare_upload(data: bytes, what: str = "image") -> PreparedImage:
@@ -64,7 +65,7 @@ def prepare_upload(data: bytes, what: str = "image") -> PreparedImage:
             upright = ImageOps.exif_transpose(image)
     except (OSError, ValueError, Image.DecompressionBombError):
         raise UploadRefused(f"{what}: the file is damaged or truncated") from None
-    return PreparedImage(to_png(upright), upright.width, upright.height)
+    return PreparedImage(to_png(upright), upright.width, upright.height, upright)
 
 
 def to_png(image: Image.Image) -> bytes:
@@ -93,8 +94,9 @@ class LocalImageHost:
         base = self.public_url()
         if not base:
             raise UploadRefused("uploads need an address the service can reach: set "
-                                "ZHIQITE_PUBLIC_URL, or S3 hosting (ZHIQITE_S3_BUCKET), or "
-                                "paste a public image URL")
+                                "ZHIQITE_PUBLIC_URL, or start the app with --share, or host "
+                                "uploads on S3/OSS (ZHIQITE_S3_BUCKET), or paste a public "
+                                "image URL")
         name = f"{secrets.token_urlsafe(24)}.png"
         path = self.folder / name
         path.write_bytes(png)

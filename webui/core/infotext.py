@@ -107,11 +107,14 @@ def parse(text: str) -> dict[str, str]:
 # --- parameters of each endpoint --------------------------------------------------------------
 
 
-def for_request(kind: str, request: BaseModel, seed: int | None, index: int = 0) -> str:
-    """The infotext of image `index` of a task (its seed as the service reported it)."""
+def for_request(kind: str, request: BaseModel, seed: int | None, index: int = 0, *,
+                model_hash: str | None = None) -> str:
+    """The infotext of image `index` of a task (its seed as the service reported it).
+    `model_hash`: the checkpoint's short hash, written as A1111 writes it so that Civitai and
+    image readers link the checkpoint."""
     if isinstance(request, SDRequestBase):
         return compose(request.prompt, request.negative_prompt,
-                       sd_params(request, seed, index))
+                       sd_params(request, seed, index, model_hash))
     if isinstance(request, m.EnhanceRequest):
         return compose("", None, enhance_params(request))
     if isinstance(request, m.RoopRequest):
@@ -119,7 +122,8 @@ def for_request(kind: str, request: BaseModel, seed: int | None, index: int = 0)
     raise TypeError(f"no infotext for {kind}")
 
 
-def sd_params(request: SDRequestBase, seed: int | None, index: int) -> dict[str, Any]:
+def sd_params(request: SDRequestBase, seed: int | None, index: int,
+              model_hash: str | None = None) -> dict[str, Any]:
     scripts: Any = request.alwayson_scripts  # type: ignore[attr-defined]
     override = scripts.override_settings
     clip_skip = override.CLIP_stop_at_last_layers if override else None
@@ -132,6 +136,7 @@ def sd_params(request: SDRequestBase, seed: int | None, index: int) -> dict[str,
         "Seed": seed if seed is not None else request.seed,
         "Face restoration": "Service default" if request.restore_faces else None,
         "Size": f"{request.width}x{request.height}",
+        "Model hash": model_hash,  # A1111's place for it: before the model's name
         "Model": stem(scripts.sd_model_checkpoint),
         "VAE": stem(scripts.sd_vae),
         "Batch size": request.batch_size if request.batch_size > 1 else None,

@@ -50,6 +50,12 @@ class Keys:
         fingerprint = self._mac("credentials", "\0".join(credentials)) if credentials else ""
         return self._mac("owner", f"{visitor}\0{fingerprint}")[:32]
 
+    def session_visitor(self, session_hash: str) -> str:
+        """The visitor id of a browser that has none yet, from its page session: every event
+        of that page computes the same id, so a click that comes before the load event has
+        stored the id in the browser still lands with the same visitor (no I/O, no state)."""
+        return "s" + self._mac("session-visitor", session_hash)[:39]
+
     def browser_secret(self) -> str:
         """Encrypts what a BrowserState keeps in localStorage (visitor id, remembered keys).
         Derived, so values written before a restart can still be read after it."""

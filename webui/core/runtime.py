@@ -7,16 +7,19 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from webui.api.client import ENV_VARS, ZhiqiteClient
+from webui.core.catalog import Catalog
 from webui.core.engine import PollPolicy, TaskEngine
 from webui.core.hosting import ImageHost, LocalImageHost, S3ImageHost, s3_host_from_env
 from webui.core.keys import Keys, load_or_create_key
 from webui.core.outputs import OutputWriter
+from webui.core.sources import Sources
 from webui.core.store import SQLiteTaskStore
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,9 @@ class Settings:
     backend: str = "auto"  # auto (offline without credentials), offline, cloud
     offline_time_scale: float = 1.0
     ephemeral: bool = False  # storage lost at restart (a Space without persistent storage)
+    # False: the embedded offline backend plays a service that cannot reach this app (a
+    # laptop with no public address): no callbacks, no hosted uploads, results by polling.
+    offline_reaches_app: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *,
@@ -74,6 +80,12 @@ class Settings:
             "public_url": public_url_from_env(env),
             "backend": env.get("ZHIQITE_BACKEND") or "auto",
         }
+        reaches = env.get("ZHIQITE_OFFLINE_REACHES_APP", "").strip().lower()
+        if reaches:
+            if reaches not in ("1", "0", "on", "off", "true", "false"):
+                raise ValueError("ZHIQITE_OFFLINE_REACHES_APP must be on or off, got "
+                                 f"{reaches!r}")
+            values["offline_reaches_app"] = reaches in ("1", "on", "true")
         scale = env.get("ZHIQITE_OFFLINE_TIME_SCALE", "").strip()
         if scale:
             try:
@@ -83,6 +95,19 @@ class Settings:
                                  ) from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
+
+
+def choose_public_url(settings: Settings, *, offline: bool, loopback: str,
+                      share_url: str | None) -> str | None:
+    """Where the service reaches this app, once it listens: the configured public URL (or the
+    Space's host); else the embedded offline backend's loopback; else Gradio's --share link
+    (a public address, used exactly as SPACE_HOST is); else none (results by polling, and
+    only pictures that need no hosting can be sent)."""
+    if settings.public_url:
+        return settings.public_url
+    if offline:
+        return loopback if settings.offline_reaches_app else None
+    return share_url.rstrip("/") if share_url else None
 
 
 def has_credentials(env: Mapping[str, str]) -> bool:
@@ -101,12 +126,16 @@ class Runtime:
         self.store = SQLiteTaskStore.in_dir(settings.data_dir)
         self.keys = Keys(load_or_create_key(settings.data_dir))
         self.writer = OutputWriter(settings.outputs_dir)
+        self.catalog = Catalog(client)  # the lists as the app's own key sees them
         self.engine = TaskEngine(client, self.store, self.writer, self.keys,
-                                 public_url=settings.public_url, policy=policy)
+                                 public_url=settings.public_url, policy=policy,
+                                 model_hash=self.catalog.model_hash)
         # Uploads are served by the app itself unless S3-compatible storage is configured.
         self.public_url = settings.public_url  # where the service reaches this app
         self.local_host = LocalImageHost(settings.data_dir / "uploads", lambda: self.public_url)
         self.image_host: ImageHost = s3 or self.local_host
+        # pictures for the service: its own result URLs, else hosted where hosting is possible
+        self.sources = Sources(self.store, self.hosting)
 
     @classmethod
     def open(cls, settings: Settings, env: Mapping[str, str] | None = None,
@@ -119,7 +148,9 @@ class Runtime:
             from webui.offline.config import OfflineConfig
             from webui.offline.server import OfflineServer
 
-            offline = OfflineServer(OfflineConfig(time_scale=settings.offline_time_scale))
+            offline = OfflineServer(OfflineConfig(
+                time_scale=settings.offline_time_scale,
+                reach_only_itself=not settings.offline_reaches_app))
             offline.start()
             client = ZhiqiteClient(base_url=offline.url)
             return cls(settings, client, offline, policy, s3_host_from_env(env))
@@ -129,6 +160,19 @@ class Runtime:
             raise ValueError("the cloud backend needs credentials: set ZHIQITE_APPCODE, or "
                              "ZHIQITE_APP_KEY and ZHIQITE_APP_SECRET")
         return cls(settings, ZhiqiteClient.from_env(env), None, policy, s3_host_from_env(env))
+
+    def hosting(self) -> ImageHost | None:
+        """Where uploads can be put for the service to fetch: S3/OSS, or this app at its
+        public URL; None when neither (a laptop the service cannot reach)."""
+        if self.image_host is not self.local_host:
+            return self.image_host
+        return self.local_host if self.public_url else None
+
+    def warm_up(self) -> threading.Thread:
+        """Load the model lists in the background (the first page must not wait for them)."""
+        thread = threading.Thread(target=self.catalog.warm, name="catalog-warm-up", daemon=True)
+        thread.start()
+        return thread
 
     @property
     def is_offline(self) -> bool:

@@ -34,6 +34,7 @@ class StoredImage:
     path: str | None = None  # the saved PNG
     hidden_reason: str | None = None  # deleted or withheld by the service's audit
     error: str | None = None  # could not be downloaded
+    pixels: str | None = None  # fingerprint of its pixels (core/sources.py): found again by it
 
     @property
     def shown(self) -> bool:
@@ -84,9 +85,12 @@ class TaskStore(Protocol):
     def unfinished(self) -> list[TaskRecord]: ...
     def billed_total(self, owner: str) -> int: ...
     def delete(self, task_id: str, owner: str) -> TaskRecord | None: ...
+    def find_image(self, owner: str, pixels: str) -> tuple[TaskRecord, StoredImage] | None:
+        """The owner's newest shown result image with this pixel fingerprint."""
 
 
 _COLUMNS = [f.name for f in fields(TaskRecord)]
+_IMAGE_FIELDS = {f.name for f in fields(StoredImage)}
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
@@ -114,6 +118,14 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 CREATE INDEX IF NOT EXISTS tasks_owner_created ON tasks (owner, created_at DESC);
 CREATE INDEX IF NOT EXISTS tasks_state ON tasks (state);
+CREATE TABLE IF NOT EXISTS result_pixels (
+    owner TEXT NOT NULL,
+    pixels TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    PRIMARY KEY (owner, pixels, task_id, idx)
+);
+CREATE INDEX IF NOT EXISTS result_pixels_task ON result_pixels (task_id);
 """
 
 _ADDED_COLUMNS = {"own_key": "INTEGER NOT NULL DEFAULT 0"}
@@ -175,7 +187,9 @@ class SQLiteTaskStore:
     def _from_row(row: sqlite3.Row) -> TaskRecord:
         values = {name: row[name] for name in _COLUMNS}
         values["request"] = json.loads(row["request"])
-        values["images"] = tuple(StoredImage(**image) for image in json.loads(row["images"]))
+        values["images"] = tuple(StoredImage(**{k: v for k, v in image.items()
+                                                if k in _IMAGE_FIELDS})
+                                 for image in json.loads(row["images"]))
         values["state"] = TaskState(row["state"])
         values["submitted"] = bool(row["submitted"])
         values["timed_out"] = bool(row["timed_out"])
@@ -192,6 +206,8 @@ class SQLiteTaskStore:
         marks = ", ".join(f":{name}" for name in row)
         with self._transaction() as db:
             db.execute(f"INSERT INTO tasks ({names}) VALUES ({marks})", row)
+            if record.images:
+                self._index_pixels(db, record)
         return record
 
     def get(self, task_id: str, owner: str | None = None) -> TaskRecord | None:
@@ -213,7 +229,30 @@ class SQLiteTaskStore:
             values = self._to_row(record)
             assignments = ", ".join(f"{name} = :{name}" for name in values if name != "id")
             db.execute(f"UPDATE tasks SET {assignments} WHERE id = :id", values)
+            if "images" in changes:
+                self._index_pixels(db, record)
         return record
+
+    @staticmethod
+    def _index_pixels(db: sqlite3.Connection, record: TaskRecord) -> None:
+        db.execute("DELETE FROM result_pixels WHERE task_id = ?", [record.id])
+        db.executemany(
+            "INSERT OR IGNORE INTO result_pixels (owner, pixels, task_id, idx) "
+            "VALUES (?, ?, ?, ?)",
+            [(record.owner, image.pixels, record.id, image.index) for image in record.images
+             if image.pixels and image.shown])
+
+    def find_image(self, owner: str, pixels: str) -> tuple[TaskRecord, StoredImage] | None:
+        rows = self._connection().execute(
+            "SELECT t.*, p.idx AS found_idx FROM result_pixels p JOIN tasks t ON t.id = "
+            "p.task_id WHERE p.owner = ? AND p.pixels = ? AND t.owner = ? "
+            "ORDER BY t.created_at DESC LIMIT 5", [owner, pixels, owner]).fetchall()
+        for row in rows:
+            record = self._from_row(row)
+            image = next((i for i in record.images if i.index == row["found_idx"]), None)
+            if image is not None and image.shown:
+                return record, image
+        return None
 
     def add_billed(self, task_id: str, calls: int = 1) -> None:
         with self._transaction() as db:
@@ -265,5 +304,6 @@ class SQLiteTaskStore:
             if row is None:
                 return None
             db.execute("DELETE FROM tasks WHERE id = ?", [task_id])
+            db.execute("DELETE FROM result_pixels WHERE task_id = ?", [task_id])
         return self._from_row(row)
 

@@ -8,14 +8,18 @@ results panel already handle every tool by its `toolCode`.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
+
+from PIL import Image
 
 from webui.api import models as m
 from webui.api.errors import FieldIssue, InvalidRequestError
 from webui.api.validation import parse_request
-from webui.core.builder import new_task_id
-from webui.core.hosting import ImageHost, PreparedImage, UploadRefused, prepare_upload
+from webui.core.builder import TASK_ID_PREFIXES, new_task_id
+from webui.core.hosting import PreparedImage, UploadRefused, prepare_upload
+from webui.core.sources import Sources
 
 RESIZE_MODES = ("Scale by", "Scale to")
 
@@ -41,7 +45,7 @@ class EnhanceForm:
 def enhance_request(form: EnhanceForm, image_url: str) -> m.EnhanceRequest:
     scale_to = form.resize_mode == "Scale to"
     body: dict[str, object] = {
-        "businessTaskId": new_task_id("x"),
+        "businessTaskId": new_task_id(TASK_ID_PREFIXES["enhance"]),
         "image": image_url,
         "resizeMode": 1 if scale_to else 0,
         "upscaler1": form.upscaler1,
@@ -63,7 +67,7 @@ def enhance_request(form: EnhanceForm, image_url: str) -> m.EnhanceRequest:
 
 
 def roop_request(source_url: str, target_url: str) -> m.RoopRequest:
-    return parse_request(m.RoopRequest, {"businessTaskId": new_task_id("f"),
+    return parse_request(m.RoopRequest, {"businessTaskId": new_task_id(TASK_ID_PREFIXES["roop"]),
                                          "sourceUrl": source_url, "targetUrl": target_url},
                          "roop")
 
@@ -79,8 +83,12 @@ def read_upload(path: str | Path, field: str, label: str) -> PreparedImage:
         raise InvalidRequestError([FieldIssue(field, str(refused))]) from None
 
 
-def host_upload(host: ImageHost, image: PreparedImage, field: str) -> str:
+def host_upload(sources: Sources, owner: str, image: PreparedImage, field: str,
+                label: str = "Image") -> str:
+    """The URL the service reads the picture at: its own result URL when the picture is one
+    of the owner's results, else a hosted copy; a refusal names the field and the ways out."""
     try:
-        return host.host(image.png)
+        picture = image.image or Image.open(io.BytesIO(image.png))
+        return sources.url_for(owner, picture, png=image.png, what=label).url
     except UploadRefused as refused:
         raise InvalidRequestError([FieldIssue(field, str(refused))]) from None

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import enum
 import threading
 import time
 from collections import OrderedDict, deque
@@ -19,6 +20,7 @@ from typing import Any
 from webui.api import models as m
 from webui.api.client import ZhiqiteClient
 from webui.api.errors import ConfigurationError
+from webui.core.engine import SPACED, PreviewSchedule
 
 MAX_VISITORS = 2000  # clients and limits kept; the least recently seen are dropped first
 CREDENTIAL_FIELDS = ("appcode", "app_key", "app_secret", "access_key_id", "access_key_secret")
@@ -45,11 +47,18 @@ class Credentials:
         return f"Credentials(given={given})"
 
 
+class PreviewMode(enum.StrEnum):
+    SPACED = "spaced"  # 2 s, 4 s, 8 s ... 16 s: watching costs little (the default)
+    STEADY = "steady"  # every preview_interval seconds, while the visitor's page is shown
+    OFF = "off"
+
+
 @dataclass(frozen=True)
 class Preferences:
     """Per browser; every value is checked when read back (it comes from the browser)."""
 
-    preview_interval: float = 1.5  # 0 = off
+    preview_interval: float = 1.5  # the steady pace; 0 = off (as saved by earlier versions)
+    preview_mode: PreviewMode = PreviewMode.SPACED
     show_adult: bool = False
     sampler: str = "DPM++ 2M Karras"
     width: int = 512
@@ -65,21 +74,37 @@ class Preferences:
         base = fallback or cls()
         if not isinstance(values, dict):
             return base
+        if "preview_mode" not in values and "preview_interval" in values:
+            # saved before the modes existed: 0 was off, any other value the old default
+            values = {**values, "preview_mode": PreviewMode.OFF if values["preview_interval"] == 0
+                      else PreviewMode.SPACED}
         out: dict[str, Any] = {}
         for f in fields(cls):
             value, default = values.get(f.name, getattr(base, f.name)), getattr(base, f.name)
             out[f.name] = value if _valid(f.name, value) else default
+        out["preview_mode"] = PreviewMode(out["preview_mode"])
         return cls(**out)
 
     @property
     def interval(self) -> float | None:
-        return self.preview_interval or None
+        """The steady pace's seconds, when that is the mode."""
+        return self.preview_interval or None if self.preview_mode == PreviewMode.STEADY else None
+
+    def schedule(self, page_visible: bool = True) -> PreviewSchedule | None:
+        """Live previews for this visitor: spaced out, or steady while their page is shown
+        (spaced again while it is hidden: nobody looks), or none."""
+        if self.preview_mode == PreviewMode.OFF or not self.preview_interval:
+            return None
+        if self.preview_mode == PreviewMode.STEADY and page_visible:
+            return PreviewSchedule.steady(self.preview_interval)
+        return SPACED
 
 
 def _valid(name: str, value: Any) -> bool:
     number = isinstance(value, int | float) and not isinstance(value, bool)
     rules: dict[str, Callable[[], bool]] = {
         "preview_interval": lambda: number and (value == 0 or 0.5 <= value <= 5),
+        "preview_mode": lambda: value in tuple(PreviewMode),
         "show_adult": lambda: isinstance(value, bool),
         "sampler": lambda: value in m.SAMPLERS,
         "width": lambda: number and value % 8 == 0 and 64 <= value <= 1024,
@@ -125,6 +150,7 @@ class Visitors:
         self._clients: OrderedDict[str, ZhiqiteClient] = OrderedDict()
         self._prefs: OrderedDict[str, Preferences] = OrderedDict()
         self._sent: dict[str, deque[float]] = {}
+        self._hidden: OrderedDict[str, None] = OrderedDict()  # visitors whose page is hidden
 
     # --- keys ---------------------------------------------------------------------------
 
@@ -176,6 +202,23 @@ class Visitors:
             while len(self._prefs) > MAX_VISITORS:
                 self._prefs.popitem(last=False)
         return prefs
+
+    def set_page_visible(self, visitor: str, visible: bool) -> None:
+        """The visitor's page was shown or hidden (the browser's visibilitychange)."""
+        with self._lock:
+            self._hidden.pop(visitor, None)
+            if not visible:
+                self._hidden[visitor] = None
+                while len(self._hidden) > MAX_VISITORS:
+                    self._hidden.popitem(last=False)
+
+    def page_visible(self, visitor: str | None) -> bool:
+        with self._lock:
+            return (visitor or "") not in self._hidden
+
+    def preview_schedule(self, visitor: str | None) -> PreviewSchedule | None:
+        """The live-preview schedule the visitor wants now (read at each preview)."""
+        return self.prefs(visitor).schedule(self.page_visible(visitor))
 
     # --- rate limit ---------------------------------------------------------------------
 

@@ -54,6 +54,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data-dir", type=Path, help="where result images are kept")
     p.add_argument("--allow-public-urls", action="store_true",
                    help="fetch image URLs and post callbacks beyond loopback")
+    p.add_argument("--reach-only-itself", action="store_true",
+                   help="play a service that cannot reach the app: fetch only this backend's "
+                   "own result URLs, post no callbacks")
     auth = p.add_argument_group(
         "credentials to check, as the gateway does (secrets may also come from "
         "ZHIQITE_OFFLINE_APPCODE / _APP_SECRET / _ACCESS_KEY_SECRET)")
@@ -72,6 +75,7 @@ def config_from(args: argparse.Namespace) -> OfflineConfig:
         throttle_rate=args.throttle_rate, task_fail_rate=args.task_fail_rate,
         latency=args.latency, concurrency=args.concurrency, random_seed=args.seed,
         data_dir=args.data_dir, allow_public_urls=args.allow_public_urls,
+        reach_only_itself=args.reach_only_itself,
         appcode=args.appcode or env.get("ZHIQITE_OFFLINE_APPCODE"),
         app_key=args.app_key,
         app_secret=args.app_secret or env.get("ZHIQITE_OFFLINE_APP_SECRET"),

@@ -35,6 +35,9 @@ class OfflineConfig:
     # Image URLs are fetched and callbacks posted only to loopback hosts unless this is set:
     # a local demo must not become a way to reach arbitrary hosts.
     allow_public_urls: bool = False
+    # Play a service that cannot reach the app (a laptop with no public address): fetch only
+    # this backend's own URLs (its result images) and post no callback anywhere else.
+    reach_only_itself: bool = False
     max_body_bytes: int = 1 << 20
     fetch_timeout: float = 10.0
     fetch_max_bytes: int = 20 << 20

@@ -50,8 +50,21 @@ def decode_image(data: bytes, max_pixels: int, what: str = "image") -> Image.Ima
     return img
 
 
+def same_origin(url: str, origin: str) -> bool:
+    a, b = urlsplit(url), urlsplit(origin)
+    return (a.scheme, (a.hostname or "").lower(), a.port) == \
+        (b.scheme, (b.hostname or "").lower(), b.port)
+
+
+UNREACHABLE = ("{what} URL cannot be reached from the service (this offline backend plays a "
+               "service that cannot reach the app's host)")
+
+
 async def fetch_image(client: httpx.AsyncClient, url: str, *, max_bytes: int, max_pixels: int,
-                      what: str = "image", allow_public: bool = False) -> Image.Image:
+                      what: str = "image", allow_public: bool = False,
+                      only_origin: str | None = None) -> Image.Image:
+    if only_origin is not None and not same_origin(url, only_origin):
+        raise FetchError(UNREACHABLE.format(what=what))
     if not allow_public and not is_loopback_url(url):
         raise FetchError(f"{what} URL is not on this machine; the offline backend fetches only "
                          "loopback URLs (start it with --allow-public-urls to fetch others)")

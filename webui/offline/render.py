@@ -290,12 +290,17 @@ MODE_STRENGTH = {"Balanced": 1.0, "My prompt is more important": 0.6,
                  "ControlNet is more important": 1.4}
 
 
+def _given(value: int | None, default: int) -> int:
+    """A preprocessor setting, or its default when unset or -1 (A1111's "default")."""
+    return default if value is None or value < 0 else value
+
+
 def control_map(module: str, image: Image.Image, width: int, height: int,
                 threshold_a: int | None, threshold_b: int | None,
                 processor_res: int | None) -> Array:
     """What the preprocessor sees, at the output size: (h, w) for line maps (1 = line),
     (h, w, 3) for colour maps. OpenCV approximations of the real preprocessors."""
-    res = processor_res or 512
+    res = _given(processor_res, 512)
     ratio = res / min(image.size)
     work = image.convert("RGB").resize(
         (max(8, round(image.width * ratio)), max(8, round(image.height * ratio))),
@@ -303,7 +308,7 @@ def control_map(module: str, image: Image.Image, width: int, height: int,
     rgb = np.asarray(work, dtype=np.uint8)
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     if module == "canny":
-        out = cv2.Canny(gray, threshold_a or 100, threshold_b or 200)
+        out = cv2.Canny(gray, _given(threshold_a, 100), _given(threshold_b, 200))
     elif module == "lineart_realistic":
         out = 255 - cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C,
                                           cv2.THRESH_BINARY, 9, 6)
@@ -319,7 +324,7 @@ def control_map(module: str, image: Image.Image, width: int, height: int,
     elif module == "scribble_xdog":
         g1 = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 0.5)
         g2 = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 5.0)
-        out = ((g1 - g2) > (threshold_a or 32) / 4).astype(np.uint8) * 255
+        out = ((g1 - g2) > _given(threshold_a, 32) / 4).astype(np.uint8) * 255
     elif module == "depth_midas":
         depth = cv2.GaussianBlur(gray, (0, 0), 6)
         out = cv2.cvtColor(depth, cv2.COLOR_GRAY2RGB)

@@ -23,7 +23,7 @@ from webui.offline import pipeline
 from webui.offline import render as r
 from webui.offline.catalogue import Catalogue
 from webui.offline.config import OfflineConfig, Stats
-from webui.offline.fetch import FetchError, fetch_image, is_loopback_url
+from webui.offline.fetch import FetchError, fetch_image, is_loopback_url, same_origin
 
 log = logging.getLogger(__name__)
 
@@ -165,7 +165,8 @@ class TaskRunner:
             images[key] = await fetch_image(
                 self.http(), url, max_bytes=self.config.fetch_max_bytes,
                 max_pixels=self.config.max_input_pixels, what=_describe_input(key),
-                allow_public=self.config.allow_public_urls)
+                allow_public=self.config.allow_public_urls,
+                only_origin=self.base_url if self.config.reach_only_itself else None)
         return images
 
     async def _run_sd(self, task: OfflineTask) -> None:
@@ -315,6 +316,10 @@ class TaskRunner:
         if not self.config.allow_public_urls and not is_loopback_url(task.callback_url):
             log.info("callback for %s not sent: %s is not a loopback URL", task.id,
                      task.callback_url)
+            return
+        if self.config.reach_only_itself and not same_origin(task.callback_url, self.base_url):
+            log.info("callback for %s not sent: this backend plays a service that cannot "
+                     "reach the app", task.id)
             return
         plan = self.planned_callbacks.pop(0) if self.planned_callbacks else None
         if plan == "drop":

@@ -17,9 +17,9 @@ import gradio as gr
 from webui.args import preview_interval as interval_arg
 from webui.core.hosting import MAX_UPLOAD_BYTES
 from webui.core.routes import callback_router, covers_router, uploads_router
-from webui.core.runtime import Runtime, Settings
+from webui.core.runtime import Runtime, Settings, choose_public_url
 from webui.core.visitors import Preferences, RateLimit
-from webui.ui.context import PREVIEW_INTERVAL, UiContext
+from webui.ui.context import UiContext
 from webui.ui.i18n import translate, translations
 from webui.ui.messages import script as messages_script
 from webui.ui.prompt_box import picker_updates
@@ -105,6 +105,9 @@ def build(ctx: UiContext) -> gr.Blocks:
         if ctx.runtime.settings.ephemeral:
             gr.Markdown(EPHEMERAL_BANNER, elem_id="zq_banner_ephemeral",
                         elem_classes="zq-banner")
+        # set by the page's script on visibilitychange (assets/app.js)
+        page_visible = gr.Checkbox(True, visible="hidden", elem_id="zq_page_visible",
+                                   label="page visible")
         topbar = build_topbar(ctx, visitor)
         with gr.Tabs(elem_id="zq_tabs") as main_tabs:
             with gr.Tab("txt2img", id="txt2img", elem_id="tab_txt2img"):
@@ -129,25 +132,38 @@ def build(ctx: UiContext) -> gr.Blocks:
                                                 *tab.controlnet.tabs, tab.box.lora,
                                                 tab.box.embedding)]
 
-        def on_load(data: dict[Any, Any]) -> Iterator[dict[Any, Any]]:
-            visitor_id = data[visitor] if _valid_visitor(data[visitor]) else new_visitor_id()
+        def on_load(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
+                    ) -> Iterator[dict[Any, Any]]:
+            # 1. At once, no network: the visitor id (a click that comes before this lands
+            # with the same id: see UiContext.visitor_id), preferences, the meter.
+            visitor_id = ctx.visitor_id(data[visitor], request) or new_visitor_id()
             prefs, first = restore(ctx, settings, visitor_id, data[settings.saved_prefs],
                                    data[settings.saved_keys])
             owner = ctx.owner(visitor_id)
-            first.update(visitor_updates(ctx, tabs, visitor_id, prefs,
-                                         forms=bool(data[settings.saved_prefs])))
-            checkpoint, vae = model_updates(ctx, visitor_id, data[topbar.checkpoint],
-                                            data[topbar.vae])
+            first.update(form_updates(tabs, prefs, forms=bool(data[settings.saved_prefs])))
             meter = meter_markdown(0, ctx.engine.billed_calls(owner))
-            first.update({visitor: visitor_id, topbar.checkpoint: checkpoint, topbar.vae: vae})
+            first[visitor] = visitor_id
             for tab in tabs:
                 first[tab.panel.meter] = meter
             yield first
-            for tab in tabs:  # each tab's last task, one after the other
+            # 2. The lists (warmed at start; a visitor's own key lists its own).
+            checkpoint, vae = model_updates(ctx, visitor_id, data[topbar.checkpoint],
+                                            data[topbar.vae])
+            yield {topbar.checkpoint: checkpoint, topbar.vae: vae,
+                   **list_updates(ctx, tabs, visitor_id)}
+            for tab in tabs:  # 3. each tab's last task, one after the other
                 yield from reattach(ctx, tab.panel, visitor_id, data[last_tasks])
             for tool in tools:
                 yield from reattach_tool(ctx, tool, visitor_id, data[last_tasks])
 
+        def on_visibility(who: Any, shown: Any, request: gr.Request) -> None:
+            who = ctx.visitor_id(who, request)
+            if who and isinstance(shown, bool):
+                ctx.people.set_page_visible(who, shown)
+                ctx.engine.reschedule(ctx.owner(who))
+
+        page_visible.change(on_visibility, inputs=[visitor, page_visible], queue=False,
+                            show_progress="hidden")
         load_event = demo.load(
             on_load, inputs={visitor, last_tasks, topbar.checkpoint, topbar.vae,
                              settings.saved_prefs, settings.saved_keys},
@@ -158,19 +174,25 @@ def build(ctx: UiContext) -> gr.Blocks:
                      *(c for tool in tools for c in tool.outputs)],
             concurrency_limit=None, show_progress="hidden")
         # after Save or a key change: the forms, pickers and model lists follow
+        def after_settings(who: Any, current: str | None, vae_now: str | None,
+                           request: gr.Request) -> dict[Any, Any]:
+            who = ctx.visitor_id(who, request)
+            return {**form_updates(tabs, ctx.prefs(who), forms=True),
+                    **list_updates(ctx, tabs, who),
+                    **dict(zip((topbar.checkpoint, topbar.vae),
+                               model_updates(ctx, who, current, vae_now), strict=True))}
+
         for event in settings.handlers["events"]:
-            event.then(lambda who, current, vae_now: {
-                **visitor_updates(ctx, tabs, who, ctx.prefs(who), forms=True),
-                **dict(zip((topbar.checkpoint, topbar.vae),
-                           model_updates(ctx, who, current, vae_now), strict=True))},
-                inputs=[visitor, topbar.checkpoint, topbar.vae],
-                outputs=[*applied, topbar.checkpoint, topbar.vae])
+            event.then(after_settings, inputs=[visitor, topbar.checkpoint, topbar.vae],
+                       outputs=[*applied, topbar.checkpoint, topbar.vae])
         for panel, event in ((txt2img.panel, txt2img.generate_event),
                              (img2img.panel, img2img.generate_event),
                              (extras.results.panel, extras.run_event),
                              (faceswap.results.panel, faceswap.run_event)):
-            panel.interrupt.click(interrupted, outputs=panel.status,
-                                  cancels=[event, load_event], queue=False)
+            # the status is written once the cancel has gone through: a last update of the
+            # stopped stream must not overwrite it
+            panel.interrupt.click(None, cancels=[event, load_event], queue=False).then(
+                interrupted, outputs=panel.status, queue=False)
         untranslated = translate(demo)  # before the page's config is made, as the block ends
         if untranslated:
             log.warning("no Chinese for %d text(s), e.g. %r", len(untranslated),
@@ -181,15 +203,20 @@ def build(ctx: UiContext) -> gr.Blocks:
 PREF_FIELDS = ("sampler", "width", "height", "steps", "cfg_scale")
 
 
-def visitor_updates(ctx: UiContext, tabs: tuple[Any, ...], visitor: str, prefs: Preferences,
-                    *, forms: bool) -> dict[Any, Any]:
-    """What a visitor's preferences and key change on the SD tabs: defaults in the forms
-    (only when they saved some), ControlNet units shown, LoRA / embedding pickers."""
+def list_updates(ctx: UiContext, tabs: tuple[Any, ...], visitor: str | None
+                 ) -> dict[Any, Any]:
+    """The LoRA / embedding pickers of the SD tabs, as the visitor's key lists them."""
     lora, embedding = picker_updates(ctx, visitor)
+    return {c: u for tab in tabs for c, u in ((tab.box.lora, lora),
+                                             (tab.box.embedding, embedding))}
+
+
+def form_updates(tabs: tuple[Any, ...], prefs: Preferences, *, forms: bool) -> dict[Any, Any]:
+    """What a visitor's preferences change on the SD tabs (no I/O): defaults in the forms
+    (only when they saved some), ControlNet units shown."""
     updates: dict[Any, Any] = {}
     for tab in tabs:
-        updates.update({tab.box.lora: lora, tab.box.embedding: embedding,
-                        **tab.controlnet.shown(prefs.controlnet_units)})
+        updates.update(tab.controlnet.shown(prefs.controlnet_units))
         if forms:
             cfg = prefs.cfg_scale if tab.form["cfg_scale"].step != 1 else round(prefs.cfg_scale)
             updates.update({tab.form["sampler"]: prefs.sampler, tab.form["width"]: prefs.width,
@@ -198,22 +225,19 @@ def visitor_updates(ctx: UiContext, tabs: tuple[Any, ...], visitor: str, prefs: 
     return updates
 
 
-def _valid_visitor(value: Any) -> bool:
-    return isinstance(value, str) and 16 <= len(value) <= 100
-
-
 def launch(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
-           share: bool = False, preview_interval: float | None = PREVIEW_INTERVAL,
+           share: bool = False, preview_interval: float | None = None,
            show_adult: bool = False, quiet: bool = False,
            access: Access | None = None) -> Launched:
     """Start everything and return (the server runs in its own threads)."""
     access = access or Access()
     runtime = Runtime.open(settings)
+    runtime.warm_up()  # the model lists load while the page is built
     ctx = UiContext.create(runtime, preview_interval=preview_interval, show_adult=show_adult,
                            allow_own_keys=access.own_keys, limit=access.limit)
     demo = build(ctx)
     demo.queue(default_concurrency_limit=None)
-    app, local_url, _ = demo.launch(
+    app, local_url, share_url = demo.launch(
         server_name=host, server_port=port, share=share, prevent_thread_lock=True,
         auth=access.auth, auth_message="This Zhiqite WebUI asks for a password.",
         max_file_size=MAX_UPLOAD_BYTES + (4 << 20),  # Gradio refuses bigger files outright
@@ -226,8 +250,10 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
     app.include_router(uploads_router(runtime.local_host))
     app.include_router(covers_router(ctx.covers))
     loopback = f"http://127.0.0.1:{demo.server_port}"
-    if not settings.public_url and runtime.is_offline:
-        runtime.set_public_url(loopback)  # the offline backend can call back on loopback
+    public = choose_public_url(settings, offline=runtime.is_offline, loopback=loopback,
+                               share_url=share_url)
+    if public != settings.public_url:
+        runtime.set_public_url(public)
     resumed = runtime.engine.resume()
     url = local_url.rstrip("/") if host not in ("0.0.0.0", "::") else loopback
     if not quiet:
@@ -247,9 +273,10 @@ def parser() -> argparse.ArgumentParser:
                    help="auto (default): the offline backend when no credentials are set")
     p.add_argument("--api-base", default=None, help="the API's base URL (cloud backend)")
     p.add_argument("--share", action="store_true", help="a public gradio.live link")
-    p.add_argument("--preview-interval", type=interval_arg, default=PREVIEW_INTERVAL,
-                   help="seconds between live previews, 0.5-5, or 0 for off (fewer billed "
-                   "calls); default 1.5")
+    p.add_argument("--preview-interval", type=interval_arg, default=None,
+                   help="default live preview of a new browser: seconds between previews "
+                   "(0.5-5, a steady pace), or 0 for none; by default previews are spaced "
+                   "out (2 s, 4 s, 8 s ... 16 s) so that watching a task bills few calls")
     p.add_argument("--show-adult", action="store_true", help="list models marked isAdult")
     return p
 
@@ -262,7 +289,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         settings = Settings.from_env(backend=args.backend)
         launched = launch(settings, host=args.host, port=args.port, share=args.share,
-                          preview_interval=args.preview_interval or None,
+                          preview_interval=args.preview_interval,
                           show_adult=args.show_adult, access=Access.from_env(os.environ))
     except (ValueError, OSError) as exc:
         raise SystemExit(f"zhiqite-webui: {exc}") from None

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from webui.api.client import ZhiqiteClient
+from webui.api.errors import ZhiqiteError
 from webui.core.catalog import Catalog
 from webui.core.covers import CoverCache
 from webui.core.engine import TaskHandle
@@ -16,7 +17,7 @@ from webui.core.events import TaskEvent
 from webui.core.history import Thumbnails
 from webui.core.presets import PRESETS_DIR, Styles, defaults, sizes
 from webui.core.runtime import Runtime
-from webui.core.visitors import Preferences, RateLimit, Visitors
+from webui.core.visitors import Preferences, PreviewMode, RateLimit, Visitors
 
 PREVIEW_INTERVAL = 1.5  # seconds between live previews while a tab watches a task
 
@@ -28,7 +29,7 @@ class UiContext:
     styles: Styles
     defaults: dict[str, Any]
     sizes: dict[str, tuple[int, int]]
-    preview_interval: float | None = PREVIEW_INTERVAL  # the default of a new browser
+    preview_interval: float | None = None  # the default of a new browser (None: spaced)
     show_adult: bool = False  # the default of a new browser
     controlnet_units: int = 3
     thumbs: Thumbnails | None = None
@@ -38,16 +39,21 @@ class UiContext:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def create(cls, runtime: Runtime, *, preview_interval: float | None = PREVIEW_INTERVAL,
+    def create(cls, runtime: Runtime, *, preview_interval: float | None = None,
                show_adult: bool = False, allow_own_keys: bool = True,
                limit: RateLimit | None = None) -> UiContext:
+        """`preview_interval`: the default of a new browser; None spaced-out previews (the
+        cheap default), 0 none, seconds a steady pace (a test may preview faster than a
+        browser may ask)."""
         presets = defaults()
         d = presets["txt2img"]
-        # the operator's defaults as given (a test may preview faster than a browser may ask)
-        prefs = Preferences(preview_interval=preview_interval or 0, show_adult=show_adult,
+        mode = (PreviewMode.SPACED if preview_interval is None else
+                PreviewMode.OFF if preview_interval == 0 else PreviewMode.STEADY)
+        prefs = Preferences(preview_interval=preview_interval or PREVIEW_INTERVAL,
+                            preview_mode=mode, show_adult=show_adult,
                             sampler=d["sampler"], width=d["width"], height=d["height"],
                             steps=d["steps"], cfg_scale=d["cfg_scale"])
-        return cls(runtime=runtime, catalog=Catalog(runtime.client),
+        return cls(runtime=runtime, catalog=runtime.catalog,
                    styles=Styles(PRESETS_DIR / "styles.csv",
                                  runtime.settings.data_dir / "styles.csv"),
                    defaults=presets, sizes=sizes(), preview_interval=preview_interval,
@@ -68,6 +74,26 @@ class UiContext:
 
     # --- per visitor ------------------------------------------------------------------------
 
+    def visitor_id(self, stored: Any, request: Any = None) -> str | None:
+        """The visitor of an event: the id the browser keeps, or for a new browser whose page
+        has not stored one yet, the one derived from its page session (the load event derives
+        and stores the same). None only for a call with neither."""
+        if valid_visitor(stored):
+            return stored
+        session = getattr(request, "session_hash", None)
+        if isinstance(session, str) and session:
+            return self.runtime.keys.session_visitor(session)
+        return None
+
+    def default_checkpoint(self, visitor: str | None) -> str | None:
+        """The checkpoint a page shows first (the first listed): used when Generate comes
+        before the page's checkpoint list has arrived. None when the list cannot be had."""
+        try:
+            listed = self.catalog_for(visitor).checkpoints(show_adult=self.adult(visitor))
+        except ZhiqiteError:
+            return None
+        return listed[0].value if listed else None
+
     def client(self, visitor: str | None) -> ZhiqiteClient:
         return self.people.client(visitor)
 
@@ -78,8 +104,10 @@ class UiContext:
     def prefs(self, visitor: str | None) -> Preferences:
         return self.people.prefs(visitor)
 
-    def preview(self, visitor: str | None) -> float | None:
-        return self.prefs(visitor).interval
+    def preview(self, visitor: str | None) -> Any:
+        """The visitor's live-preview schedule, read again at each preview (the page may be
+        hidden meanwhile, or the settings changed)."""
+        return lambda: self.people.preview_schedule(visitor)
 
     def adult(self, visitor: str | None) -> bool:
         return self.prefs(visitor).show_adult
@@ -111,4 +139,8 @@ class UiContext:
                                   client=None if client is self.runtime.client else client)
 
 
-__all__ = ["PREVIEW_INTERVAL", "TaskEvent", "UiContext"]
+def valid_visitor(value: Any) -> bool:
+    return isinstance(value, str) and 16 <= len(value) <= 100
+
+
+__all__ = ["PREVIEW_INTERVAL", "TaskEvent", "UiContext", "valid_visitor"]

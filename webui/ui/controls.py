@@ -142,10 +142,14 @@ def request_panel(tab: str) -> RequestPanel:
     return RequestPanel(accordion, show, json_view, curl_view)
 
 
-def styled_values(ctx: UiContext, form: Form, data: dict[Any, Any]) -> dict[str, Any]:
+def styled_values(ctx: UiContext, form: Form, data: dict[Any, Any],
+                  visitor: str | None = None) -> dict[str, Any]:
     """The form's values by name, with the chosen styles applied to the prompts and the VAE
-    "Automatic" read as none."""
+    "Automatic" read as none. No checkpoint yet (Generate pressed before the page's list
+    arrived): the one the page is about to show, the first the visitor's key lists."""
     values = form.values(data)
+    if not (values.get("checkpoint") or "").strip():
+        values["checkpoint"] = ctx.default_checkpoint(visitor) or ""
     prompt, negative = ctx.styles.apply(values.pop("styles", None) or [],
                                         values.get("prompt") or "",
                                         values.get("negative_prompt") or "")

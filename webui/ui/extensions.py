@@ -23,7 +23,6 @@ from webui.api.models.controlnet import (
 from webui.core.extensions import (
     ADetailerForm,
     ControlNetUnitForm,
-    ad_default_module,
     default_model,
 )
 from webui.ui.controls import bounds
@@ -240,8 +239,10 @@ def build_adetailer(tab: str, args_model: type[BaseModel], d: dict[str, Any]
             with gr.Row():
                 f["controlnet_model"] = gr.Dropdown(list(AD_CONTROLNET_MODELS), value="None",
                                                     label="ControlNet model")
+                # the reference documents only "None" (ADetailer picks the module itself)
                 f["controlnet_module"] = gr.Dropdown(list(AD_CONTROLNET_MODULES),
-                                                     value="None", label="ControlNet module")
+                                                     value="None", label="ControlNet module",
+                                                     interactive=len(AD_CONTROLNET_MODULES) > 1)
             with gr.Row():
                 f["controlnet_weight"] = gr.Slider(
                     *rng("ad_controlnet_weight", (0, 2)),
@@ -253,8 +254,6 @@ def build_adetailer(tab: str, args_model: type[BaseModel], d: dict[str, Any]
                 f["controlnet_guidance_end"] = gr.Slider(
                     0, 1, step=1 if _integer(args_model, "ad_controlnet_guidance_end") else 0.01,
                     value=1, label="ControlNet guidance end")
-    f["controlnet_model"].change(ad_default_module, f["controlnet_model"],
-                                 f["controlnet_module"], queue=False)
     return ADetailerControls(f)
 
 

@@ -265,11 +265,12 @@ ZH: dict[str, str] = {
     "Forget my key": "清除我的密钥",
     "Test connection": "测试连接",
     "### Results": "### 结果",
-    "Live preview interval, seconds (0 = off)": "实时预览间隔，秒（0 = 关闭）",
+    "page visible": "页面可见",
     "Results are learnt by **polling** (no public URL the service can call back): queries "
-    "every 2 s growing to 30 s. Set `ZHIQITE_PUBLIC_URL` for callbacks.":
+    "every 2 s growing to 30 s. Set `ZHIQITE_PUBLIC_URL`, or start the app with `--share`, "
+    "for callbacks.":
         "结果通过**轮询**获取（没有服务可回调的公开地址）：每 2 秒查询一次，逐渐增加到 30 秒。"
-        "设置 `ZHIQITE_PUBLIC_URL` 以使用回调。",
+        "设置 `ZHIQITE_PUBLIC_URL` 或以 `--share` 启动本应用即可使用回调。",
     "Format the service sends (saved files are always PNG with their parameters)":
         "服务返回的格式（保存的文件始终是带参数的 PNG）",
     "Outputs folder": "输出文件夹",

@@ -11,7 +11,6 @@ from typing import Any
 import gradio as gr
 
 from webui.api.errors import FieldIssue, InvalidRequestError
-from webui.core.builder import with_output_format
 from webui.core.hosting import UploadRefused, prepare_upload
 from webui.core.visitors import RateLimited
 from webui.ui.context import UiContext
@@ -39,14 +38,17 @@ def write_last_tasks(tasks: dict[str, str]) -> str:
 PLACEHOLDER_URL = "http://127.0.0.1/placeholder.png"  # checks a form before any upload
 
 
-def host_files(ctx: UiContext, files: dict[Any, str]) -> dict[Any, str]:
-    """Check and host uploaded files ({key: path} -> {key: URL}); a refusal names the file's
-    field and says why."""
+def host_files(ctx: UiContext, visitor: str | None, files: dict[Any, str]) -> dict[Any, str]:
+    """Check uploaded files and give each a URL for the service ({key: path} -> {key: URL}):
+    the service's own URL for one of the visitor's results, else hosted. A refusal names the
+    file's field and says why."""
     urls = {}
+    owner = ctx.owner(visitor or "")
     for key, path in files.items():
         try:
-            urls[key] = ctx.runtime.image_host.host(
-                prepare_upload(Path(path).read_bytes(), "Control image").png)
+            prepared = prepare_upload(Path(path).read_bytes(), "Control image")
+            urls[key] = ctx.runtime.sources.url_for(owner, prepared.image, png=prepared.png,
+                                                    what="Control image").url
         except OSError:
             raise _invalid("Control image: the upload could not be read") from None
         except UploadRefused as refused:
@@ -74,8 +76,8 @@ def submit_and_stream(ctx: UiContext, panel: ResultsPanel, *, visitor: str | Non
                       ) -> Iterator[dict[Any, Any]]:
     """Validate (nothing is sent if invalid), submit, remember the task in the browser (so a
     reload finds it), then stream its events into the panel."""
-    if not visitor:
-        gr.Warning("This page has no visitor id yet: reload the page.")
+    if not visitor:  # only a direct API call with no session can get here
+        gr.Warning("This call has no visitor id: open the page, or keep the session.")
         return
     try:
         request = build()
@@ -110,15 +112,20 @@ def wire_generate(ctx: UiContext, *, generate_button: Any, panel: ResultsPanel,
     handler); the handlers take the dict of component values Gradio passes."""
 
     def formatted(data: dict[Any, Any], make: Callable[[dict[Any, Any]], Any]) -> Any:
-        return with_output_format(make(data), ctx.prefs(data[visitor]).output_format)
+        return make(data).with_output_format(ctx.prefs(data[visitor]).output_format)
 
-    def generate(data: dict[Any, Any]) -> Iterator[dict[Any, Any]]:
+    def generate(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
+                 ) -> Iterator[dict[Any, Any]]:
+        # before the page's load event has stored the id, the session's id is the same one
+        data = {**data, visitor: ctx.visitor_id(data[visitor], request)}
         yield from submit_and_stream(
             ctx, panel, visitor=data[visitor], last_tasks=data[last_tasks],
             last_tasks_state=last_tasks, build=lambda: formatted(data, build), labels=labels,
-            extra=lambda request: requests_view.views(ctx, request))
+            extra=lambda sent: requests_view.views(ctx, sent))
 
-    def preview_request(data: dict[Any, Any]) -> dict[Any, Any]:
+    def preview_request(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
+                        ) -> dict[Any, Any]:
+        data = {**data, visitor: ctx.visitor_id(data[visitor], request)}
         try:
             return requests_view.views(ctx, formatted(data, preview))
         except InvalidRequestError as error:

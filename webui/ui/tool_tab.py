@@ -77,8 +77,8 @@ def run_tool(ctx: UiContext, results: ToolResults, *, visitor: str | None, last_
              ) -> Iterator[dict[Any, Any]]:
     """Validate and host every input (nothing is sent when one is bad), submit one task per
     input, remember the batch in the browser, then follow the tasks in order."""
-    if not visitor:
-        gr.Warning("This page has no visitor id yet: reload the page.")
+    if not visitor:  # only a direct API call with no session can get here
+        gr.Warning("This call has no visitor id: open the page, or keep the session.")
         return
     try:
         requests = build()
@@ -172,7 +172,9 @@ def wire_tool(ctx: UiContext, results: ToolResults, *, run_button: gr.Button, vi
               labels: dict[str, str]) -> tuple[Any, Callable[..., Iterator[dict[Any, Any]]]]:
     """Run button -> run_tool. Returns (the event, its handler taking Gradio's value dict)."""
 
-    def run(data: dict[Any, Any]) -> Iterator[dict[Any, Any]]:
+    def run(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
+            ) -> Iterator[dict[Any, Any]]:
+        data = {**data, visitor: ctx.visitor_id(data[visitor], request)}
         yield from run_tool(ctx, results, visitor=data[visitor], last_tasks=data[last_tasks],
                             last_tasks_state=last_tasks, build=lambda: build(data),
                             labels=labels)

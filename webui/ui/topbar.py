@@ -38,9 +38,11 @@ def build_topbar(ctx: UiContext, visitor: Any) -> TopBar:
         clip_skip = gr.Slider(1, 12, value=ctx.defaults.get("clip_skip", 1), step=1,
                               label="Clip skip", scale=2, elem_id="zq_clip_skip")
     bar = TopBar(checkpoint, refresh, vae, clip_skip)
-    refresh.click(lambda who, current, vae_now: model_updates(ctx, who, current, vae_now,
-                                                              refresh=True),
-                  inputs=[visitor, checkpoint, vae], outputs=[checkpoint, vae])
+    def refreshed(who: Any, current: str | None, vae_now: str | None,
+                  request: gr.Request) -> tuple[Any, Any]:
+        return model_updates(ctx, ctx.visitor_id(who, request), current, vae_now, refresh=True)
+
+    refresh.click(refreshed, inputs=[visitor, checkpoint, vae], outputs=[checkpoint, vae])
     return bar
 
 

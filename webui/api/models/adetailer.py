@@ -32,23 +32,9 @@ AD_CONTROLNET_MODELS: tuple[str, ...] = (
     # The img2img table spells it "linear_anime": a typo for ControlNet's real model name.
     "control_v11p_sd15s2_lineart_anime [3825e83e]",
 )
-# The reference lists only "None"; ADetailer picks a module per model family. These are the
-# modules ADetailer itself offers for the models above.
-AD_CONTROLNET_MODULES: tuple[str, ...] = (
-    "None",
-    "tile_resample", "tile_colorfix", "tile_colorfix+sharp",
-    "inpaint_global_harmonious", "inpaint_only", "inpaint_only+lama",
-    "lineart_coarse", "lineart_realistic", "lineart_anime", "lineart_anime_denoise",
-    "openpose_full", "dw_openpose_full",
-    "t2ia_sketch_pidi",
-)
-AD_CONTROLNET_DEFAULT_MODULE: dict[str, str] = {
-    "tile": "tile_resample",
-    "inpaint": "inpaint_global_harmonious",
-    "lineart": "lineart_coarse",
-    "openpose": "openpose_full",
-    "scribble": "t2ia_sketch_pidi",
-}
+# The reference lists only "None" for the module (both tables); an undocumented module name
+# could be refused or misread by the service, so none other is offered or sent.
+AD_CONTROLNET_MODULES: tuple[str, ...] = ("None",)
 
 Unit = Annotated[float | None, Range(0, 1)]
 
@@ -76,9 +62,9 @@ class ADetailerArgsBase(RequestModel):
     ad_use_sampler: bool | None = None
     ad_sampler: Sampler | None = None
     ad_use_noise_multiplier: bool | None = None
-    # Table: integer; ADetailer's own range is [0.5, 1.5], in which 1 is the only integer.
-    # Read as a number so the setting is usable at all.
-    ad_noise_multiplier: Annotated[float | None, Range(0.5, 1.5)] = None
+    # Both tables: integer (ADetailer's own float range is [0.5, 1.5], so 1 is the only value
+    # the service can take as documented; a float would be truncated silently).
+    ad_noise_multiplier: Annotated[int | None, Range(0.5, 1.5)] = None
     ad_restore_face: bool | None = None
     ad_controlnet_model: Annotated[str | None, Choice(AD_CONTROLNET_MODELS)] = None
     ad_controlnet_module: Annotated[str | None, Choice(AD_CONTROLNET_MODULES)] = None

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import enum
 import json
+import logging
+import math
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from pydantic import (
     AfterValidator,
@@ -16,6 +18,9 @@ from pydantic import (
     Field,
     PlainSerializer,
     StringConstraints,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -26,6 +31,18 @@ class RequestModel(BaseModel):
     """Requests refuse unknown fields: a typo must not be silently dropped."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True, validate_default=True)
+
+    def revalidated(self, **changes: Any) -> Self:
+        """A copy with `changes` (python field names), validated again as a whole: the
+        helpers below build on it, so no caller edits the vendor's dicts. Raises
+        InvalidRequestError naming the field, like any request built from a form."""
+        from webui.api.validation import parse_request  # validation imports the models
+
+        return parse_request(type(self), {**self.model_dump(exclude_none=True), **changes})
+
+    def with_callback_url(self, url: str | None) -> Self:
+        """The request with the callback URL the service posts the result to (or none)."""
+        return self.revalidated(callbackUrl=url)
 
     def to_wire(self) -> dict[str, Any]:
         """The JSON object to send: vendor field names, unset optional fields left out."""
@@ -70,8 +87,26 @@ Seed = Annotated[
     PlainSerializer(lambda v: str(v), return_type=str, when_used="json"),
 ]
 
-# Read-only seed in responses: tolerant of strings.
-ResultSeed = Annotated[int | None, BeforeValidator(lambda v: _seed_in(v) if v != "" else None)]
+log = logging.getLogger(__name__)
+
+
+def _lenient(value: Any, handler: ValidatorFunctionWrapHandler, info: Any) -> Any:
+    """A response field the service may send in an odd shape: the value when it validates,
+    else None with the raw value logged. One odd field must never fail a billed answer."""
+    try:
+        return handler(value)
+    except (ValidationError, ValueError, TypeError):
+        log.warning("ignoring %s=%r in the service's answer: not the documented type",
+                    info.field_name or "a field", value if not isinstance(value, str)
+                    else value[:80])
+        return None
+
+
+Lenient = WrapValidator(_lenient)
+
+# Read-only seed in responses: "123", 123, or anything else read as unknown (None).
+ResultSeed = Annotated[int | None, BeforeValidator(lambda v: _seed_in(v) if v != "" else None),
+                       Lenient]  # last: it wraps the validators before it
 
 MAX_URL_CHARS = 4096
 
@@ -95,6 +130,11 @@ HttpUrl = Annotated[
 TaskId = Annotated[
     str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.\-]+$")
 ]
+
+# Any id the service may hold, for queries: a task made by another client may use ":" or
+# "/". Only printable text (it is echoed in logs and messages).
+AnyTaskId = Annotated[str, StringConstraints(min_length=1, max_length=256,
+                                             pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 MAX_PROMPT_CHARS = 8000  # not in the reference; bounds cost and the size of infotext
 Prompt = Annotated[str, StringConstraints(max_length=MAX_PROMPT_CHARS)]
@@ -172,11 +212,28 @@ class Page(ResponseModel):
 
 
 def int_or_none(value: Any) -> Any:
-    """Status fields come as 2 or "2" (the tool tables say string, the examples send ints)."""
+    """Status fields come as 2 or "2" (the tool tables say string, the examples send ints);
+    2.0 is 2. Anything else (2.5, "done", [], true) is logged with its raw value and read as
+    unknown (None): ruling 5 treats an unknown status as still running."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
     if isinstance(value, str):
-        value = value.strip()
-        return int(value) if re.fullmatch(r"-?\d+", value) else None
-    return value
+        text = value.strip()
+        if re.fullmatch(r"-?\d+", text):
+            return int(text)
+        if text == "":
+            return None
+    log.warning("status-like field with a value that is not a whole number: %r",
+                value if not isinstance(value, str) else value[:80])
+    return None
 
 
 LenientInt = Annotated[int | None, BeforeValidator(int_or_none)]
+# An id the service reports (taskId, businessTaskId, id_task): a string or a number.
+LenientId = Annotated[str | None,
+                      BeforeValidator(lambda v: str(v) if isinstance(v, int | float)
+                                      and not isinstance(v, bool) else v), Lenient]
+LenientText = Annotated[str | None, Lenient]
+LenientBool = Annotated[bool | None, Lenient]

@@ -44,9 +44,10 @@ class Range(_Constraint):
     lo_open: bool = False
     hi_open: bool = False
     multiple_of: int | None = None
+    also: tuple[float, ...] = ()  # single values allowed besides the interval (e.g. -1)
 
     def describe(self) -> str:
-        parts = []
+        parts = [" or ".join(_num(v) for v in self.also) + " or"] if self.also else []
         if self.multiple_of:
             parts.append(f"a multiple of {self.multiple_of}")
         if self.lo is not None and self.hi is not None:
@@ -62,6 +63,8 @@ class Range(_Constraint):
     def contains(self, value: float) -> bool:
         if isinstance(value, float) and not math.isfinite(value):
             return False
+        if value in self.also:
+            return True
         if self.lo is not None and (value <= self.lo if self.lo_open else value < self.lo):
             return False
         if self.hi is not None and (value >= self.hi if self.hi_open else value > self.hi):
@@ -81,6 +84,10 @@ class Range(_Constraint):
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
         json_schema = handler(schema)
+        if self.also:  # the interval alone would not describe the extra values
+            json_schema["description"] = (json_schema.get("description", "") + " "
+                                          + self.describe()).strip()
+            return json_schema
         if self.lo is not None:
             json_schema["exclusiveMinimum" if self.lo_open else "minimum"] = self.lo
         if self.hi is not None:

@@ -42,10 +42,12 @@ MODULE_SLIDERS: dict[str, dict[str, tuple[str, int, int, int]]] = {
     },
     "depth_midas": {"processor_res": ("Preprocessor resolution", 64, 2048, 512)},
     "lineart_realistic": {"processor_res": ("Preprocessor resolution", 64, 2048, 512)},
+    # MLSD's thresholds are fractions (0.1 by default) but the API types threshold_a/b as
+    # integers: -1 sends "the preprocessor's default", whole numbers are sent as they are.
     "mlsd": {
         "processor_res": ("Preprocessor resolution", 64, 2048, 512),
-        "threshold_a": ("MLSD value threshold (x100)", 1, 200, 10),
-        "threshold_b": ("MLSD distance threshold (x100)", 1, 2000, 10),
+        "threshold_a": ("MLSD value threshold (-1: default)", -1, 2, -1),
+        "threshold_b": ("MLSD distance threshold (-1: default)", -1, 20, -1),
     },
     "normal_bae": {"processor_res": ("Preprocessor resolution", 64, 2048, 512)},
     "openpose": {"processor_res": ("Preprocessor resolution", 64, 2048, 512)},
@@ -56,6 +58,8 @@ MODULE_SLIDERS: dict[str, dict[str, tuple[str, int, int, int]]] = {
     "seg_ufade20k": {"processor_res": ("Preprocessor resolution", 64, 2048, 512)},
     "inpaint_global_harmonious": {},
 }
+
+PREPROCESSOR_DEFAULT = -1
 
 RESIZE_MODES: tuple[str, ...] = ("Just Resize", "Crop and Resize", "Resize and Fill")
 CONTROL_MODES: tuple[str, ...] = (
@@ -86,9 +90,11 @@ class ControlNetUnit(RequestModel):
         "Crop and Resize"
     )
     low_vram: bool = False
-    processor_res: Annotated[int | None, Range(64, 2048)] = None
-    threshold_a: Annotated[int | None, Range(0, 2048)] = None
-    threshold_b: Annotated[int | None, Range(0, 2048)] = None
+    # No range in the reference; -1 is "the preprocessor's default", as A1111's ControlNet
+    # API takes it.
+    processor_res: Annotated[int | None, Range(64, 2048, also=(PREPROCESSOR_DEFAULT,))] = None
+    threshold_a: Annotated[int | None, Range(0, 2048, also=(PREPROCESSOR_DEFAULT,))] = None
+    threshold_b: Annotated[int | None, Range(0, 2048, also=(PREPROCESSOR_DEFAULT,))] = None
     guidance_start: Annotated[float, Range(0, 1)] = 0.0
     guidance_end: Annotated[float, Range(0, 1)] = 1.0
     pixel_perfect: bool = False

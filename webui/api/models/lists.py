@@ -59,6 +59,19 @@ class ModelRow(ResponseModel):
     def cover_urls(self) -> list[str]:
         return split_urls(self.modelCoverImgUrl2) or split_urls(self.modelImgUrl2)[:1]
 
+    @property
+    def short_hash(self) -> str | None:
+        """A1111's `Model hash`: the first 10 hex digits of the SHA-256 (an 8-digit legacy
+        hash as it is), lower case; None when the service's value is not a hex hash."""
+        return short_hash(self.modelHash)
+
+
+def short_hash(value: str | None) -> str | None:
+    text = (value or "").strip().lower()
+    if len(text) < 8 or any(c not in "0123456789abcdef" for c in text):
+        return None
+    return text[:10]
+
 
 class ModelPage(Page):
     rows: list[ModelRow]

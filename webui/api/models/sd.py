@@ -6,7 +6,7 @@ and the infotext we write must describe what was asked for, not what a server as
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator
 
@@ -135,6 +135,36 @@ class SDRequestBase(RequestModel):
     @property
     def image_count(self) -> int:
         return self.n_iter * self.batch_size
+
+    @property
+    def checkpoint(self) -> str:
+        return self.alwayson_scripts.sd_model_checkpoint  # type: ignore[attr-defined]
+
+    def with_adetailer(self, units: list[dict[str, Any]]) -> Self:
+        """ADetailer's units (`args`), each validated by this endpoint's table (ruling 6)."""
+        return self._with_scripts(ADetailer={"args": units})
+
+    def _with_scripts(self, **changes: Any) -> Self:
+        scripts = self.alwayson_scripts.model_dump(exclude_none=True)  # type: ignore[attr-defined]
+        return self.revalidated(alwayson_scripts={**scripts, **changes})
+
+    def with_task_id(self, task_id: str) -> Self:
+        """The same request under another id (a re-run; ruling 9: ids are never reused)."""
+        return self._with_scripts(id_task=task_id)
+
+    def with_seed(self, seed: int) -> Self:
+        """-1: a new random seed."""
+        return self.revalidated(seed=seed)
+
+    def with_output_format(self, output_format: str) -> Self:
+        """The format the service sends (checked against OUTPUT_FORMATS)."""
+        if self.alwayson_scripts.output_image_format == output_format:  # type: ignore[attr-defined]
+            return self
+        return self._with_scripts(output_image_format=output_format)
+
+    def with_image_link(self, url: str) -> Self:
+        """The img2img init image (image2image, or controlnet with an init image)."""
+        return self._with_scripts(image_link=url)
 
 
 class Text2ImageRequest(SDRequestBase):

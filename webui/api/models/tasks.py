@@ -11,12 +11,16 @@ from pydantic import BeforeValidator, Field
 
 from webui.api.models.common import (
     SD_STATUS,
+    AnyTaskId,
     Envelope,
+    Lenient,
+    LenientBool,
+    LenientId,
     LenientInt,
+    LenientText,
     RequestModel,
     ResponseModel,
     ResultSeed,
-    TaskId,
     TaskState,
 )
 
@@ -24,7 +28,9 @@ log = logging.getLogger(__name__)
 
 
 class QueryTaskRequest(RequestModel):
-    businessTaskId: TaskId = Field(..., description="The id_task / businessTaskId submitted")
+    # Any id, not only the ones this app makes (`TaskId`): a task submitted by another client
+    # may be looked up too.
+    businessTaskId: AnyTaskId = Field(..., description="The id_task / businessTaskId submitted")
 
 
 # --- SD tasks ---------------------------------------------------------------------------------
@@ -42,21 +48,28 @@ def _progress(value: Any) -> Any:
 
 class TemporaryImage(ResponseModel):
     progress: Annotated[float | None, BeforeValidator(_progress)] = None
-    currentImage: str | None = Field(None, description="Preview, base64")
+    currentImage: LenientText = Field(None, description="Preview, base64")
     jobNo: LenientInt = None
     jobCount: LenientInt = None
 
 
 class ImageAudit(ResponseModel):
-    confidence: float | None = None
-    label: str | None = None
+    confidence: Any = None  # typed `null` in the reference: whatever comes is kept as is
+    label: LenientText = None
+
+
+def _audits(value: Any) -> Any:
+    """A list of audit objects; odd entries (not objects) are dropped, not fatal."""
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, dict | ImageAudit)]
+    return value
 
 
 class ResultImage(ResponseModel):
-    img_audit: list[ImageAudit] | None = None
-    img_audit_status: bool | None = None
+    img_audit: Annotated[list[ImageAudit] | None, BeforeValidator(_audits), Lenient] = None
+    img_audit_status: LenientBool = None
     image_status: LenientInt = None
-    image_url: str | None = None
+    image_url: LenientText = None
     seed: ResultSeed = None
 
     @property
@@ -82,9 +95,9 @@ def sd_task_state(status: int | None) -> TaskState:
 
 
 class TaskInfo(ResponseModel):
-    id_task: str | None = None
+    id_task: LenientId = None
     status: LenientInt = None
-    desc: str | None = None
+    desc: LenientText = None
     temporaryImageDto: TemporaryImage | None = None
     differentialImageRspList: list[ResultImage] | None = None
 
@@ -123,12 +136,12 @@ def tool_task_state(
 
 
 class ToolTaskInfo(ResponseModel):
-    businessTaskId: str | None = None
-    taskId: str | None = None
-    toolTask: str | None = None
+    businessTaskId: LenientId = None
+    taskId: LenientId = None  # a string in the tables; a number would be read as its digits
+    toolTask: LenientText = None
     status: LenientInt = None
-    outputImageUrl: str | None = None
-    desc: str | None = None  # not in the reference; the offline backend explains failures here
+    outputImageUrl: LenientText = None
+    desc: LenientText = None  # not in the reference; the offline backend explains failures here
 
     def state(self, serves_image: Callable[[str], bool]) -> TaskState:
         return tool_task_state(self.status, self.outputImageUrl, serves_image)

@@ -7,9 +7,9 @@ the task engine are shared by every tool.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from webui.api.errors import FieldIssue, InvalidRequestError
 from webui.api.models.common import HttpUrl, RequestModel, TaskId
@@ -32,6 +32,10 @@ class ToolRequest(RequestModel):
     @property
     def task_id(self) -> str:
         return self.businessTaskId
+
+    def with_task_id(self, task_id: str) -> Self:
+        """The same request under another id (a re-run; ruling 9: ids are never reused)."""
+        return self.revalidated(businessTaskId=task_id)
 
 
 class RoopRequest(ToolRequest):
@@ -56,6 +60,17 @@ class EnhanceRequest(ToolRequest):
     upscaler2: str | None = Field(None, description="Second upscaler")
     extrasUpscaler2Visibility: Unit = None
     upscaleFirst: bool | None = Field(None, description="Upscale before face restoration")
+
+    @model_validator(mode="after")
+    def _target_size_with_resize_mode_1(self) -> EnhanceRequest:
+        # The table: upscalingResizeW/H are "used when resize_mode is 1"; without them the
+        # service has no size to scale to.
+        missing = [name for name in ("upscalingResizeW", "upscalingResizeH")
+                   if self.resizeMode == 1 and getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"resizeMode 1 (scale to a size) needs {' and '.join(missing)}: "
+                             "the target width and height in [64, 2048]")
+        return self
 
 
 class RoopResponse(ToolTaskResponse):

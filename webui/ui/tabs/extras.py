@@ -108,7 +108,9 @@ def build_extras(ctx: UiContext, visitor: gr.BrowserState, last_tasks: gr.Browse
                     for n, path in enumerate(files, 1)]
         for picture in pictures:  # every picture checked before any is hosted
             m.check_enhance_input(picture.width, picture.height)
-        return [enhance_request(enhance, host_upload(ctx.runtime.image_host, picture, "image"))
+        owner = ctx.owner(data[visitor])
+        return [enhance_request(enhance, host_upload(ctx.runtime.sources, owner, picture,
+                                                     "image", "Source image"))
                 for picture in pictures]
 
     run_event, run = wire_tool(ctx, results, run_button=run_button, visitor=visitor,

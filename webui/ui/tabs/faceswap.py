@@ -71,9 +71,10 @@ def build_faceswap(ctx: UiContext, visitor: gr.BrowserState, last_tasks: gr.Brow
         pictures = [read_upload(path, "targetUrl",
                                 f"Target {n}" if len(files) > 1 else "Target image")
                     for n, path in enumerate(files, 1)]
-        host = ctx.runtime.image_host
-        face_url = host_upload(host, face, "sourceUrl")
-        return [roop_request(face_url, host_upload(host, picture, "targetUrl"))
+        sources, owner = ctx.runtime.sources, ctx.owner(data[visitor])
+        face_url = host_upload(sources, owner, face, "sourceUrl", "Source face")
+        return [roop_request(face_url, host_upload(sources, owner, picture, "targetUrl",
+                                                   "Target image"))
                 for picture in pictures]
 
     run_event, run = wire_tool(ctx, results, run_button=run_button, visitor=visitor,

@@ -97,25 +97,38 @@ def build_history(ctx: UiContext, visitor: gr.BrowserState) -> HistoryTab:
 
 def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
           previous: gr.Button, following: gr.Button) -> dict[str, Callable[..., Any]]:
-    def listing(visitor_id: str | None, kind: str, text: str, page: int) -> dict[Any, Any]:
+    def listing(visitor_id: str | None, kind: str, text: str, page: int,
+                request: gr.Request = None  # type: ignore[assignment]
+                ) -> dict[Any, Any]:
+        visitor_id = ctx.visitor_id(visitor_id, request)
         if not visitor_id:
             return {}
         found = history_page(ctx.runtime.store, ctx.thumbs, ctx.owner(visitor_id),
-                             page=int(page or 1), kind=kind or None, text=text)
+                             page=_page(page or 1), kind=kind or None, text=text)
         return {h.rows: rows_html(found), h.pager: pager_text(found), h.page: found.page}
 
     filters = [visitor, h.kind, h.search]
     for trigger in (h.tab.select, refresh.click):
         trigger(listing, inputs=[*filters, h.page], outputs=h.refresh_outputs, queue=False)
-    for trigger in (h.kind.change, h.search.submit, h.search.change):
-        trigger(lambda v, k, t: listing(v, k, t, 1), inputs=filters, outputs=h.refresh_outputs,
-                queue=False, trigger_mode="always_last")
-    previous.click(lambda v, k, t, p: listing(v, k, t, int(p) - 1), inputs=[*filters, h.page],
-                   outputs=h.refresh_outputs, queue=False)
-    following.click(lambda v, k, t, p: listing(v, k, t, int(p) + 1), inputs=[*filters, h.page],
-                    outputs=h.refresh_outputs, queue=False)
+    def first_page(v: Any, k: str, t: str, request: gr.Request) -> dict[Any, Any]:
+        return listing(v, k, t, 1, request)
 
-    def show(visitor_id: str | None, opened: str) -> Iterator[dict[Any, Any]]:
+    def newer(v: Any, k: str, t: str, p: Any, request: gr.Request) -> dict[Any, Any]:
+        return listing(v, k, t, _page(p) - 1, request)
+
+    def older(v: Any, k: str, t: str, p: Any, request: gr.Request) -> dict[Any, Any]:
+        return listing(v, k, t, _page(p) + 1, request)
+
+    for trigger in (h.kind.change, h.search.submit, h.search.change):
+        trigger(first_page, inputs=filters, outputs=h.refresh_outputs,
+                queue=False, trigger_mode="always_last")
+    previous.click(newer, inputs=[*filters, h.page], outputs=h.refresh_outputs, queue=False)
+    following.click(older, inputs=[*filters, h.page], outputs=h.refresh_outputs, queue=False)
+
+    def show(visitor_id: str | None, opened: str,
+             request: gr.Request = None  # type: ignore[assignment]
+             ) -> Iterator[dict[Any, Any]]:
+        visitor_id = ctx.visitor_id(visitor_id, request)
         task_id = (opened or "").split("|")[0]
         if not visitor_id or not task_id:
             return
@@ -142,8 +155,9 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
     h.rows.click(opened_from_click, outputs=h.opened, cancels=[show_event])
     h.panel.interrupt.click(lambda: None, cancels=[show_event], queue=False)
 
-    def rerun(visitor_id: str | None, opened: str, kind: str, text: str, new_seed: bool
-              ) -> dict[Any, Any]:
+    def rerun(visitor_id: str | None, opened: str, kind: str, text: str, new_seed: bool,
+              request: Any = None) -> dict[Any, Any]:
+        visitor_id = ctx.visitor_id(visitor_id, request)
         task_id = _opened_task(visitor_id, opened)
         if not visitor_id or not task_id:
             return {}
@@ -169,13 +183,20 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
         return {**listing(visitor_id, kind, text, 1),
                 h.opened: f"{handle.task_id}|{time.monotonic()}"}
 
-    for button, new_seed in ((h.rerun, False), (h.rerun_seed, True)):
-        button.click(lambda v, o, k, t, new_seed=new_seed: rerun(v, o, k, t, new_seed),
-                     inputs=[visitor, h.opened, h.kind, h.search],
+    def rerun_same(v: Any, o: str, k: str, t: str, request: gr.Request) -> dict[Any, Any]:
+        return rerun(v, o, k, t, False, request)
+
+    def rerun_new_seed(v: Any, o: str, k: str, t: str, request: gr.Request) -> dict[Any, Any]:
+        return rerun(v, o, k, t, True, request)
+
+    for button, handler in ((h.rerun, rerun_same), (h.rerun_seed, rerun_new_seed)):
+        button.click(handler, inputs=[visitor, h.opened, h.kind, h.search],
                      outputs=[*h.refresh_outputs, h.opened], cancels=[show_event])
 
-    def delete(visitor_id: str | None, opened: str, kind: str, text: str, page: int
+    def delete(visitor_id: str | None, opened: str, kind: str, text: str, page: int,
+               request: gr.Request = None  # type: ignore[assignment]
                ) -> dict[Any, Any]:
+        visitor_id = ctx.visitor_id(visitor_id, request)
         task_id = _opened_task(visitor_id, opened)
         if not visitor_id or not task_id:
             return {}
@@ -199,6 +220,14 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
                    outputs=[*h.refresh_outputs, *h.panel.outputs, h.request_json, h.opened],
                    cancels=[show_event])
     return {"listing": listing, "show": show, "rerun": rerun, "delete": delete}
+
+
+def _page(value: Any) -> int:
+    """The page number the browser sends back (any junk reads as page 1)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 1
 
 
 def _opened_task(visitor_id: str | None, opened: str) -> str | None:

@@ -175,7 +175,7 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
 
     def form_of(data: dict[Any, Any], init_url: str, mask_url: str | None,
                 init_size: tuple[int, int] | None) -> Img2ImgForm:
-        values = styled_values(ctx, form, data)
+        values = styled_values(ctx, form, data, data.get(visitor))
         scale = float(data[scale_by] or 1)
         if init_size and abs(scale - 1) > 1e-6:  # "Resize by": from the image, multiple of 8
             values["width"], values["height"] = (max(8, round(side * scale / 8) * 8)
@@ -198,13 +198,15 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
             init_url = PLACEHOLDER_URL if init is not None else ""
         # the whole form is checked before anything is uploaded
         build_request(TAB, form_of(data, init_url, placeholder_mask, size), units, ad)
+        sources, owner = ctx.runtime.sources, ctx.owner(data.get(visitor) or "")
         try:
-            if init is not None:
-                init_url = ctx.runtime.image_host.host(init_png or to_png(init))
-            mask_url = ctx.runtime.image_host.host(to_png(mask)) if mask is not None else None
+            if init is not None:  # one of the visitor's results goes by the service's own URL
+                init_url = sources.url_for(owner, init, png=init_png, what="Image").url
+            mask_url = (sources.url_for(owner, mask, png=to_png(mask), what="Mask").url
+                        if mask is not None else None)
         except UploadRefused as refused:
             raise _invalid("image_link", str(refused)) from None
-        for index, url in host_files(ctx, files).items():
+        for index, url in host_files(ctx, data.get(visitor), files).items():
             units[index].image_url = url
         return build_request(TAB, form_of(data, init_url, mask_url, size), units, ad)[1]
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -17,11 +16,13 @@ import gradio as gr
 
 from webui.api import models as m
 from webui.api.errors import ConfigurationError, ZhiqiteError
-from webui.core.visitors import CREDENTIAL_FIELDS, Credentials, Preferences
+from webui.core.engine import PollPolicy, PreviewSchedule
+from webui.core.visitors import CREDENTIAL_FIELDS, Credentials, Preferences, PreviewMode
 from webui.ui.context import UiContext
 from webui.ui.i18n import ZH, tr
 
 TAB = "settings"
+NO_VISITOR = "This call has no visitor id: open the page, or keep the session."
 LANGUAGE_NOTE = ("**Language**: the page follows your browser's language (English or 中文); "
                  "switch it in **Settings** at the foot of the page.")
 KEY_LABELS = {"appcode": "AppCode", "app_key": "AppKey", "app_secret": "AppSecret",
@@ -46,31 +47,69 @@ class SettingsTab:
     handlers: dict[str, Any]
 
 
-def calls_per_task(interval: float | None, mode: str, seconds: float = 20.0) -> str:
-    """What a task of `seconds` costs in billed calls with this preview interval."""
-    if interval:
-        return f"about {1 + math.ceil(seconds / interval)}"
-    return "1" if mode == "callback" else "about 6"
+MODE_CHOICES = [("Spaced out: 2 s, 4 s, 8 s … 16 s (cheapest)", PreviewMode.SPACED.value),
+                ("Steady, every N seconds while this page is shown", PreviewMode.STEADY.value),
+                ("Off", PreviewMode.OFF.value)]
 
 
-def tradeoff_text(interval: float | None, mode: str) -> str:
-    shown = f"every {interval:g} s" if interval else "off"
-    return (f"Live preview **{shown}**: a 20 s task costs **{calls_per_task(interval, mode)}** "
-            f"billed calls (previews off: {calls_per_task(None, mode)}). Each status query is "
-            "billed; previews need one per interval.")
+def _idle_polls(seconds: float) -> int:
+    """Status queries of polling mode with previews off, for a task of `seconds`."""
+    policy, count, at, delay = PollPolicy(), 0, 0.0, PollPolicy().idle_first
+    while at < seconds:
+        at, delay, count = at + delay, min(policy.idle_cap, delay * policy.idle_growth), count + 1
+    return count
 
 
-def _tradeoff_zh(interval: float | None, mode: str) -> str:
-    shown = f"每 {interval:g} 秒" if interval else "关闭"
-    cost = calls_per_task(interval, mode).replace("about ", "约 ")
-    off = calls_per_task(None, mode).replace("about ", "约 ")
-    return (f"实时预览**{shown}**：一个 20 秒的任务需计费 **{cost}** 次（关闭预览：{off} 次）。"
-            "每次状态查询都计费；预览每个间隔需要查询一次。")
+def calls_per_task(schedule: PreviewSchedule | None, mode: str, seconds: float) -> int:
+    """Billed calls of a task of `seconds` with this preview schedule: the submit, each
+    preview, and in polling mode the queries that learn the result."""
+    previews = len(schedule.times(seconds)) if schedule else 0
+    if mode == "callback":
+        return 1 + previews
+    if schedule is None:
+        return 1 + _idle_polls(seconds)
+    return 1 + previews + 1  # the first query after the end learns the result
 
 
-# the slider's every position, in both modes
-ZH.update({tradeoff_text(step / 2 or None, mode): _tradeoff_zh(step / 2 or None, mode)
-           for step in range(11) for mode in ("callback", "poll")})
+def _schedule(mode: str, interval: float | None) -> PreviewSchedule | None:
+    return Preferences(preview_interval=interval or 0,
+                       preview_mode=PreviewMode(mode)).schedule() if mode else None
+
+
+def _shown(mode: str, interval: float | None) -> str:
+    if mode == PreviewMode.STEADY and interval:
+        return f"every {interval:g} s"
+    return "spaced out" if mode == PreviewMode.SPACED else "off"
+
+
+def tradeoff_text(mode: str, interval: float | None, delivery: str) -> str:
+    schedule = _schedule(mode, interval)
+    short, minute = (calls_per_task(schedule, delivery, t) for t in (20, 60))
+    off = calls_per_task(None, delivery, 20)
+    return (f"Live preview **{_shown(mode, interval)}**: a 20 s task costs about **{short}** "
+            f"billed calls, a 1 min task **{minute}** (previews off: {off} for 20 s). Each "
+            "preview is a billed status query.")
+
+
+def _tradeoff_zh(mode: str, interval: float | None, delivery: str) -> str:
+    schedule = _schedule(mode, interval)
+    short, minute = (calls_per_task(schedule, delivery, t) for t in (20, 60))
+    off = calls_per_task(None, delivery, 20)
+    english = _shown(mode, interval)
+    shown = {"spaced out": "逐渐拉长间隔", "off": "关闭"}.get(english) or f"每 {interval:g} 秒"
+    return (f"实时预览**{shown}**：一个 20 秒的任务约计费 **{short}** 次，1 分钟的任务 "
+            f"**{minute}** 次（关闭预览：20 秒任务 {off} 次）。每次预览都是一次计费的状态查询。")
+
+
+# every position of the controls, in both delivery modes
+ZH.update({tradeoff_text(mode, step / 2 or None, delivery):
+           _tradeoff_zh(mode, step / 2 or None, delivery)
+           for step in range(11) for delivery in ("callback", "poll")
+           for mode in PreviewMode})
+ZH.update({"Spaced out: 2 s, 4 s, 8 s … 16 s (cheapest)": "逐渐拉长：2 秒、4 秒、8 秒 … 16 秒（最省）",
+           "Steady, every N seconds while this page is shown": "固定间隔：本页面显示时每 N 秒",
+           "Off": "关闭", "Live preview": "实时预览",
+           "Steady interval, seconds": "固定间隔（秒）"})
 
 
 CALLBACK_TEXT = ("Results arrive by **callback** (the service calls this app back): with "
@@ -84,7 +123,8 @@ def delivery_text(ctx: UiContext) -> str:
     if ctx.engine.mode == "callback":
         return CALLBACK_TEXT
     return ("Results are learnt by **polling** (no public URL the service can call back): "
-            "queries every 2 s growing to 30 s. Set `ZHIQITE_PUBLIC_URL` for callbacks.")
+            "queries every 2 s growing to 30 s. Set `ZHIQITE_PUBLIC_URL`, or start the app with "
+            "`--share`, for callbacks.")
 
 
 def key_mode_text(ctx: UiContext, visitor: str | None) -> str:
@@ -131,10 +171,13 @@ def build_settings(ctx: UiContext, visitor: gr.BrowserState) -> SettingsTab:
                     test = gr.Button("Test connection", elem_id="settings_test")
             with gr.Column():
                 gr.Markdown("### Results")
-                interval = gr.Slider(0, 5, step=0.5, value=d.preview_interval,
-                                     label="Live preview interval, seconds (0 = off)",
+                preview_mode = gr.Radio(MODE_CHOICES, value=str(d.preview_mode),
+                                        label="Live preview", elem_id="settings_preview_mode")
+                interval = gr.Slider(0.5, 5, step=0.5, value=d.preview_interval or 1.5,
+                                     label="Steady interval, seconds",
                                      elem_id="settings_preview_interval")
-                tradeoff = gr.Markdown(tradeoff_text(d.interval, ctx.engine.mode),
+                tradeoff = gr.Markdown(tradeoff_text(d.preview_mode, d.preview_interval,
+                                                     ctx.engine.mode),
                                        elem_id="settings_tradeoff")
                 delivery = gr.Markdown(delivery_text(ctx), elem_id="settings_delivery")
                 output_format = gr.Radio(list(m.OUTPUT_FORMATS), value=d.output_format,
@@ -158,7 +201,7 @@ def build_settings(ctx: UiContext, visitor: gr.BrowserState) -> SettingsTab:
             gr.Markdown(LANGUAGE_NOTE, elem_id="settings_language")
         save = gr.Button("Save settings", variant="primary", elem_id="settings_save")
 
-    prefs = {"preview_interval": interval, "show_adult": adult, "sampler": sampler,
+    prefs = {"preview_mode": preview_mode, "preview_interval": interval, "show_adult": adult, "sampler": sampler,
              "width": width, "height": height, "steps": steps, "cfg_scale": cfg,
              "output_format": output_format, "controlnet_units": units}
     tab = SettingsTab(keys, remember, use_keys, forget_keys, test, key_status, prefs, tradeoff,
@@ -168,14 +211,22 @@ def build_settings(ctx: UiContext, visitor: gr.BrowserState) -> SettingsTab:
 
 
 def _wire(ctx: UiContext, tab: SettingsTab, visitor: Any) -> dict[str, Any]:
-    interval = tab.prefs["preview_interval"]
-    interval.change(lambda value: tr(tradeoff_text(value or None, ctx.engine.mode)), interval,
-                    tab.tradeoff, queue=False)
+    pace = [tab.prefs["preview_mode"], tab.prefs["preview_interval"]]
 
-    def use(data: dict[Any, Any]) -> dict[Any, Any]:
-        visitor_id = data[visitor]
+    def tradeoff(mode: Any, interval: Any) -> str:
+        mode = mode if mode in tuple(PreviewMode) else PreviewMode.SPACED
+        seconds = interval if isinstance(interval, int | float) and 0.5 <= interval <= 5 \
+            else None
+        return tr(tradeoff_text(mode, seconds, ctx.engine.mode))
+
+    for control in pace:
+        control.change(tradeoff, pace, tab.tradeoff, queue=False)
+
+    def use(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
+            ) -> dict[Any, Any]:
+        visitor_id = ctx.visitor_id(data[visitor], request)
         if not visitor_id:
-            gr.Warning("This page has no visitor id yet: reload the page.")
+            gr.Warning(NO_VISITOR)
             return {}
         credentials = Credentials.from_values({n: data[c] for n, c in tab.keys.items()})
         try:
@@ -188,14 +239,17 @@ def _wire(ctx: UiContext, tab: SettingsTab, visitor: Any) -> dict[str, Any]:
         return {tab.saved_keys: remembered, tab.key_status: key_mode_text(ctx, visitor_id),
                 **{c: gr.Textbox(value="") for c in tab.keys.values()}}
 
-    def forget(visitor_id: str | None) -> dict[Any, Any]:
+    def forget(visitor_id: str | None, request: gr.Request = None  # type: ignore[assignment]
+               ) -> dict[Any, Any]:
+        visitor_id = ctx.visitor_id(visitor_id, request)
         if visitor_id:
             ctx.people.forget_credentials(visitor_id)
         gr.Info("Your key is forgotten: this server and this browser no longer hold it.")
         return {tab.saved_keys: "", tab.key_status: tr(key_mode_text(ctx, visitor_id))}
 
-    def test(visitor_id: str | None) -> str:
-        client = ctx.client(visitor_id)
+    def test(visitor_id: str | None, request: gr.Request = None  # type: ignore[assignment]
+             ) -> str:
+        client = ctx.client(ctx.visitor_id(visitor_id, request))
         try:
             page = client.query_models({"pageSize": 1, "pageNum": 1})
         except ZhiqiteError as exc:
@@ -204,10 +258,11 @@ def _wire(ctx: UiContext, tab: SettingsTab, visitor: Any) -> dict[str, Any]:
         return (f"Connection works ({client.auth_mode} at {client.base_url}): "
                 f"{total if total is not None else 'the'} checkpoints listed.")
 
-    def save(data: dict[Any, Any]) -> dict[Any, Any]:
-        visitor_id = data[visitor]
+    def save(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
+             ) -> dict[Any, Any]:
+        visitor_id = ctx.visitor_id(data[visitor], request)
         if not visitor_id:
-            gr.Warning("This page has no visitor id yet: reload the page.")
+            gr.Warning(NO_VISITOR)
             return {}
         values = {name: data[c] for name, c in tab.prefs.items()}
         prefs = ctx.people.set_prefs(visitor_id, values)
@@ -258,7 +313,8 @@ def restore(ctx: UiContext, tab: SettingsTab, visitor_id: str, saved_prefs: Any,
         with contextlib.suppress(ConfigurationError):
             ctx.people.set_credentials(visitor_id, Credentials.from_values(remembered))
     updates: dict[Any, Any] = {c: getattr(prefs, name) for name, c in tab.prefs.items()}
-    updates[tab.tradeoff] = tr(tradeoff_text(prefs.interval, ctx.engine.mode))
+    updates[tab.tradeoff] = tr(tradeoff_text(prefs.preview_mode, prefs.preview_interval,
+                                             ctx.engine.mode))
     updates[tab.key_status] = tr(key_mode_text(ctx, visitor_id))
     updates[tab.delivery] = tr(delivery_text(ctx))  # the public URL is known once listening
     return prefs, updates

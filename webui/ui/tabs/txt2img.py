@@ -119,14 +119,14 @@ def build_txt2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
     seed.wire(panel.results)
 
     def form_of(data: dict[Any, Any]) -> Txt2ImgForm:
-        return Txt2ImgForm.from_values(styled_values(ctx, form, data))
+        return Txt2ImgForm.from_values(styled_values(ctx, form, data, data.get(visitor)))
 
     def build(data: dict[Any, Any]) -> Any:
         """Checked whole first (placeholders for control images), then uploads, then built."""
         units, files = controlnet.read(data, PLACEHOLDER_URL)
         ad = adetailer.read(data)
         build_request(TAB, form_of(data), units, ad)
-        for index, url in host_files(ctx, files).items():
+        for index, url in host_files(ctx, data.get(visitor), files).items():
             units[index].image_url = url
         return build_request(TAB, form_of(data), units, ad)[1]
 
