@@ -21,6 +21,7 @@ from webui.core.engine import PollPolicy
 from webui.core.extensions import ADetailerForm, ControlNetUnitForm
 from webui.core.history import rerun_request
 from webui.core.hosting import UploadRefused, prepare_upload, to_png
+from webui.core.outputs import read_infotext
 from webui.core.runtime import Runtime, Settings, choose_public_url
 from webui.core.sources import pixel_fingerprint
 from webui.core.store import TaskRecord
@@ -71,6 +72,11 @@ def picture_of(record: TaskRecord) -> Image.Image:
 def test_a_result_goes_back_by_its_own_url(tmp_path: Path) -> None:
     with runtime_at(tmp_path) as runtime:
         first = run(runtime, build_request("txt2img", txt2img())[1])
+        # the infotext names the checkpoint's short hash from the list's modelHash
+        listed = runtime.offline.app.state.catalogue.find(  # type: ignore[union-attr]
+            "model", CHECKPOINT).digest
+        saved = read_infotext(first.images[0].path or "") or ""
+        assert f"Model hash: {listed[:10].lower()}, Model: photon_v1_84728" in saved, saved
         image = picture_of(first)
         source = runtime.sources.url_for(OWNER, image)
         assert source.reused and source.url == first.images[0].url
