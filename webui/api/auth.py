@@ -84,6 +84,9 @@ class VendorKeyAuth(Auth):
 
 
 MARKETPLACE_DOMAIN = "alicloudapi.com"
+VENDOR_KEYS_ON_MARKETPLACE = (
+    "vendor access keys are for the vendor's own host, not the Alibaba Cloud marketplace "
+    "gateway: use an AppCode or AppKey/AppSecret there")
 
 
 def normalised_host(url: str) -> str:
@@ -106,11 +109,6 @@ def check_destination(auth: Auth, url: str) -> None:
     decided on the URL the request goes to, whoever built the auth object."""
     if isinstance(auth, VendorKeyAuth) and is_marketplace_host(url):
         raise ConfigurationError(VENDOR_KEYS_ON_MARKETPLACE)
-
-
-VENDOR_KEYS_ON_MARKETPLACE = (
-    "vendor access keys are for the vendor's own host, not the Alibaba Cloud marketplace "
-    "gateway: use an AppCode or AppKey/AppSecret there")
 
 
 def _pair(first: str | None, second: str | None, names: tuple[str, str]) -> bool:

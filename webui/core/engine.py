@@ -59,10 +59,6 @@ class PreviewSchedule:
         """One every `interval` seconds (what a visitor asks for while their tab is shown)."""
         return cls(interval, 1.0, interval)
 
-    @property
-    def is_steady(self) -> bool:
-        return self.growth == 1.0
-
     def gap(self, previews_so_far: int) -> float:
         """Seconds from the last status query to the next preview."""
         return min(self.cap, self.first * self.growth ** min(previews_so_far, 64))
@@ -86,8 +82,7 @@ SPACED = PreviewSchedule()
 PreviewSource = PreviewSchedule | Callable[[], "PreviewSchedule | None"] | None
 
 
-def as_source(preview: PreviewSchedule | float | Callable[[], PreviewSchedule | None] | None
-              ) -> Callable[[], PreviewSchedule | None]:
+def as_source(preview: PreviewSource | float) -> Callable[[], PreviewSchedule | None]:
     """A number is a steady interval in seconds (0 or None: no previews)."""
     if callable(preview) and not isinstance(preview, PreviewSchedule):
         return preview

@@ -41,7 +41,7 @@ class PreparedImage:
     png: bytes
     width: int
     height: int
-    image: Image.Image | None = None  # the decoded, upright picture (to find it among results)
+    image: Image.Image  # the decoded, upright picture (to find it among the results)
 
 
 def prepare_upload(data: bytes, what: str = "image") -> PreparedImage:

@@ -12,7 +12,6 @@ hosting is possible the refusal names the ways out, before anything is billed.
 from __future__ import annotations
 
 import hashlib
-import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,8 +21,6 @@ from PIL import Image
 
 from webui.core.hosting import ImageHost, UploadRefused, to_png
 from webui.core.store import TaskStore
-
-log = logging.getLogger(__name__)
 
 RESULT_URL_LIFETIME = 28 * 24 * 3600.0  # the service keeps results "a month": stop before
 PROBE_TIMEOUT = (3.0, 5.0)
@@ -36,10 +33,12 @@ NO_HOSTING = ("{what}: this picture exists only on this machine and the service 
 
 
 def pixel_fingerprint(image: Image.Image) -> str:
-    """SHA-256 of the picture's size and RGBA pixels: the same for any lossless copy."""
-    rgba = image if image.mode == "RGBA" else image.convert("RGBA")
-    digest = hashlib.sha256(f"{rgba.width}x{rgba.height}:".encode())
-    digest.update(rgba.tobytes())
+    """SHA-256 of the picture's size and RGB pixels: the same for any lossless copy (an RGBA
+    copy of an RGB result too). Results are RGB, so theirs needs no conversion (~2.5 ms for
+    1024x1024 on this machine)."""
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    digest = hashlib.sha256(f"{rgb.width}x{rgb.height}:".encode())
+    digest.update(rgb.tobytes())
     return digest.hexdigest()[:40]
 
 

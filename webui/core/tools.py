@@ -8,11 +8,8 @@ results panel already handle every tool by its `toolCode`.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
-
-from PIL import Image
 
 from webui.api import models as m
 from webui.api.errors import FieldIssue, InvalidRequestError
@@ -88,7 +85,6 @@ def host_upload(sources: Sources, owner: str, image: PreparedImage, field: str,
     """The URL the service reads the picture at: its own result URL when the picture is one
     of the owner's results, else a hosted copy; a refusal names the field and the ways out."""
     try:
-        picture = image.image or Image.open(io.BytesIO(image.png))
-        return sources.url_for(owner, picture, png=image.png, what=label).url
+        return sources.url_for(owner, image.image, png=image.png, what=label).url
     except UploadRefused as refused:
         raise InvalidRequestError([FieldIssue(field, str(refused))]) from None

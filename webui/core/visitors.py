@@ -93,9 +93,9 @@ class Preferences:
     def schedule(self, page_visible: bool = True) -> PreviewSchedule | None:
         """Live previews for this visitor: spaced out, or steady while their page is shown
         (spaced again while it is hidden: nobody looks), or none."""
-        if self.preview_mode == PreviewMode.OFF or not self.preview_interval:
+        if self.preview_mode == PreviewMode.OFF:
             return None
-        if self.preview_mode == PreviewMode.STEADY and page_visible:
+        if self.preview_mode == PreviewMode.STEADY and page_visible and self.preview_interval:
             return PreviewSchedule.steady(self.preview_interval)
         return SPACED
 

@@ -20,6 +20,8 @@ from webui.core.runtime import Runtime
 from webui.core.visitors import Preferences, PreviewMode, RateLimit, Visitors
 
 PREVIEW_INTERVAL = 1.5  # seconds between live previews while a tab watches a task
+# Only a direct API call with no session has no visitor (a page always has one).
+NO_VISITOR = "This call has no visitor id: open the page, or keep the session."
 
 
 @dataclass
@@ -85,6 +87,11 @@ class UiContext:
             return self.runtime.keys.session_visitor(session)
         return None
 
+    def with_visitor(self, data: dict[Any, Any], visitor: Any, request: Any) -> dict[Any, Any]:
+        """A handler's input dict with the visitor component's value resolved
+        (`visitor_id`)."""
+        return {**data, visitor: self.visitor_id(data[visitor], request)}
+
     def default_checkpoint(self, visitor: str | None) -> str | None:
         """The checkpoint a page shows first (the first listed): used when Generate comes
         before the page's checkpoint list has arrived. None when the list cannot be had."""
@@ -143,4 +150,4 @@ def valid_visitor(value: Any) -> bool:
     return isinstance(value, str) and 16 <= len(value) <= 100
 
 
-__all__ = ["PREVIEW_INTERVAL", "TaskEvent", "UiContext", "valid_visitor"]
+__all__ = ["NO_VISITOR", "PREVIEW_INTERVAL", "TaskEvent", "UiContext", "valid_visitor"]

@@ -242,7 +242,7 @@ def build_adetailer(tab: str, args_model: type[BaseModel], d: dict[str, Any]
                 # the reference documents only "None" (ADetailer picks the module itself)
                 f["controlnet_module"] = gr.Dropdown(list(AD_CONTROLNET_MODULES),
                                                      value="None", label="ControlNet module",
-                                                     interactive=len(AD_CONTROLNET_MODULES) > 1)
+                                                     interactive=False)
             with gr.Row():
                 f["controlnet_weight"] = gr.Slider(
                     *rng("ad_controlnet_weight", (0, 2)),

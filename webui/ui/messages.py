@@ -73,6 +73,15 @@ PATTERNS: list[tuple[str, str]] = [
      "未删除：任务仍在运行，完成后再删除。"),
     # warnings and notices of the tabs
     (r"^This page has no visitor id yet: reload the page\.$", "此页面还没有访客 ID：请刷新页面。"),
+    (r"^This call has no visitor id: open the page, or keep the session\.$",
+     "此调用没有访客 ID：请打开页面，或保持会话。"),
+    (rf"^{R}: this picture exists only on this machine and the service cannot reach it\. "
+     r"Make the app reachable: set ZHIQITE_PUBLIC_URL to its public address, or start it with "
+     r"--share \(a public Gradio link\), or host uploads on S3/OSS \(ZHIQITE_S3_BUCKET\); or "
+     r"paste a public image URL\. Nothing was sent or billed\.$",
+     "$1：这张图片只在本机上，服务无法访问。请让本应用可被访问：把 ZHIQITE_PUBLIC_URL 设为它的公开"
+     "地址，或以 --share 启动（Gradio 公开链接），或把上传托管到 S3/OSS（ZHIQITE_S3_BUCKET）；"
+     "或粘贴一个公开的图片 URL。没有发送任何请求，也没有计费。"),
     (r"^No image to send: generate or drop one first\.$", "没有可发送的图像：请先生成或拖入一张。"),
     (r"^Nothing to save yet: generate first\.$", "还没有可保存的内容：请先生成。"),
     (r"^No seed to reuse yet: generate first\.$", "还没有可复用的种子：请先生成。"),

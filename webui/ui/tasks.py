@@ -13,7 +13,7 @@ import gradio as gr
 from webui.api.errors import FieldIssue, InvalidRequestError
 from webui.core.hosting import UploadRefused, prepare_upload
 from webui.core.visitors import RateLimited
-from webui.ui.context import UiContext
+from webui.ui.context import NO_VISITOR, UiContext
 from webui.ui.results import ResultsPanel
 
 
@@ -76,8 +76,8 @@ def submit_and_stream(ctx: UiContext, panel: ResultsPanel, *, visitor: str | Non
                       ) -> Iterator[dict[Any, Any]]:
     """Validate (nothing is sent if invalid), submit, remember the task in the browser (so a
     reload finds it), then stream its events into the panel."""
-    if not visitor:  # only a direct API call with no session can get here
-        gr.Warning("This call has no visitor id: open the page, or keep the session.")
+    if not visitor:
+        gr.Warning(NO_VISITOR)
         return
     try:
         request = build()
@@ -117,7 +117,7 @@ def wire_generate(ctx: UiContext, *, generate_button: Any, panel: ResultsPanel,
     def generate(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
                  ) -> Iterator[dict[Any, Any]]:
         # before the page's load event has stored the id, the session's id is the same one
-        data = {**data, visitor: ctx.visitor_id(data[visitor], request)}
+        data = ctx.with_visitor(data, visitor, request)
         yield from submit_and_stream(
             ctx, panel, visitor=data[visitor], last_tasks=data[last_tasks],
             last_tasks_state=last_tasks, build=lambda: formatted(data, build), labels=labels,
@@ -125,7 +125,7 @@ def wire_generate(ctx: UiContext, *, generate_button: Any, panel: ResultsPanel,
 
     def preview_request(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
                         ) -> dict[Any, Any]:
-        data = {**data, visitor: ctx.visitor_id(data[visitor], request)}
+        data = ctx.with_visitor(data, visitor, request)
         try:
             return requests_view.views(ctx, formatted(data, preview))
         except InvalidRequestError as error:

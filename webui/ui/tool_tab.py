@@ -16,7 +16,7 @@ from webui.api.errors import InvalidRequestError
 from webui.core.outputs import read_infotext
 from webui.core.store import TaskRecord
 from webui.core.visitors import RateLimited
-from webui.ui.context import UiContext
+from webui.ui.context import NO_VISITOR, UiContext
 from webui.ui.results import (
     ResultsPanel,
     build_results_panel,
@@ -24,6 +24,7 @@ from webui.ui.results import (
     progress_html,
     status_markdown,
 )
+from webui.ui.served import shown as served
 from webui.ui.tasks import read_last_tasks, warn_invalid, write_last_tasks
 
 # The request field holding the picture a tool's result replaces, per tool code.
@@ -62,7 +63,7 @@ def _compare(pairs: list[list[str | None]], event: gr.SelectData) -> Any:
 
 def _slider_value(pair: list[str | None]) -> Any:
     before, after = pair
-    return gr.ImageSlider(value=(before or after, after))
+    return gr.ImageSlider(value=(served(before or after), served(after)))
 
 
 def before_path(ctx: UiContext, record: TaskRecord) -> str | None:
@@ -77,8 +78,8 @@ def run_tool(ctx: UiContext, results: ToolResults, *, visitor: str | None, last_
              ) -> Iterator[dict[Any, Any]]:
     """Validate and host every input (nothing is sent when one is bad), submit one task per
     input, remember the batch in the browser, then follow the tasks in order."""
-    if not visitor:  # only a direct API call with no session can get here
-        gr.Warning("This call has no visitor id: open the page, or keep the session.")
+    if not visitor:
+        gr.Warning(NO_VISITOR)
         return
     try:
         requests = build()
@@ -129,7 +130,7 @@ def follow(ctx: UiContext, results: ToolResults, visitor: str, ids: list[str]
                 for image in event.images:
                     if image.shown and image.path:
                         paths.append(image.path)
-                        captions.append((image.path, Path(image.path).name))
+                        captions.append((served(image.path), Path(image.path).name))
                         pairs.append([before, image.path])
                 if event.error:
                     failed.append(f"{prefix}{event.error}")
@@ -174,7 +175,7 @@ def wire_tool(ctx: UiContext, results: ToolResults, *, run_button: gr.Button, vi
 
     def run(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
             ) -> Iterator[dict[Any, Any]]:
-        data = {**data, visitor: ctx.visitor_id(data[visitor], request)}
+        data = ctx.with_visitor(data, visitor, request)
         yield from run_tool(ctx, results, visitor=data[visitor], last_tasks=data[last_tasks],
                             last_tasks_state=last_tasks, build=lambda: build(data),
                             labels=labels)

@@ -162,10 +162,6 @@ class SDRequestBase(RequestModel):
             return self
         return self._with_scripts(output_image_format=output_format)
 
-    def with_image_link(self, url: str) -> Self:
-        """The img2img init image (image2image, or controlnet with an init image)."""
-        return self._with_scripts(image_link=url)
-
 
 class Text2ImageRequest(SDRequestBase):
     cfg_scale: Annotated[float, Range(1, 30)] = 7.0

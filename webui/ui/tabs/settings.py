@@ -18,11 +18,10 @@ from webui.api import models as m
 from webui.api.errors import ConfigurationError, ZhiqiteError
 from webui.core.engine import PollPolicy, PreviewSchedule
 from webui.core.visitors import CREDENTIAL_FIELDS, Credentials, Preferences, PreviewMode
-from webui.ui.context import UiContext
+from webui.ui.context import NO_VISITOR, UiContext
 from webui.ui.i18n import ZH, tr
 
 TAB = "settings"
-NO_VISITOR = "This call has no visitor id: open the page, or keep the session."
 LANGUAGE_NOTE = ("**Language**: the page follows your browser's language (English or 中文); "
                  "switch it in **Settings** at the foot of the page.")
 KEY_LABELS = {"appcode": "AppCode", "app_key": "AppKey", "app_secret": "AppSecret",
@@ -72,8 +71,7 @@ def calls_per_task(schedule: PreviewSchedule | None, mode: str, seconds: float) 
 
 
 def _schedule(mode: str, interval: float | None) -> PreviewSchedule | None:
-    return Preferences(preview_interval=interval or 0,
-                       preview_mode=PreviewMode(mode)).schedule() if mode else None
+    return Preferences(preview_interval=interval or 0, preview_mode=PreviewMode(mode)).schedule()
 
 
 def _shown(mode: str, interval: float | None) -> str:
