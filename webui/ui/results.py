@@ -18,6 +18,7 @@ from webui.core.engine import NO_CANCEL
 from webui.core.events import TaskEvent
 from webui.core.outputs import read_infotext
 from webui.core.store import TaskRecord
+from webui.ui.served import shown as served
 
 SEND_TARGETS = {"img2img": "Send to img2img", "inpaint": "Send to inpaint",
                 "extras": "Send to extras", "faceswap": "Send to face swap"}
@@ -101,8 +102,8 @@ class ResultsPanel:
         paths = [image.path for image in shown]
         return {
             self.preview: gr.Image(value=None, visible=False),
-            self.gallery: gr.Gallery(value=[(p, f"Seed {i.seed}" if i.seed is not None else "")
-                                            for p, i in zip(paths, shown, strict=True)],
+            self.gallery: gr.Gallery(value=[(served(p), f"Seed {i.seed}" if i.seed is not None
+                                             else "") for p, i in zip(paths, shown, strict=True)],
                                      selected_index=None),
             self.infotext: _infotext(paths[0]) if paths else "",
             self.results: paths,

@@ -12,6 +12,7 @@ from webui.core.outputs import read_infotext
 from webui.core.paste import fields_from_infotext
 from webui.ui.context import UiContext
 from webui.ui.results import ResultsPanel
+from webui.ui.served import shown as served
 from webui.ui.tabs.extras import ExtrasTab
 from webui.ui.tabs.faceswap import FaceSwapTab
 from webui.ui.tabs.img2img import Img2ImgTab
@@ -43,6 +44,7 @@ def wire_send_to(ctx: UiContext, main_tabs: gr.Tabs, txt2img: Txt2ImgTab, img2im
             gr.Warning("No image to send: generate or drop one first.")
             return {}
         mode = "inpaint" if inpaint else "img2img"
+        path = served(path)
         update: dict[Any, Any] = {main_tabs: gr.Tabs(selected="img2img"),
                                   img2img.mode_tabs: gr.Tabs(selected=mode), img2img.mode: mode}
         if inpaint:
@@ -60,7 +62,7 @@ def wire_send_to(ctx: UiContext, main_tabs: gr.Tabs, txt2img: Txt2ImgTab, img2im
                 gr.Warning("No image to send: generate or drop one first.")
                 return {}
             return {main_tabs: gr.Tabs(selected=tab), mode_tabs: gr.Tabs(selected="single"),
-                    mode: "single", image: path}
+                    mode: "single", image: served(path)}
         return send
 
     send_extras = to_tool("extras", extras.image, extras.mode, extras.mode_tabs)
