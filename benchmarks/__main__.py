@@ -23,6 +23,7 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     "ui": ([], ["--rounds", "1", "--tasks", "5"]),
     "history": ([], ["--tasks", "2000", "--rounds", "5"]),
     "visitors": ([], ["--visitors", "10", "--tasks", "2"]),
+    "abuse": ([], []),
 }
 
 

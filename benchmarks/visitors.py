@@ -122,9 +122,10 @@ class Deployment:
 
     def outputs(self, api_name: str) -> list[str]:
         """Names of what the endpoint returns to a client (gr.State stays on the server)."""
-        return [self.components[i]["props"].get("elem_id") or self.components[i]["type"]
+        return [self.components[i]["props"].get("elem_id")
+                or self.components[i]["props"].get("storage_key") or self.components[i]["type"]
                 for i in self.dependencies[api_name]["outputs"]
-                if self.components[i]["type"] != "state"]
+                if not self.components[i].get("skip_api")]  # State, Tab: not sent
 
     def stored(self) -> dict[str, tuple[float, float]]:
         """prompt -> (created, finished) of each task the app stored."""
@@ -149,10 +150,13 @@ def open_page(deployment: Deployment) -> tuple[Any, str, float]:
 
     began = time.monotonic()
     client = Client(deployment.url, verbose=False)
-    visitor_id = secrets.token_urlsafe(24)
-    client.predict(*deployment.args("on_load", {"zhiqite_visitor": visitor_id,
-                                                "zhiqite_last_tasks": ""}), api_name="/on_load")
-    return client, visitor_id, time.monotonic() - began
+    job = client.submit(*deployment.args("on_load", {"zhiqite_visitor": None,
+                                                     "zhiqite_last_tasks": ""}),
+                        api_name="/on_load")
+    job.result(timeout=120)
+    first = dict(zip(deployment.outputs("on_load"), job.outputs()[0], strict=False))
+    visitor_token = first["zhiqite_visitor"]  # issued and signed by the app, as a page keeps it
+    return client, visitor_token, time.monotonic() - began
 
 
 def run_tasks(deployment: Deployment, number: int, client: Any, visitor_id: str, tasks: int,

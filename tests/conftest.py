@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image, ImageFile
 
 from tests.helpers.servers import ImageHost
 from webui.api import ZhiqiteClient
@@ -88,3 +90,26 @@ def wait_tool(client: ZhiqiteClient, tool: str, task_id: str, timeout: float = 1
         if time.monotonic() > deadline:
             raise AssertionError(f"{tool} task {task_id} still running after {timeout}s")
         time.sleep(0.01)
+
+
+BOMB_SIDE = 13000
+
+
+@pytest.fixture(scope="session")
+def bomb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real PNG of 13000x13000 greyscale pixels: 164 kB on disk, 169 MB as pixels, 507 MB
+    as RGB."""
+    path = tmp_path_factory.mktemp("bomb") / "bomb.png"
+    Image.new("L", (BOMB_SIDE, BOMB_SIDE)).save(path)
+    return path
+
+
+@pytest.fixture
+def no_decoding(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Any picture Pillow starts to decode fails the test."""
+
+    def load(self: ImageFile.ImageFile) -> None:
+        raise AssertionError(f"decoded a {self.size} picture")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", load)
+    yield

@@ -93,6 +93,18 @@ def test_hosted_image_is_served_until_it_expires(served: tuple) -> None:
     assert list(host.folder.glob("*.png")) == []  # and the file is gone
 
 
+def test_expired_uploads_leave_the_disk_without_being_asked_for(served: tuple) -> None:
+    """Nobody fetches most uploads again: hosting a new one sweeps the expired ones (before,
+    every upload stayed on disk for good)."""
+    host, _, clock = served
+    for _ in range(5):
+        host.host(prepare_upload(png(gradient(8, 8))).png)
+    assert len(list(host.folder.glob("*.png"))) == 5
+    clock.now += 61 + 600
+    host.host(prepare_upload(png(gradient(8, 8))).png)
+    assert len(list(host.folder.glob("*.png"))) == 1
+
+
 def test_nothing_else_is_reachable(served: tuple, tmp_path: Path) -> None:
     host, server, _ = served
     host.host(prepare_upload(png(gradient(8, 8))).png)

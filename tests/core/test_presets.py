@@ -8,6 +8,7 @@ import pytest
 
 from webui.core.presets import PRESETS_DIR, Style, Styles, defaults, merge_style_text, sizes
 from webui.core.prompts import toggle_lora, toggle_word
+from webui.core.store import SQLiteTaskStore
 
 
 def test_style_text_wraps_or_appends_as_a1111_does() -> None:
@@ -18,15 +19,18 @@ def test_style_text_wraps_or_appends_as_a1111_does() -> None:
 
 
 def test_saved_styles_join_the_shipped_ones_and_survive(tmp_path: Path) -> None:
-    styles = Styles(PRESETS_DIR / "styles.csv", tmp_path / "styles.csv")
-    assert "Photographic" in styles.names()
-    styles.save(Style("Mine, with \"quotes\"", "neon {prompt}", "dull"))
-    again = Styles(PRESETS_DIR / "styles.csv", tmp_path / "styles.csv")
-    assert again.apply(["Mine, with \"quotes\"", "Quality tags"], "a cat", "") == (
+    """A visitor's styles are kept in the store under their owner key (more in
+    test_styles.py)."""
+    styles = Styles(PRESETS_DIR / "styles.csv", SQLiteTaskStore.in_dir(tmp_path))
+    assert "Photographic" in styles.names("owner")
+    styles.save("owner", Style("Mine, with \"quotes\"", "neon {prompt}", "dull"))
+    again = Styles(PRESETS_DIR / "styles.csv", SQLiteTaskStore.in_dir(tmp_path))
+    assert again.apply("owner", ["Mine, with \"quotes\"", "Quality tags"], "a cat", "") == (
         "neon a cat, masterpiece, best quality",
         "dull, worst quality, low quality, lowres, bad anatomy, bad hands, jpeg artifacts")
-    with pytest.raises(ValueError, match="style name"):
-        styles.save(Style("  "))
+    with pytest.raises(ValueError, match="Style name"):
+        styles.save("owner", Style("  "))
+    assert not (tmp_path / "styles.csv").exists()  # no shared file any more
     assert (PRESETS_DIR / "styles.csv").read_text().count("Mine") == 0  # shipped file untouched
 
 

@@ -13,7 +13,8 @@ from webui.api.client import ZhiqiteClient
 from webui.api.errors import ConfigurationError
 from webui.api.models import TaskState
 from webui.core.engine import TaskEngine
-from webui.core.visitors import Credentials, Preferences, RateLimit, RateLimited, Visitors
+from webui.core.limits import Limiter, Limits, Quota, RateLimited
+from webui.core.visitors import Credentials, Preferences, Visitors
 from webui.offline.config import OfflineConfig
 from webui.offline.server import OfflineServer
 
@@ -43,19 +44,31 @@ def test_preferences_from_the_browser_are_checked() -> None:
 
 def test_rate_limit_per_minute_and_at_once() -> None:
     now = [0.0]
-    people = Visitors(ZhiqiteClient(base_url="http://127.0.0.1:9"),
-                      limit=RateLimit(per_minute=2, at_once=1), clock=lambda: now[0])
-    people.admit("a", lambda: 0)
-    people.admit("a", lambda: 0)
+    running: set[str] = set()
+    limiter = Limiter(Limits(visitor=Quota(tasks_per_minute=2, concurrent_tasks=1)),
+                      clock=lambda: now[0], is_running=running.__contains__)
+
+    def admit(visitor: str, task: str, *, metered: bool = True) -> None:
+        limiter.admit_task(visitor, "10.0.0.1", metered=metered).bind(task)
+        running.add(task)
+
+    admit("a", "t1")
+    running.discard("t1")  # finished
+    admit("a", "t2")
+    running.discard("t2")
     with pytest.raises(RateLimited, match="at most 2 task"):
-        people.admit("a", lambda: 0)
-    people.admit("b", lambda: 0)  # per visitor
+        admit("a", "t3")
+    admit("b", "t4")  # per visitor
     now[0] = 61.0
-    people.admit("a", lambda: 0)
+    admit("a", "t5")
     with pytest.raises(RateLimited, match="at once"):
-        people.admit("c", lambda: 1)
-    people.set_credentials("c", Credentials(appcode=GOOD))
-    people.admit("c", lambda: 5)  # their own key, their own bill: no limit
+        admit("a", "t6")
+    with pytest.raises(RateLimited, match="at once"):  # tasks at once hold for own keys too
+        admit("a", "t7", metered=False)
+    running.discard("t5")
+    for n in range(5):  # their own key, their own bill: no rate
+        admit("a", f"own{n}", metered=False)
+        running.discard(f"own{n}")
 
 
 def test_own_keys_build_a_client_and_never_show_the_secret() -> None:

@@ -60,6 +60,11 @@ class BuiltUi:
     history: HistoryTab
     settings: SettingsTab
 
+    def token(self, visitor: str | None) -> Any:
+        """What the page keeps for `visitor`: its signed token (a plain id is refused)."""
+        return self.ctx.visitor_token(visitor) if isinstance(visitor, str) and \
+            16 <= len(visitor) <= 100 else visitor
+
     def data(self, visitor: str = "visitor-0123456789abcdef", tab: Any = None,
              **values: Any) -> dict[Any, Any]:
         """Every input at its default, as the page would send it, with `values` by name."""
@@ -70,7 +75,7 @@ class BuiltUi:
         data[self.topbar.checkpoint] = CHECKPOINT
         for name, value in values.items():
             data[tab.form[name]] = value
-        data[self.visitor] = visitor
+        data[self.visitor] = self.token(visitor)
         data[self.last_tasks] = ""
         return data
 
@@ -81,7 +86,7 @@ class BuiltUi:
         for name, value in values.items():
             data[form[name]] = value
         data.update(inputs)
-        data[self.visitor] = visitor
+        data[self.visitor] = self.token(visitor)
         data[self.last_tasks] = ""
         return data
 

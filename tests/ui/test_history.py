@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import gradio as gr
 import pytest
 
 from tests.helpers.images import gradient
@@ -26,11 +27,11 @@ def generate(ui: BuiltUi, prompt: str, **values: Any) -> dict[Any, Any]:
 
 def listing(ui: BuiltUi, kind: str = "", text: str = "", page: int = 1,
             visitor: str = VISITOR) -> dict[Any, Any]:
-    return ui.history.handlers["listing"](visitor, kind, text, page)
+    return ui.history.handlers["listing"](ui.token(visitor), kind, text, page)
 
 
 def opened(ui: BuiltUi, task_id: str, visitor: str = VISITOR) -> dict[Any, Any]:
-    return merged(list(ui.history.handlers["show"](visitor, f"{task_id}|1")))
+    return merged(list(ui.history.handlers["show"](ui.token(visitor), f"{task_id}|1")))
 
 
 def owner(ui: BuiltUi, visitor: str = VISITOR) -> str:
@@ -71,7 +72,7 @@ def test_open_shows_images_infotext_and_request(ui: BuiltUi) -> None:
 def test_a_running_task_opened_here_streams_to_the_end(ui: BuiltUi) -> None:
     handle = ui.ctx.engine.submit(rerun_request(_done_txt2img(ui), new_seed=True),
                                   owner=owner(ui))
-    updates = list(ui.history.handlers["show"](VISITOR, f"{handle.task_id}|1"))
+    updates = list(ui.history.handlers["show"](ui.token(VISITOR), f"{handle.task_id}|1"))
     statuses = [u[ui.history.panel.status] for u in updates if ui.history.panel.status in u]
     assert len(statuses) >= 2 and statuses[-1].startswith("Done")
     assert merged(updates)[ui.history.panel.results]
@@ -85,11 +86,11 @@ def _done_txt2img(ui: BuiltUi) -> TaskRecord:
 def test_rerun_same_and_new_seed(ui: BuiltUi) -> None:
     first = _done_txt2img(ui)
     rerun = ui.history.handlers["rerun"]
-    same = rerun(VISITOR, f"{first.id}|1", "", "", False)
+    same = rerun(ui.token(VISITOR), f"{first.id}|1", "", "", False)
     again = ui.ctx.engine.wait(same[ui.history.opened].split("|")[0], owner(ui), timeout=20)
     assert again.id != first.id and int(again.request["seed"]) == 5
     assert again.images[0].seed == 5
-    fresh = rerun(VISITOR, f"{first.id}|1", "", "", True)
+    fresh = rerun(ui.token(VISITOR), f"{first.id}|1", "", "", True)
     other = ui.ctx.engine.wait(fresh[ui.history.opened].split("|")[0], owner(ui), timeout=20)
     assert int(other.request["seed"]) == -1 and other.images[0].seed != 5
     assert other.request["prompt"] == first.request["prompt"]
@@ -99,7 +100,7 @@ def test_rerun_same_and_new_seed(ui: BuiltUi) -> None:
 def test_rerun_of_a_tool_task(ui: BuiltUi, tmp_path: Path) -> None:
     upscale(ui, image=picture(tmp_path, "in.png", gradient(64, 48)), scale=3)
     first = newest(ui)
-    result = ui.history.handlers["rerun"](VISITOR, f"{first.id}|1", "", "", False)
+    result = ui.history.handlers["rerun"](ui.token(VISITOR), f"{first.id}|1", "", "", False)
     again = ui.ctx.engine.wait(result[ui.history.opened].split("|")[0], owner(ui), timeout=20)
     assert again.kind == "enhance" and again.request["image"] == first.request["image"]
     assert again.state == "succeeded"
@@ -110,8 +111,8 @@ def test_rerun_refuses_when_the_upload_expired(ui: BuiltUi, tmp_path: Path) -> N
     for upload in (ui.ctx.runtime.settings.data_dir / "uploads").iterdir():
         upload.unlink()
     with pytest.warns(UserWarning, match="expired"):
-        result = ui.history.handlers["rerun"](VISITOR, f"{newest(ui).id}|1", "", "", False)
-    assert result == {}
+        result = ui.history.handlers["rerun"](ui.token(VISITOR), f"{newest(ui).id}|1", "", "", False)
+    assert result == gr.skip()
 
 
 def test_delete_removes_row_files_and_thumbnail(ui: BuiltUi) -> None:
@@ -122,9 +123,10 @@ def test_delete_removes_row_files_and_thumbnail(ui: BuiltUi) -> None:
     assert path.exists() and len(thumbs) == 1
     # another visitor cannot delete it
     with pytest.warns(UserWarning, match="gone"):
-        ui.history.handlers["delete"]("someone-else-0123456789", f"{record.id}|1", "", "", 1)
+        ui.history.handlers["delete"](ui.token("someone-else-0123456789"), f"{record.id}|1",
+                                      "", "", 1)
     assert path.exists()
-    result = ui.history.handlers["delete"](VISITOR, f"{record.id}|1", "", "", 1)
+    result = ui.history.handlers["delete"](ui.token(VISITOR), f"{record.id}|1", "", "", 1)
     assert not path.exists() and not thumbs[0].exists()
     assert ui.ctx.runtime.store.get(record.id) is None
     assert "0 task(s)" in result[ui.history.pager]

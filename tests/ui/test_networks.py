@@ -22,13 +22,13 @@ VISITOR = "visitor-0123456789abcdef"
 
 def render(ui: BuiltUi, kind: str = "LoRA", text: str = "", base: str = "All base models",
            sort: str = "Default order", prompt: str = "", negative: str = "") -> str:
-    update = ui.tab.networks.render(VISITOR, kind, text, base, sort, prompt, negative, None)
+    update = ui.tab.networks.render(ui.token(VISITOR), kind, text, base, sort, prompt, negative, None)
     return update[ui.tab.networks.cards]
 
 
 def click(ui: BuiltUi, kind: str, name: str, prompt: str = "", negative: str = "",
           weight: float = 1.0) -> dict[Any, Any]:
-    return ui.tab.networks.click(VISITOR, kind, "", "All base models", "Default order", weight,
+    return ui.tab.networks.click(ui.token(VISITOR), kind, "", "All base models", "Default order", weight,
                                  prompt,
                                  negative, None, gr.EventData(None, {"kind": kind, "name": name}))
 
@@ -70,7 +70,7 @@ def test_clicks_toggle_loras_and_embeddings_and_pick_checkpoints(ui: BuiltUi) ->
     assert negative[box.negative] == "lowres, EasyNegative"
     picked = click(ui, "Checkpoints", "dreamshaper_8_128713.safetensors")
     assert picked[ui.topbar.checkpoint].value == "dreamshaper_8_128713.safetensors"
-    assert click(ui, "LoRA", "not_in_the_list") == {}
+    assert click(ui, "LoRA", "not_in_the_list") == {ui.tab.networks.cards: gr.skip()}
 
 
 def test_hostile_names_are_text(ui: BuiltUi) -> None:

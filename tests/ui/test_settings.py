@@ -15,6 +15,7 @@ from tests.helpers.images import gradient
 from tests.ui.conftest import BuiltUi
 from tests.ui.test_history import generate, listing, opened
 from tests.ui.test_tools import picture, upscale
+from webui.ui.tabs.settings import unseal_key
 
 VISITOR = "visitor-0123456789abcdef"
 MARKER = "MARKERKEY7f3a9c1e5b2d4f6081a3c5e7"
@@ -24,14 +25,14 @@ WRONG = "WRONGKEY9d8c7b6a5f4e3d2c1b0a9f8e"
 def use_key(ui: BuiltUi, appcode: str, *, remember: bool = False,
             visitor: str = VISITOR) -> dict[Any, Any]:
     s = ui.settings
-    data = {ui.visitor: visitor, s.remember: remember,
+    data = {ui.visitor: ui.token(visitor), s.remember: remember,
             **{c: (appcode if name == "appcode" else "") for name, c in s.keys.items()}}
     return s.handlers["use"](data)
 
 
 def save(ui: BuiltUi, **values: Any) -> dict[Any, Any]:
     s = ui.settings
-    data = {ui.visitor: VISITOR, **{c: getattr(ui.ctx.people.defaults, name)
+    data = {ui.visitor: ui.token(VISITOR), **{c: getattr(ui.ctx.people.defaults, name)
                                     for name, c in s.prefs.items()}}
     data.update({s.prefs[name]: value for name, value in values.items()})
     return s.handlers["save"](data)
@@ -46,27 +47,31 @@ def test_own_key_gives_its_own_history(ui: BuiltUi) -> None:
     generate(ui, "made with my key")
     rows = listing(ui)[ui.history.rows]
     assert "made with my key" in rows and "app key" not in rows
-    ui.settings.handlers["forget"](VISITOR)
+    ui.settings.handlers["forget"](ui.token(VISITOR))
     rows = listing(ui)[ui.history.rows]
     assert "app key" in rows and "made with my key" not in rows
 
 
 def test_remembered_key_goes_to_the_browser_only_when_asked(ui: BuiltUi) -> None:
     result = use_key(ui, MARKER, remember=True)
-    assert json.loads(result[ui.settings.saved_keys])["appcode"] == MARKER
-    assert ui.settings.handlers["forget"](VISITOR)[ui.settings.saved_keys] == ""
+    kept = result[ui.settings.saved_keys]
+    assert kept and MARKER not in kept  # sealed by the server: the page cannot read it
+    remembered, legacy = unseal_key(ui.ctx, VISITOR, kept)
+    assert remembered is not None and remembered.appcode == MARKER and not legacy
+    assert unseal_key(ui.ctx, "another-visitor-0123456789", kept)[0] is None
+    assert ui.settings.handlers["forget"](ui.token(VISITOR))[ui.settings.saved_keys] == ""
 
 
 def test_test_connection_says_what_is_wrong(ui: BuiltUi) -> None:
     ui.ctx.runtime.offline.config.appcode = MARKER  # the gateway now checks the AppCode
     test = ui.settings.handlers["test"]
-    assert test(VISITOR).startswith("Connection failed")  # the app's key is missing
+    assert test(ui.token(VISITOR)).startswith("Connection failed")  # the app's key is missing
     use_key(ui, WRONG)
-    message = test(VISITOR)
+    message = test(ui.token(VISITOR))
     assert message.startswith("Connection failed") and "AppCode" in message
     assert WRONG not in message
     use_key(ui, MARKER)
-    assert test(VISITOR).startswith("Connection works (appcode")
+    assert test(ui.token(VISITOR)).startswith("Connection works (appcode")
 
 
 def test_preferences_reach_the_request_and_bad_ones_are_refused(ui: BuiltUi) -> None:
@@ -80,9 +85,9 @@ def test_preferences_reach_the_request_and_bad_ones_are_refused(ui: BuiltUi) -> 
 
 
 def test_rate_limit_refuses_before_sending(ui: BuiltUi) -> None:
-    from webui.core.visitors import RateLimit
+    from webui.core.limits import Limits, Quota
 
-    ui.ctx.people.limit = RateLimit(per_minute=1)
+    ui.ctx.limiter.limits = Limits(visitor=Quota(tasks_per_minute=1))
     generate(ui, "first")
     with pytest.warns(UserWarning, match="at most 1 task"):
         generate(ui, "second")
@@ -96,12 +101,12 @@ def test_no_trace_of_a_key_anywhere(ui: BuiltUi, tmp_path: Path,
     ui.ctx.runtime.offline.config.appcode = MARKER
     messages: list[str] = []
     use_key(ui, WRONG)
-    messages.append(ui.settings.handlers["test"](VISITOR))
+    messages.append(ui.settings.handlers["test"](ui.token(VISITOR)))
     failed = generate(ui, "refused")  # sent with the wrong key: the gateway refuses it
     assert "AppCode" in failed[ui.tab.panel.status]
     messages.append(failed[ui.tab.panel.status])
     use_key(ui, MARKER)
-    messages.append(ui.settings.handlers["test"](VISITOR))
+    messages.append(ui.settings.handlers["test"](ui.token(VISITOR)))
     done = generate(ui, "a marker-free lighthouse")
     assert done[ui.tab.panel.status].startswith("Done")
     upscale(ui, image=picture(tmp_path, "in.png", gradient(64, 64)))
@@ -129,5 +134,5 @@ def test_test_connection_names_a_used_up_quota(ui: BuiltUi) -> None:
     from tests.helpers.offline import faults
 
     faults(ui.ctx.runtime.offline, calls=[{"endpoint": "query_models", "fault": "quota"}])
-    message = ui.settings.handlers["test"](VISITOR)
+    message = ui.settings.handlers["test"](ui.token(VISITOR))
     assert message.startswith("Connection failed: The API quota is used up"), message

@@ -98,8 +98,11 @@ def test_a_visitor_without_a_stored_id_is_its_sessions(ui: BuiltUi) -> None:
     derived = ui.ctx.visitor_id(None, Session())
     assert derived and derived == ui.ctx.visitor_id("", Session())
     assert ui.ctx.visitor_id(None, None) is None
-    assert ui.ctx.visitor_id("visitor-0123456789abcdef", Session()) == \
+    assert ui.ctx.visitor_id(ui.token("visitor-0123456789abcdef"), Session()) == \
         "visitor-0123456789abcdef"
+    # an id the app did not sign is not honoured: the session's own is used instead
+    assert ui.ctx.visitor_id("visitor-0123456789abcdef", Session()) == derived
+    assert ui.ctx.visitor_id("visitor-0123456789abcdef", None) is None
     data = ui.data(prompt="a cat", visitor=None)
     data[ui.visitor] = None
     final = merged(list(ui.tab.generate(data, Session())))

@@ -29,28 +29,33 @@ class Choice:
 
 class Catalog:
     def __init__(self, client: ZhiqiteClient, max_age: float = 3600.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 min_refresh: float = 30.0) -> None:
+        """`min_refresh`: a refresh of a list fetched less than this long ago is answered
+        from the cache, so any number of Refresh clicks bill at most one list a half-minute."""
         self.client, self.max_age, self.clock = client, max_age, clock
+        self.min_refresh = min_refresh
         self._lock = threading.Lock()
         self._cache: dict[str, tuple[float, list[Choice]]] = {}
         self._fetching: dict[str, threading.Lock] = {}
 
-    def _fresh(self, kind: str) -> list[Choice] | None:
+    def _fresh(self, kind: str, refresh: bool = False) -> list[Choice] | None:
         with self._lock:
             cached = self._cache.get(kind)
-            if cached and self.clock() - cached[0] < self.max_age:
+            age = self.min_refresh if refresh else self.max_age
+            if cached and self.clock() - cached[0] < age:
                 return cached[1]
             return None
 
     def _get(self, kind: str, fetch: Callable[[], list[Choice]], refresh: bool) -> list[Choice]:
-        if not refresh and (rows := self._fresh(kind)) is not None:
+        if (rows := self._fresh(kind, refresh)) is not None:
             return rows
         with self._lock:
             fetching = self._fetching.setdefault(kind, threading.Lock())
         # One fetch per list at a time: callers that arrive meanwhile (the start-up warm-up
         # and a first visitor) wait for it and share its answer. Other lists are not held.
         with fetching:
-            if not refresh and (rows := self._fresh(kind)) is not None:
+            if (rows := self._fresh(kind, refresh)) is not None:
                 return rows
             rows = fetch()
             with self._lock:

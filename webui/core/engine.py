@@ -152,6 +152,7 @@ class _Live:
         self.thread: threading.Thread | None = None
         self.own_key = record.own_key
         self.client: ZhiqiteClient | None = None  # the visitor's own, when own_key
+        self.charge: Callable[[], None] | None = None  # the submitter's budgets, per call
 
     @property
     def tool_code(self) -> str | None:
@@ -194,11 +195,13 @@ class TaskEngine:
     # --- submitting -------------------------------------------------------------------------
 
     def submit(self, request: Any, *, owner: str, mode: str | None = None,
-               client: ZhiqiteClient | None = None) -> TaskHandle:
+               client: ZhiqiteClient | None = None,
+               charge: Callable[[], None] | None = None) -> TaskHandle:
         """Store the task, then send it in the background. Returns at once. The request is a
         validated model (see `webui.api.validation.parse_request`). `client`: a visitor's own
         API key; it is held in memory only, so after a restart such a task waits for its
-        callback, or for its owner to come back with the key (`events(client=...)`)."""
+        callback, or for its owner to come back with the key (`events(client=...)`).
+        `charge`: called for each billed call of the task (the submitter's budgets)."""
         mode = mode or self.mode
         if mode == "callback" and not self.public_url:
             raise ValueError("callback mode needs a public URL (ZHIQITE_PUBLIC_URL)")
@@ -214,6 +217,7 @@ class TaskEngine:
         record = self.store.create(record)
         live = self._adopt(record)
         live.client = client if own_key else None
+        live.charge = charge
         self._start(live)
         return TaskHandle(self, record.id, owner)
 
@@ -229,6 +233,8 @@ class TaskEngine:
         with self._registry_lock:
             live = self._live.get(record.id)
             if live is None:
+                # read again: it may have finished (and left `_live`) since the caller read it
+                record = self.store.get(record.id) or record
                 request = ENDPOINTS[record.kind].request.model_validate(record.request)
                 mode = record.mode if self.public_url else "poll"
                 live = _Live(record, request, mode, record.created_at + self.policy.deadline,
@@ -303,6 +309,8 @@ class TaskEngine:
         def count(endpoint: str) -> None:
             live.billed += 1
             self.store.add_billed(live.id)
+            if live.charge is not None:
+                live.charge()
 
         return count
 
@@ -515,6 +523,13 @@ class TaskEngine:
             live.channel.publish(replace(event, state=state, error=error,
                                          billed_calls=live.billed, resumed=live.resumed))
             live.wake.set()
+        # Done: the store has it all. Watchers still hold `live`; nothing else keeps it (an
+        # app that ran 100,000 tasks holds only the unfinished ones).
+        live.probed.clear()
+        if not keep_open:
+            with self._registry_lock:
+                if self._live.get(live.id) is live:
+                    del self._live[live.id]
 
     def _time_out(self, live: _Live) -> None:
         # one last look (the app may have been down when it finished), never with another key
@@ -546,7 +561,7 @@ class TaskEngine:
         envelope = m.ToolTaskResponse if ENDPOINTS[record.kind].tool_code else m.TaskInfoResponse
         try:
             info = envelope.model_validate(json.loads(body)).data
-        except (ValueError, ValidationError):
+        except (ValueError, ValidationError, RecursionError):  # nested past the parser's depth
             return 400, {"code": "400", "msg": "not a task status body"}
         body_id = getattr(info, "businessTaskId", None) or getattr(info, "id_task", None)
         if info is None or body_id != task_id:
@@ -631,6 +646,11 @@ class TaskEngine:
         for live in list(self._live.values()):
             if live.owner == owner and not live.final:
                 live.wake.set()
+
+    def is_following(self, task_id: str) -> bool:
+        """The task is unfinished and this process follows it (counts as running)."""
+        live = self._live.get(task_id)
+        return live is not None and not live.final
 
     def handle(self, task_id: str, owner: str) -> TaskHandle | None:
         return TaskHandle(self, task_id, owner) if self.store.get(task_id, owner) else None

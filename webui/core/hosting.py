@@ -1,7 +1,9 @@
 """Hosting of uploaded images: the API takes image URLs, artists upload files.
 
 `prepare_upload` checks a file (PNG/JPEG/WebP only, verified by decoding; at most 20 MB and
-4096x4096; EXIF orientation applied) and makes it a PNG. Then one of:
+4096x4096, read from the header before anything is decoded: `check_header`, which the UI's
+inputs also apply before Gradio decodes; EXIF orientation applied) and makes it a PNG. Then
+one of:
 
 - `LocalImageHost`: the app serves it itself at an unguessable URL under its public URL
   (`/api/zhiqite/uploads/<random>.png`), until it expires; the route serves nothing else.
@@ -21,14 +23,17 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from PIL import Image, ImageOps
+
+from webui.core.headers import Header, format_name, read_header
 
 MAX_UPLOAD_BYTES = 20 << 20
 MAX_UPLOAD_SIDE = 4096
 ACCEPTED_FORMATS = {"PNG": "PNG", "JPEG": "JPEG", "MPO": "JPEG", "WEBP": "WebP"}
 UPLOADS_PATH = "/api/zhiqite/uploads"
+PRUNE_EVERY = 600.0  # seconds between sweeps of expired uploads (done while hosting one)
 _NAME = re.compile(r"^[A-Za-z0-9_-]{32,64}\.png$")
 
 
@@ -44,21 +49,27 @@ class PreparedImage:
     image: Image.Image  # the decoded, upright picture (to find it among the results)
 
 
-def prepare_upload(data: bytes, what: str = "image") -> PreparedImage:
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise UploadRefused(f"{what}: {len(data) / (1 << 20):.1f} MB is over the "
-                            f"{MAX_UPLOAD_BYTES >> 20} MB limit")
-    try:
-        with Image.open(io.BytesIO(data)) as probe:
-            kind, (width, height) = probe.format, probe.size
-    except (OSError, ValueError, Image.DecompressionBombError):
-        raise UploadRefused(f"{what}: not a readable image (PNG, JPEG or WebP)") from None
-    if kind not in ACCEPTED_FORMATS:
-        raise UploadRefused(f"{what}: {kind or 'this'} files are not accepted; use PNG, "
-                            "JPEG or WebP")
-    if width > MAX_UPLOAD_SIDE or height > MAX_UPLOAD_SIDE:
-        raise UploadRefused(f"{what}: {width}x{height} is larger than "
+def check_header(stream: BinaryIO, size: int, what: str = "image",
+                 max_bytes: int | None = MAX_UPLOAD_BYTES) -> Header:
+    """What can be refused without decoding: the size in bytes, the format, the pixels (from
+    the header alone; `webui/core/headers.py`). A decompression bomb stops here."""
+    if max_bytes is not None and size > max_bytes:
+        raise UploadRefused(f"{what}: {size / (1 << 20):.1f} MB is over the "
+                            f"{max_bytes >> 20} MB limit")
+    header = read_header(stream)
+    if header is None:
+        kind = format_name(stream)
+        if kind and kind not in ACCEPTED_FORMATS:
+            raise UploadRefused(f"{what}: {kind} files are not accepted; use PNG, JPEG or WebP")
+        raise UploadRefused(f"{what}: not a readable image (PNG, JPEG or WebP)")
+    if header.width > MAX_UPLOAD_SIDE or header.height > MAX_UPLOAD_SIDE:
+        raise UploadRefused(f"{what}: {header.width}x{header.height} is larger than "
                             f"{MAX_UPLOAD_SIDE}x{MAX_UPLOAD_SIDE}")
+    return header
+
+
+def prepare_upload(data: bytes, what: str = "image") -> PreparedImage:
+    check_header(io.BytesIO(data), len(data), what)
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()
@@ -89,6 +100,7 @@ class LocalImageHost:
                  ttl: float = 24 * 3600, clock: Callable[[], float] = time.time) -> None:
         self.folder, self.public_url, self.ttl, self.clock = folder, public_url, ttl, clock
         self.folder.mkdir(parents=True, exist_ok=True)
+        self._pruned_at = float("-inf")
 
     def host(self, png: bytes) -> str:
         base = self.public_url()
@@ -97,6 +109,9 @@ class LocalImageHost:
                                 "ZHIQITE_PUBLIC_URL, or start the app with --share, or host "
                                 "uploads on S3/OSS (ZHIQITE_S3_BUCKET), or paste a public "
                                 "image URL")
+        if self.clock() - self._pruned_at > PRUNE_EVERY:  # expired uploads leave the disk
+            self._pruned_at = self.clock()
+            self.prune()
         name = f"{secrets.token_urlsafe(24)}.png"
         path = self.folder / name
         path.write_bytes(png)
@@ -131,7 +146,11 @@ class LocalImageHost:
         """Delete expired uploads; returns how many."""
         removed = 0
         for path in self.folder.glob("*.png"):
-            if path.stat().st_mtime <= self.clock():
+            try:
+                expired = path.stat().st_mtime <= self.clock()
+            except OSError:  # removed meanwhile
+                continue
+            if expired:
                 path.unlink(missing_ok=True)
                 removed += 1
         return removed

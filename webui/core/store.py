@@ -1,15 +1,18 @@
-"""The task store: one row per submitted task, so that nothing is lost across restarts.
+"""The task store: one row per submitted task, so that nothing is lost across restarts, and
+the styles each visitor saved.
 
 `TaskStore` is the interface the engine and the UI use; `SQLiteTaskStore` implements it in
 `<data dir>/tasks.sqlite3` (WAL, one short transaction per write, one connection per thread).
 A PostgreSQL store for several replicas would implement the same few methods.
 
-Every read that serves a visitor takes the owner key: a visitor never sees another's tasks.
+Every read that serves a visitor takes the owner key: a visitor never sees another's tasks or
+styles. A file there that is not a database is set aside and a new store made.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -20,6 +23,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from webui.api.models import TaskState
+from webui.core.files import set_aside
+
+log = logging.getLogger(__name__)
 
 ACTIVE_STATES = (TaskState.QUEUED, TaskState.UPLOADING, TaskState.GENERATING)
 
@@ -73,6 +79,15 @@ class TaskRecord:
         return self.state.is_terminal
 
 
+@dataclass(frozen=True)
+class Style:
+    """A style in A1111's sense: text merged into the prompts (`core/presets.py`)."""
+
+    name: str
+    prompt: str = ""
+    negative_prompt: str = ""
+
+
 class TaskStore(Protocol):
     def create(self, record: TaskRecord) -> TaskRecord: ...
     def get(self, task_id: str, owner: str | None = None) -> TaskRecord | None:
@@ -87,6 +102,12 @@ class TaskStore(Protocol):
     def delete(self, task_id: str, owner: str) -> TaskRecord | None: ...
     def find_image(self, owner: str, pixels: str) -> tuple[TaskRecord, StoredImage] | None:
         """The owner's newest shown result image with this pixel fingerprint."""
+    # styles: each owner's own, by name
+    def styles(self, owner: str, *, limit: int = 1000) -> list[Style]: ...
+    def save_style(self, owner: str, style: Style, *, limit: int) -> bool:
+        """Insert or replace the owner's style of that name; False, and nothing written, when
+        the name is new and the owner already has `limit` styles."""
+    def delete_style(self, owner: str, name: str) -> bool: ...
 
 
 _COLUMNS = [f.name for f in fields(TaskRecord)]
@@ -126,7 +147,17 @@ CREATE TABLE IF NOT EXISTS result_pixels (
     PRIMARY KEY (owner, pixels, task_id, idx)
 );
 CREATE INDEX IF NOT EXISTS result_pixels_task ON result_pixels (task_id);
+CREATE TABLE IF NOT EXISTS styles (
+    owner TEXT NOT NULL,
+    name TEXT NOT NULL,
+    prompt TEXT NOT NULL DEFAULT '',
+    negative_prompt TEXT NOT NULL DEFAULT '',
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (owner, name)
+);
 """
+# sqlite3 error names of a file that is not (or no longer) a database
+_DAMAGED = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
 
 _ADDED_COLUMNS = {"own_key": "INTEGER NOT NULL DEFAULT 0"}
 
@@ -137,12 +168,37 @@ class SQLiteTaskStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._clock = clock
         self._local = threading.local()
+        try:
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            if getattr(exc, "sqlite_errorname", None) not in _DAMAGED:
+                raise  # locked, read-only, disk full: not the file's fault
+            self._set_aside(exc)
+            self._migrate()
+
+    def _migrate(self) -> None:
         db = self._connection()
         db.executescript(_SCHEMA)  # executescript commits on its own
         columns = {row["name"] for row in db.execute("PRAGMA table_info(tasks)")}
         for name, ddl in _ADDED_COLUMNS.items():  # stores made by an earlier version
             if name not in columns:
                 db.execute(f"ALTER TABLE tasks ADD COLUMN {name} {ddl}")
+
+    def _set_aside(self, exc: sqlite3.DatabaseError) -> None:
+        """The file is not a database (or a damaged one): kept beside, with its journal, under
+        another name; a new empty store takes its place."""
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+        aside = set_aside(self.path)
+        for suffix in ("-wal", "-shm"):
+            journal = self.path.with_name(self.path.name + suffix)
+            if journal.exists():
+                journal.rename(aside.with_name(aside.name + suffix))
+        log.warning("%s cannot be opened (%s): moved to %s and a new, empty store made. The "
+                    "tasks and styles it held are not shown; if it was a database, the sqlite3 "
+                    "tool's .recover may get them back.", self.path, exc, aside.name)
 
     @classmethod
     def in_dir(cls, data_dir: Path | str) -> SQLiteTaskStore:
@@ -296,6 +352,31 @@ class SQLiteTaskStore:
             "SELECT COALESCE(SUM(billed_calls), 0) FROM tasks WHERE owner = ?", [owner]
         ).fetchone()
         return int(row[0])
+
+    # --- styles -----------------------------------------------------------------------------
+
+    def styles(self, owner: str, *, limit: int = 1000) -> list[Style]:
+        rows = self._connection().execute(
+            "SELECT name, prompt, negative_prompt FROM styles WHERE owner = ? ORDER BY name "
+            "LIMIT ?", [owner, limit]).fetchall()
+        return [Style(row["name"], row["prompt"], row["negative_prompt"]) for row in rows]
+
+    def save_style(self, owner: str, style: Style, *, limit: int) -> bool:
+        with self._transaction() as db:
+            known = db.execute("SELECT 1 FROM styles WHERE owner = ? AND name = ?",
+                               [owner, style.name]).fetchone()
+            if known is None and db.execute("SELECT COUNT(*) FROM styles WHERE owner = ?",
+                                            [owner]).fetchone()[0] >= limit:
+                return False
+            db.execute("INSERT OR REPLACE INTO styles (owner, name, prompt, negative_prompt, "
+                       "updated_at) VALUES (?, ?, ?, ?, ?)",
+                       [owner, style.name, style.prompt, style.negative_prompt, self._clock()])
+        return True
+
+    def delete_style(self, owner: str, name: str) -> bool:
+        with self._transaction() as db:
+            return db.execute("DELETE FROM styles WHERE owner = ? AND name = ?",
+                              [owner, name]).rowcount > 0
 
     def delete(self, task_id: str, owner: str) -> TaskRecord | None:
         with self._transaction() as db:

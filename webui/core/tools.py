@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from webui.api import models as m
 from webui.api.errors import FieldIssue, InvalidRequestError
 from webui.api.validation import parse_request
 from webui.core.builder import TASK_ID_PREFIXES, new_task_id
-from webui.core.hosting import PreparedImage, UploadRefused, prepare_upload
+from webui.core.headers import Header
+from webui.core.hosting import PreparedImage, UploadRefused, check_header, prepare_upload
 from webui.core.sources import Sources
 
 RESIZE_MODES = ("Scale by", "Scale to")
@@ -67,6 +69,29 @@ def roop_request(source_url: str, target_url: str) -> m.RoopRequest:
     return parse_request(m.RoopRequest, {"businessTaskId": new_task_id(TASK_ID_PREFIXES["roop"]),
                                          "sourceUrl": source_url, "targetUrl": target_url},
                          "roop")
+
+
+MAX_BATCH = 32  # pictures in one batch (one task each)
+
+
+def check_batch(files: list[Any], field: str, label: str) -> None:
+    """A batch is at most MAX_BATCH pictures (a scripted call may name thousands)."""
+    if len(files) > MAX_BATCH:
+        raise InvalidRequestError([FieldIssue(field, f"{label}: at most {MAX_BATCH} images in "
+                                                     f"one batch, got {len(files)}")])
+
+
+def check_upload(path: str | Path, field: str, label: str) -> Header:
+    """An uploaded file's format, size and pixels from its header alone (nothing decoded);
+    a refusal names the field."""
+    try:
+        with Path(path).open("rb") as stream:
+            return check_header(stream, Path(path).stat().st_size, label)
+    except OSError:
+        raise InvalidRequestError([FieldIssue(field, f"{label}: the upload could not be "
+                                                     "read")]) from None
+    except UploadRefused as refused:
+        raise InvalidRequestError([FieldIssue(field, str(refused))]) from None
 
 
 def read_upload(path: str | Path, field: str, label: str) -> PreparedImage:

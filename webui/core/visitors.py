@@ -1,10 +1,15 @@
-"""What the app keeps per visitor (a browser's id), in memory only:
+"""What the app keeps per visitor (a browser's id), in memory only, bounded in count and age:
 
-- the API key a visitor brought (bring-your-own-key mode): a client built from it, never
-  written to disk, the store, a log or an error message; the browser keeps it only when the
-  visitor ticks "remember on this device" (then encrypted by Gradio's BrowserState);
+- the API key a visitor brought (bring-your-own-key mode): a client built from it and its
+  model lists, never written to disk, the store, a log or an error message; the browser keeps
+  it only when the visitor ticks "remember on this device", sealed by the server
+  (`Keys.seal`);
 - the visitor's preferences (also kept in their browser, so they come back on every load);
-- a rate limit for tasks sent with the operator's key (tasks per minute, tasks at once).
+- the network address they were last seen from (limits count per address too:
+  `core/limits.py`), and whether their page is shown.
+
+A flood of junk keys cannot push out a live visitor's key: one address holds only a few own
+keys, and when the app holds its maximum, only keys unused for a while make room.
 """
 
 from __future__ import annotations
@@ -12,7 +17,6 @@ from __future__ import annotations
 import enum
 import threading
 import time
-from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -20,9 +24,15 @@ from typing import Any
 from webui.api import models as m
 from webui.api.client import ZhiqiteClient
 from webui.api.errors import ConfigurationError
+from webui.core.catalog import Catalog
 from webui.core.engine import SPACED, PreviewSchedule
+from webui.core.limits import BoundedMap, Limiter, RateLimited
 
-MAX_VISITORS = 2000  # clients and limits kept; the least recently seen are dropped first
+MAX_VISITORS = 20_000  # visitor records kept; the least recently seen go first
+VISITOR_MAX_AGE = 7 * 86_400.0  # a record nobody used for a week goes (prefs are in the browser)
+MAX_OWN_KEYS = 500  # own keys held at once (each a client)
+MAX_OWN_CATALOGS = 32  # own keys' model lists kept
+KEY_IDLE = 3600.0  # a key unused this long may make room for a new one
 CREDENTIAL_FIELDS = ("appcode", "app_key", "app_secret", "access_key_id", "access_key_secret")
 
 
@@ -117,53 +127,90 @@ def _valid(name: str, value: Any) -> bool:
     return rules[name]()
 
 
-class RateLimited(Exception):
-    """The message says what the limit is and when to try again."""
+@dataclass
+class Visitor:
+    """One browser, as this process knows it."""
 
-
-@dataclass(frozen=True)
-class RateLimit:
-    per_minute: int = 0  # 0 = no limit
-    at_once: int = 0
-
-    @classmethod
-    def from_env(cls, env: Any) -> RateLimit:
-        def number(var: str) -> int:
-            text = str(env.get(var, "") or "").strip()
-            if text and not text.isdigit():
-                raise ValueError(f"{var} must be a whole number, got {text!r}")
-            return int(text or 0)
-
-        return cls(number("ZHIQITE_TASKS_PER_MINUTE"), number("ZHIQITE_CONCURRENT_TASKS"))
+    id: str
+    address: str = "unknown"
+    prefs: Preferences | None = None
+    page_hidden: bool = False
+    client: ZhiqiteClient | None = None  # their own key
+    key_used: float = 0.0  # when their key last did anything
 
 
 class Visitors:
     def __init__(self, default_client: ZhiqiteClient, *, allow_own_keys: bool = True,
-                 limit: RateLimit | None = None, defaults: Preferences | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 limiter: Limiter | None = None, defaults: Preferences | None = None,
+                 clock: Callable[[], float] = time.monotonic, max_visitors: int = MAX_VISITORS,
+                 max_own_keys: int = MAX_OWN_KEYS) -> None:
         self.default_client = default_client
         self.allow_own_keys = allow_own_keys
-        self.limit = limit or RateLimit()
+        self.limiter = limiter or Limiter(clock=clock)
         self.defaults = defaults or Preferences()
         self.clock = clock
+        self.max_own_keys = max_own_keys
         self._lock = threading.Lock()
-        self._clients: OrderedDict[str, ZhiqiteClient] = OrderedDict()
-        self._prefs: OrderedDict[str, Preferences] = OrderedDict()
-        self._sent: dict[str, deque[float]] = {}
-        self._hidden: OrderedDict[str, None] = OrderedDict()  # visitors whose page is hidden
+        self._visitors: BoundedMap[str, Visitor] = BoundedMap(max_visitors, VISITOR_MAX_AGE,
+                                                              clock)
+        self._keyed: dict[str, Visitor] = {}  # visitors holding an own key (bounded above)
+        # the model lists of own keys: the most recently used few (fetched again when needed)
+        self._catalogs: BoundedMap[int, tuple[ZhiqiteClient, Catalog]] = BoundedMap(
+            MAX_OWN_CATALOGS, 3600.0, clock)
+
+    def _get(self, visitor: str | None) -> Visitor | None:
+        with self._lock:
+            return self._keyed.get(visitor or "") or self._visitors.peek(visitor or "")
+
+    def _touch(self, visitor: str) -> Visitor:
+        """The visitor's record (made on first sight); caller holds the lock. A visitor
+        holding a key is kept in `_keyed` whatever the bounded map lets go."""
+        keyed = self._keyed.get(visitor)
+        record = self._visitors.get(visitor, (lambda: keyed) if keyed else
+                                    (lambda: Visitor(visitor)))
+        assert record is not None
+        return record
+
+    def seen(self, visitor: str, address: str) -> None:
+        """A request of this visitor came from `address` (the limits count per address)."""
+        with self._lock:
+            self._touch(visitor).address = address
+
+    def address(self, visitor: str | None) -> str:
+        record = self._get(visitor)
+        return record.address if record else "unknown"
+
+    def count(self) -> dict[str, int]:
+        """Records held (for the benchmark and tests)."""
+        with self._lock:
+            return {"visitors": len(self._visitors), "own_keys": len(self._keyed)}
 
     # --- keys ---------------------------------------------------------------------------
 
     def client(self, visitor: str | None) -> ZhiqiteClient:
-        with self._lock:
-            return self._clients.get(visitor or "", self.default_client)
+        record = self._get(visitor)
+        if record is None or record.client is None:
+            return self.default_client
+        record.key_used = self.clock()
+        return record.client
+
+    def catalog(self, visitor: str | None) -> Catalog | None:
+        """The model lists of the visitor's own key (None: the app's key is in use)."""
+        record = self._get(visitor)
+        client = record.client if record else None
+        if client is None:
+            return None
+        with self._lock:  # the entry holds the client, so its id is not reused meanwhile
+            held = self._catalogs.get(id(client), lambda: (client, Catalog(client)))
+            assert held is not None
+            return held[1]
 
     def uses_own_key(self, visitor: str | None) -> bool:
         return self.client(visitor) is not self.default_client
 
     def set_credentials(self, visitor: str, credentials: Credentials) -> ZhiqiteClient:
         """Build the visitor's client (same API base as the app's); ConfigurationError says
-        what is wrong with the keys without repeating them."""
+        what is wrong with the keys without repeating them, or that no room is left."""
         if not self.allow_own_keys:
             raise ConfigurationError("this app uses its operator's key; own keys are off")
         if credentials.empty:
@@ -174,69 +221,73 @@ class Visitors:
         if not client.auth.secrets:
             raise ConfigurationError("these fields do not make a complete key")
         with self._lock:
-            old = self._clients.pop(visitor, None)
-            self._clients[visitor] = client
-            while len(self._clients) > MAX_VISITORS:
-                self._clients.popitem(last=False)
-        if old is not None and old is not self.default_client:
+            record = self._touch(visitor)
+            if record.client is None:
+                self._make_room(record)
+            old, record.client = record.client, client
+            record.key_used = self.clock()
+            self._keyed[visitor] = record
+        if old is not None:
             old.close()
         return client
 
-    def forget_credentials(self, visitor: str) -> None:
-        with self._lock:
-            client = self._clients.pop(visitor, None)
+    def _make_room(self, record: Visitor) -> None:
+        """Room for one more own key, or ConfigurationError; caller holds the lock."""
+        per_address = self.limiter.limits.own_keys_per_address
+        if per_address and sum(1 for other in self._keyed.values()
+                               if other.address == record.address) >= per_address:
+            raise ConfigurationError(f"at most {per_address} own keys from one network "
+                                     "address are held here at once; try again later")
+        if len(self._keyed) < self.max_own_keys:
+            return
+        now = self.clock()
+        idle = min(self._keyed.values(), key=lambda other: other.key_used)
+        if now - idle.key_used < KEY_IDLE:
+            raise ConfigurationError("this app holds as many own keys as it can right now; "
+                                     "try again later")
+        self._drop_key(idle)
+
+    def _drop_key(self, record: Visitor) -> None:
+        self._keyed.pop(record.id, None)
+        client, record.client = record.client, None
         if client is not None:
             client.close()
+
+    def forget_credentials(self, visitor: str) -> None:
+        with self._lock:
+            record = self._keyed.get(visitor)
+            if record is not None:
+                self._drop_key(record)
 
     # --- preferences --------------------------------------------------------------------
 
     def prefs(self, visitor: str | None) -> Preferences:
-        with self._lock:
-            return self._prefs.get(visitor or "", self.defaults)
+        record = self._get(visitor)
+        return record.prefs if record and record.prefs else self.defaults
 
     def set_prefs(self, visitor: str, values: Any) -> Preferences:
         prefs = Preferences.checked(values, self.defaults)
         with self._lock:
-            self._prefs.pop(visitor, None)
-            self._prefs[visitor] = prefs
-            while len(self._prefs) > MAX_VISITORS:
-                self._prefs.popitem(last=False)
+            self._touch(visitor).prefs = prefs
         return prefs
 
     def set_page_visible(self, visitor: str, visible: bool) -> None:
         """The visitor's page was shown or hidden (the browser's visibilitychange)."""
         with self._lock:
-            self._hidden.pop(visitor, None)
-            if not visible:
-                self._hidden[visitor] = None
-                while len(self._hidden) > MAX_VISITORS:
-                    self._hidden.popitem(last=False)
+            self._touch(visitor).page_hidden = not visible
 
     def page_visible(self, visitor: str | None) -> bool:
-        with self._lock:
-            return (visitor or "") not in self._hidden
+        record = self._get(visitor)
+        return not (record and record.page_hidden)
 
     def preview_schedule(self, visitor: str | None) -> PreviewSchedule | None:
-        """The live-preview schedule the visitor wants now (read at each preview)."""
+        """The live-preview schedule the visitor wants now (read at each preview): none once
+        their day's budget of billed calls on the operator's key is spent."""
+        if visitor and not self.uses_own_key(visitor) and \
+                self.limiter.calls_left(visitor, self.address(visitor)) == 0:
+            return None
         return self.prefs(visitor).schedule(self.page_visible(visitor))
 
-    # --- rate limit ---------------------------------------------------------------------
 
-    def admit(self, visitor: str, running: Callable[[], int]) -> None:
-        """Count one task on the operator's key, or raise RateLimited. Own keys are the
-        visitor's own bill: no limit."""
-        if self.uses_own_key(visitor) or not (self.limit.per_minute or self.limit.at_once):
-            return
-        if self.limit.at_once and running() >= self.limit.at_once:
-            raise RateLimited(f"at most {self.limit.at_once} task(s) at once on this app: "
-                              "wait for one to finish")
-        now = self.clock()
-        with self._lock:
-            sent = self._sent.setdefault(visitor, deque())
-            while sent and now - sent[0] >= 60:
-                sent.popleft()
-            if self.limit.per_minute and len(sent) >= self.limit.per_minute:
-                wait = 60 - (now - sent[0])
-                raise RateLimited(f"at most {self.limit.per_minute} task(s) a minute on this "
-                                  f"app: try again in {wait:.0f} s")
-            sent.append(now)
+__all__ = ["CREDENTIAL_FIELDS", "Credentials", "Preferences", "PreviewMode", "RateLimited",
+           "Visitor", "Visitors"]

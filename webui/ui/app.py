@@ -6,23 +6,33 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from webui.args import preview_interval as interval_arg
 from webui.core.hosting import MAX_UPLOAD_BYTES
+from webui.core.http_guards import (
+    BodyLimit,
+    ClosedRoutes,
+    LoginThrottle,
+    SessionLimit,
+    UploadLimit,
+)
+from webui.core.limits import Limits
 from webui.core.routes import callback_router, covers_router, uploads_router
 from webui.core.runtime import Runtime, Settings, choose_public_url
-from webui.core.visitors import Preferences, RateLimit
-from webui.ui.context import UiContext
+from webui.core.visitors import Preferences
+from webui.ui import toasts
+from webui.ui.context import NO_VISITOR, UiContext
 from webui.ui.i18n import translate, translations
+from webui.ui.inputs import guard_pillow
 from webui.ui.messages import script as messages_script
-from webui.ui.prompt_box import picker_updates
+from webui.ui.prompt_box import picker_updates, style_choices
 from webui.ui.results import interrupted, meter_markdown
 from webui.ui.send_to import wire_send_to
 from webui.ui.tabs.extras import build_extras
@@ -53,19 +63,27 @@ class Access:
 
     auth: tuple[str, str] | None = None  # (user, password) in front of the whole app
     own_keys: bool = True  # visitors may bring their own API key
-    limit: RateLimit = RateLimit()  # per visitor, on the operator's key
+    limits: Limits = Limits()  # per visitor, per address and in all (core/limits.py)
+    trusted_proxies: int = 0  # proxies in front that append to X-Forwarded-For
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Access:
+    def from_env(cls, env: Mapping[str, str], *, shared: bool = False) -> Access:
         """ZHIQITE_PASSWORD (and ZHIQITE_USERNAME, default "zhiqite"), ZHIQITE_OWN_KEYS=off,
-        ZHIQITE_TASKS_PER_MINUTE, ZHIQITE_CONCURRENT_TASKS. Never from the command line,
-        where a password shows in the process list."""
+        the limits (`Limits.from_env`: the shared defaults when `shared`, i.e. on a Space,
+        on a public address or with --share), ZHIQITE_TRUSTED_PROXIES (default 1 on a
+        Space, else 0). Never from the command line, where a password shows in the process
+        list."""
         password = env.get("ZHIQITE_PASSWORD", "")
         own = env.get("ZHIQITE_OWN_KEYS", "on").strip().lower()
         if own not in ("on", "off"):
             raise ValueError(f"ZHIQITE_OWN_KEYS must be on or off, got {own!r}")
+        proxies = str(env.get("ZHIQITE_TRUSTED_PROXIES") or "").strip() or \
+            ("1" if env.get("SPACE_ID") else "0")
+        if not proxies.isdigit():
+            raise ValueError(f"ZHIQITE_TRUSTED_PROXIES must be a whole number, got {proxies!r}")
         return cls((env.get("ZHIQITE_USERNAME") or "zhiqite", password) if password else None,
-                   own == "on", RateLimit.from_env(env))
+                   own == "on", Limits.from_env(env, shared=shared or bool(env.get("SPACE_ID"))),
+                   int(proxies))
 
 
 @dataclass
@@ -85,10 +103,6 @@ def page_script() -> str:
     shortcuts = (ASSETS / "app.js").read_text(encoding="utf-8").strip()
     translator = messages_script((ASSETS / "messages.js").read_text(encoding="utf-8").strip())
     return f"() => {{ ({shortcuts})(); ({translator})(); }}"
-
-
-def new_visitor_id() -> str:
-    return secrets.token_urlsafe(24)
 
 
 def build(ctx: UiContext) -> gr.Blocks:
@@ -130,19 +144,24 @@ def build(ctx: UiContext) -> gr.Blocks:
         tabs = (txt2img, img2img)
         applied = [c for tab in tabs for c in (*(tab.form[n] for n in PREF_FIELDS),
                                                 *tab.controlnet.tabs, tab.box.lora,
-                                                tab.box.embedding)]
+                                                tab.box.embedding, tab.box.styles)]
 
         def on_load(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
                     ) -> Iterator[dict[Any, Any]]:
             # 1. At once, no network: the visitor id (a click that comes before this lands
             # with the same id: see UiContext.visitor_id), preferences, the meter.
-            visitor_id = ctx.visitor_id(data[visitor], request) or new_visitor_id()
+            visitor_id = ctx.returning_visitor(data[visitor], request)
+            if visitor_id is None:
+                toasts.warn(NO_VISITOR)
+                return
             prefs, first = restore(ctx, settings, visitor_id, data[settings.saved_prefs],
                                    data[settings.saved_keys])
             owner = ctx.owner(visitor_id)
             first.update(form_updates(tabs, prefs, forms=bool(data[settings.saved_prefs])))
             meter = meter_markdown(0, ctx.engine.billed_calls(owner))
-            first[visitor] = visitor_id
+            first[visitor] = ctx.visitor_token(visitor_id)
+            styles = style_choices(ctx, visitor_id)  # their own and the shipped ones
+            first.update({tab.box.styles: styles for tab in tabs})
             for tab in tabs:
                 first[tab.panel.meter] = meter
             yield first
@@ -167,7 +186,7 @@ def build(ctx: UiContext) -> gr.Blocks:
         load_event = demo.load(
             on_load, inputs={visitor, last_tasks, topbar.checkpoint, topbar.vae,
                              settings.saved_prefs, settings.saved_keys},
-            outputs=[visitor, topbar.checkpoint, topbar.vae, *applied,
+            outputs=[visitor, settings.saved_keys, topbar.checkpoint, topbar.vae, *applied,
                      *settings.prefs.values(), settings.tradeoff, settings.key_status,
                      settings.delivery,
                      *(c for tab in tabs for c in tab.panel.outputs),
@@ -175,15 +194,20 @@ def build(ctx: UiContext) -> gr.Blocks:
             concurrency_limit=None, show_progress="hidden")
         # after Save or a key change: the forms, pickers and model lists follow
         def after_settings(who: Any, current: str | None, vae_now: str | None,
+                           txt2img_styles: Any, img2img_styles: Any,
                            request: gr.Request) -> dict[Any, Any]:
             who = ctx.visitor_id(who, request)
             return {**form_updates(tabs, ctx.prefs(who), forms=True),
+                    # another key is another owner, with other styles
+                    txt2img.box.styles: style_choices(ctx, who, txt2img_styles),
+                    img2img.box.styles: style_choices(ctx, who, img2img_styles),
                     **list_updates(ctx, tabs, who),
                     **dict(zip((topbar.checkpoint, topbar.vae),
                                model_updates(ctx, who, current, vae_now), strict=True))}
 
         for event in settings.handlers["events"]:
-            event.then(after_settings, inputs=[visitor, topbar.checkpoint, topbar.vae],
+            event.then(after_settings, inputs=[visitor, topbar.checkpoint, topbar.vae,
+                                               txt2img.box.styles, img2img.box.styles],
                        outputs=[*applied, topbar.checkpoint, topbar.vae])
         for panel, event in ((txt2img.panel, txt2img.generate_event),
                              (img2img.panel, img2img.generate_event),
@@ -200,6 +224,7 @@ def build(ctx: UiContext) -> gr.Blocks:
     return demo
 
 
+SESSION_CAPACITY = 500  # page sessions whose state Gradio keeps (its default: 10,000)
 PREF_FIELDS = ("sampler", "width", "height", "steps", "cfg_scale")
 
 
@@ -231,12 +256,18 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
            access: Access | None = None) -> Launched:
     """Start everything and return (the server runs in its own threads)."""
     access = access or Access()
+    guard_pillow()  # no image past the app's own limit is decoded anywhere in the process
     runtime = Runtime.open(settings)
     runtime.warm_up()  # the model lists load while the page is built
     ctx = UiContext.create(runtime, preview_interval=preview_interval, show_adult=show_adult,
-                           allow_own_keys=access.own_keys, limit=access.limit)
+                           allow_own_keys=access.own_keys, limits=access.limits,
+                           trusted_proxies=access.trusted_proxies)
     demo = build(ctx)
     demo.queue(default_concurrency_limit=None)
+    # Who a request is from is decided once, by ZHIQITE_TRUSTED_PROXIES: uvicorn would
+    # otherwise take X-Forwarded-For from any loopback peer (a tunnel that forwards what the
+    # client wrote would let every request claim any address).
+    os.environ.setdefault("FORWARDED_ALLOW_IPS", "")
     app, local_url, share_url = demo.launch(
         server_name=host, server_port=port, share=share, prevent_thread_lock=True,
         auth=access.auth, auth_message="This Zhiqite WebUI asks for a password.",
@@ -244,7 +275,16 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
         run_history=False, show_error=False, quiet=quiet, max_threads=200,
         footer_links=["gradio", "settings"], i18n=translations(),  # footer Settings: language
         css_paths=[ASSETS / "app.css"],
-        js=page_script())
+        js=page_script(),
+        # Gradio keeps each page session's state (about 1 MB here): the oldest go first
+        state_session_capacity=SESSION_CAPACITY,
+        app_kwargs={"middleware": [
+            Middleware(ClosedRoutes), Middleware(BodyLimit),
+            Middleware(LoginThrottle, trusted_proxies=access.trusted_proxies),
+            Middleware(SessionLimit, per_hour=access.limits.new_sessions_per_hour,
+                       trusted_proxies=access.trusted_proxies),
+            Middleware(UploadLimit, mb_per_hour=access.limits.upload_mb_per_hour,
+                       trusted_proxies=access.trusted_proxies)]})
     # The service posts results here; the route lives on Gradio's own FastAPI app.
     app.include_router(callback_router(runtime.engine))
     app.include_router(uploads_router(runtime.local_host))
@@ -288,9 +328,10 @@ def main(argv: list[str] | None = None) -> None:
         os.environ["ZHIQITE_API_BASE"] = args.api_base
     try:
         settings = Settings.from_env(backend=args.backend)
+        shared = args.share or args.host not in ("127.0.0.1", "localhost", "::1")
         launched = launch(settings, host=args.host, port=args.port, share=args.share,
-                          preview_interval=args.preview_interval,
-                          show_adult=args.show_adult, access=Access.from_env(os.environ))
+                          preview_interval=args.preview_interval, show_adult=args.show_adult,
+                          access=Access.from_env(os.environ, shared=shared))
     except (ValueError, OSError) as exc:
         raise SystemExit(f"zhiqite-webui: {exc}") from None
     try:

@@ -4,8 +4,7 @@ rate limit (`core/visitors.py`)."""
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from webui.api.client import ZhiqiteClient
@@ -15,13 +14,16 @@ from webui.core.covers import CoverCache
 from webui.core.engine import TaskHandle
 from webui.core.events import TaskEvent
 from webui.core.history import Thumbnails
-from webui.core.presets import PRESETS_DIR, Styles, defaults, sizes
+from webui.core.limits import Limiter, Limits, RateLimited, Ticket, request_address
+from webui.core.presets import PRESETS_DIR, Styles, defaults, retire_shared_styles, sizes
 from webui.core.runtime import Runtime
-from webui.core.visitors import Preferences, PreviewMode, RateLimit, Visitors
+from webui.core.visitors import Preferences, PreviewMode, Visitors
 
 PREVIEW_INTERVAL = 1.5  # seconds between live previews while a tab watches a task
-# Only a direct API call with no session has no visitor (a page always has one).
-NO_VISITOR = "This call has no visitor id: open the page, or keep the session."
+# A page always has a visitor; a raw API call without a session, a forged id, or a new
+# session from an address that started many this hour has none.
+NO_VISITOR = ("This page has no visitor id: reload it. (A network address that opened many "
+              "new sessions this hour waits before it gets another.)")
 
 
 @dataclass
@@ -37,18 +39,19 @@ class UiContext:
     thumbs: Thumbnails | None = None
     covers: CoverCache | None = None
     visitors: Visitors | None = None
-    _catalogs: dict[int, Catalog] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    trusted_proxies: int = 0  # proxies in front of the app that append to X-Forwarded-For
 
     @classmethod
     def create(cls, runtime: Runtime, *, preview_interval: float | None = None,
                show_adult: bool = False, allow_own_keys: bool = True,
-               limit: RateLimit | None = None) -> UiContext:
+               limits: Limits | None = None, trusted_proxies: int = 0) -> UiContext:
         """`preview_interval`: the default of a new browser; None spaced-out previews (the
         cheap default), 0 none, seconds a steady pace (a test may preview faster than a
-        browser may ask)."""
+        browser may ask). `limits`: what visitors, addresses and everybody may spend of the
+        operator's key (`core/limits.py`)."""
         presets = defaults()
         d = presets["txt2img"]
+        retire_shared_styles(runtime.settings.data_dir)  # each visitor keeps their own now
         mode = (PreviewMode.SPACED if preview_interval is None else
                 PreviewMode.OFF if preview_interval == 0 else PreviewMode.STEADY)
         prefs = Preferences(preview_interval=preview_interval or PREVIEW_INTERVAL,
@@ -56,14 +59,16 @@ class UiContext:
                             sampler=d["sampler"], width=d["width"], height=d["height"],
                             steps=d["steps"], cfg_scale=d["cfg_scale"])
         return cls(runtime=runtime, catalog=runtime.catalog,
-                   styles=Styles(PRESETS_DIR / "styles.csv",
-                                 runtime.settings.data_dir / "styles.csv"),
+                   styles=Styles(PRESETS_DIR / "styles.csv", runtime.store),
                    defaults=presets, sizes=sizes(), preview_interval=preview_interval,
                    show_adult=show_adult,
                    thumbs=Thumbnails(runtime.settings.data_dir / "thumbs"),
                    covers=CoverCache(runtime.settings.data_dir / "covers"),
                    visitors=Visitors(runtime.client, allow_own_keys=allow_own_keys,
-                                     limit=limit, defaults=prefs))
+                                     limiter=Limiter(limits,
+                                                     is_running=runtime.engine.is_following),
+                                     defaults=prefs),
+                   trusted_proxies=trusted_proxies)
 
     @property
     def engine(self) -> Any:
@@ -76,16 +81,45 @@ class UiContext:
 
     # --- per visitor ------------------------------------------------------------------------
 
+    @property
+    def limiter(self) -> Limiter:
+        return self.people.limiter
+
+    def address(self, request: Any) -> str:
+        """The network address a request counts against (`core/limits.client_address`)."""
+        return request_address(request, self.trusted_proxies)
+
     def visitor_id(self, stored: Any, request: Any = None) -> str | None:
-        """The visitor of an event: the id the browser keeps, or for a new browser whose page
-        has not stored one yet, the one derived from its page session (the load event derives
-        and stores the same). None only for a call with neither."""
-        if valid_visitor(stored):
+        """The visitor of an event: the id in the signed token the browser keeps
+        (`Keys.visitor_token`), or for a new browser whose page has not stored one yet, the
+        one derived from its page session (the load event derives, signs and stores the
+        same). None for a forged or unsigned id with no session, and for a new session from
+        an address past its new-visitor limit."""
+        address = self.address(request)
+        visitor = self.runtime.keys.visitor_from_token(stored)
+        if visitor is None:
+            session = getattr(request, "session_hash", None)
+            if not isinstance(session, str) or not 0 < len(session) <= 200:
+                return None
+            visitor = self.runtime.keys.session_visitor(session)
+            if not self.limiter.admit_visitor(address, visitor):
+                return None
+        self.people.seen(visitor, address)
+        return visitor
+
+    def returning_visitor(self, stored: Any, request: Any = None) -> str | None:
+        """At page load: `visitor_id`, or an unsigned id kept by an earlier version of the
+        app when it has a history here (nobody can guess one that has; any other unsigned
+        id is a new session's)."""
+        if self.runtime.keys.visitor_from_token(stored) is None and valid_visitor(stored) \
+                and "." not in stored and self.runtime.store.count(self.owner(stored)):
+            self.people.seen(stored, self.address(request))
             return stored
-        session = getattr(request, "session_hash", None)
-        if isinstance(session, str) and session:
-            return self.runtime.keys.session_visitor(session)
-        return None
+        return self.visitor_id(stored, request)
+
+    def visitor_token(self, visitor: str) -> str:
+        """What the browser keeps for `visitor`."""
+        return self.runtime.keys.visitor_token(visitor)
 
     def with_visitor(self, data: dict[Any, Any], visitor: Any, request: Any) -> dict[Any, Any]:
         """A handler's input dict with the visitor component's value resolved
@@ -120,21 +154,53 @@ class UiContext:
         return self.prefs(visitor).show_adult
 
     def catalog_for(self, visitor: str | None) -> Catalog:
-        client = self.client(visitor)
-        if client is self.runtime.client:
-            return self.catalog
-        with self._lock:
-            return self._catalogs.setdefault(id(client), Catalog(client))
+        return self.people.catalog(visitor) or self.catalog
 
-    def submit(self, visitor: str, request: Any) -> TaskHandle:
-        """Rate limit (operator's key only), then the task under this visitor's owner key,
-        sent with the key in use. Raises RateLimited."""
+    def metered(self, visitor: str | None) -> bool:
+        """Whether the visitor's calls count against the budgets: on the operator's key, and
+        on the embedded offline backend whatever the key (it takes any key, and its work is
+        the operator's machine)."""
+        return self.runtime.is_offline or not self.people.uses_own_key(visitor)
+
+    def admit_list_call(self, visitor: str | None) -> None:
+        """Before a list call a visitor asked for (Test connection, Refresh): raises
+        RateLimited past the list-call limits or the day's budget."""
+        self.limiter.admit_list_call(visitor or "", self.people.address(visitor),
+                                     metered=self.metered(visitor))
+
+    def reserve(self, visitor: str, count: int = 1) -> tuple[list[Ticket], RateLimited | None]:
+        """Places for up to `count` tasks, taken before anything is uploaded or hosted (a
+        refused task must cost no disk): (the tickets, why the rest were refused). Raises
+        RateLimited when not even one is allowed."""
+        tickets: list[Ticket] = []
+        for _ in range(count):
+            try:
+                tickets.append(self.limiter.admit_task(visitor, self.people.address(visitor),
+                                                       metered=self.metered(visitor)))
+            except RateLimited as limited:
+                if not tickets:
+                    raise
+                return tickets, limited
+        return tickets, None
+
+    def submit(self, visitor: str, request: Any, ticket: Ticket | None = None) -> TaskHandle:
+        """The limits first (`Limiter.admit_task`: the budgets on the operator's key, tasks
+        at once for everyone; or a `ticket` from `reserve`), then the task under this
+        visitor's owner key, sent with the key in use; its billed calls are charged to the
+        visitor, their address and the deployment. Raises RateLimited."""
         owner = self.owner(visitor)
-        self.people.admit(visitor, lambda: sum(
-            1 for r in self.runtime.store.unfinished() if r.owner == owner))
         client = self.client(visitor)
-        return self.engine.submit(request, owner=owner,
-                                  client=None if client is self.runtime.client else client)
+        own = client is not self.runtime.client
+        if ticket is None:
+            ticket = self.reserve(visitor)[0][0]
+        try:
+            handle = self.engine.submit(request, owner=owner, client=client if own else None,
+                                        charge=ticket.charge)
+        except BaseException:
+            ticket.release()
+            raise
+        ticket.bind(handle.task_id)
+        return handle
 
     def events(self, visitor: str, task_id: str, *, previews: bool = True
                ) -> Any:

@@ -13,9 +13,11 @@ import gradio as gr
 from pydantic import BaseModel
 
 from webui.api import models as m
-from webui.api.errors import InvalidRequestError
+from webui.api.errors import FieldIssue, InvalidRequestError
 from webui.core.engine import kind_of
+from webui.core.presets import StyleRefused
 from webui.core.request_view import curl, wire_json
+from webui.ui import toasts
 from webui.ui.context import UiContext
 from webui.ui.forms import Form
 from webui.ui.topbar import VAE_AUTOMATIC
@@ -98,7 +100,7 @@ def last_seed(results: list[str]) -> Any:
         match = re.match(r"^\d+-(\d+)$", Path(path).stem)
         if match:
             return int(match.group(1))
-    gr.Info("No seed to reuse yet: generate first.")
+    toasts.info("No seed to reuse yet: generate first.")
     return gr.Number()
 
 
@@ -144,15 +146,20 @@ def request_panel(tab: str) -> RequestPanel:
 
 def styled_values(ctx: UiContext, form: Form, data: dict[Any, Any],
                   visitor: str | None = None) -> dict[str, Any]:
-    """The form's values by name, with the chosen styles applied to the prompts and the VAE
+    """The form's values by name, with the chosen styles (the visitor's own and the shipped
+    ones; any other name raises InvalidRequestError) applied to the prompts and the VAE
     "Automatic" read as none. No checkpoint yet (Generate pressed before the page's list
     arrived): the one the page is about to show, the first the visitor's key lists."""
     values = form.values(data)
     if not (values.get("checkpoint") or "").strip():
         values["checkpoint"] = ctx.default_checkpoint(visitor) or ""
-    prompt, negative = ctx.styles.apply(values.pop("styles", None) or [],
-                                        values.get("prompt") or "",
-                                        values.get("negative_prompt") or "")
+    owner = ctx.owner(visitor) if visitor else None
+    try:  # only the visitor's own styles and the shipped ones
+        prompt, negative = ctx.styles.apply(owner, values.pop("styles", None),
+                                            values.get("prompt") or "",
+                                            values.get("negative_prompt") or "")
+    except StyleRefused as refused:
+        raise InvalidRequestError([FieldIssue(refused.field, str(refused))]) from None
     values.update(prompt=prompt, negative_prompt=negative)
     if values.get("vae") == VAE_AUTOMATIC:
         values["vae"] = None

@@ -25,7 +25,9 @@ from webui.core.extensions import (
     ControlNetUnitForm,
     default_model,
 )
+from webui.ui import toasts
 from webui.ui.controls import bounds
+from webui.ui.inputs import GuardedImage
 
 SLIDER_NAMES = ("processor_res", "threshold_a", "threshold_b")
 
@@ -97,8 +99,9 @@ def build_controlnet(tab: str, count: int = 3, img2img: bool = False) -> Control
 
 def _unit(prefix: str, img2img: bool) -> UnitControls:
     with gr.Row():
-        image = gr.Image(label="Control image", type="filepath", sources=["upload", "clipboard"],
-                         height=220, elem_id=f"{prefix}_image")
+        image = GuardedImage(label="Control image", type="filepath",
+                             sources=["upload", "clipboard"], height=220,
+                             elem_id=f"{prefix}_image")
         preview = gr.Image(label="Preprocessor preview (a local approximation, not the "
                                  "service's)", interactive=False, height=220,
                            elem_id=f"{prefix}_preview")
@@ -160,10 +163,10 @@ def local_preview(path: str | None, module: str, *values: Any) -> Any:
     """Canny edges by OpenCV: what a canny unit roughly sees. Other preprocessors run on the
     service only."""
     if not path:
-        gr.Warning("Add a control image first.")
+        toasts.warn("Add a control image first.")
         return None
     if module != "canny":
-        gr.Info(f"No local preview for {module}: only canny has a local approximation.")
+        toasts.info(f"No local preview for {module}: only canny has a local approximation.")
         return None
     import cv2
 

@@ -36,6 +36,9 @@ PATTERNS: list[tuple[str, str]] = [
     (rf"^{R}: {R} files are not accepted; use PNG, JPEG or WebP$", "$1：不接受 $2 文件；请用 PNG、JPEG 或 WebP"),
     (rf"^{R}: {N}x{N} is larger than {N}x{N}$", "$1：$2x$3 大于 $4x$5"),
     (rf"^{R}: the file is damaged or truncated$", "$1：文件已损坏或不完整"),
+    (rf"^{R}: the upload could not be read$", "$1：无法读取上传的文件"),
+    (rf"^{R}: the app does not fetch URLs; upload the file instead$",
+     "$1：本应用不会下载 URL；请直接上传文件"),
     # task status (webui/core/events.py, ui/results.py, ui/tool_tab.py)
     (rf"^Queued \(position {N}\)$", "排队中（第 $1 位）"),
     (r"^Queued$", "排队中"),
@@ -72,9 +75,9 @@ PATTERNS: list[tuple[str, str]] = [
     (r"^Not deleted: the task is still running: delete it once it has finished\.$",
      "未删除：任务仍在运行，完成后再删除。"),
     # warnings and notices of the tabs
-    (r"^This page has no visitor id yet: reload the page\.$", "此页面还没有访客 ID：请刷新页面。"),
-    (r"^This call has no visitor id: open the page, or keep the session\.$",
-     "此调用没有访客 ID：请打开页面，或保持会话。"),
+    (r"^This page has no visitor id: reload it\. \(A network address that opened many new "
+     r"sessions this hour waits before it gets another\.\)$",
+     "此页面没有访客 ID：请刷新页面。（一个网络地址在一小时内打开了许多新会话时，需要等待一段时间才能再获得新的。）"),
     (rf"^{R}: this picture exists only on this machine and the service cannot reach it\. "
      r"Make the app reachable: set ZHIQITE_PUBLIC_URL to its public address, or start it with "
      r"--share \(a public Gradio link\), or host uploads on S3/OSS \(ZHIQITE_S3_BUCKET\); or "
@@ -89,10 +92,27 @@ PATTERNS: list[tuple[str, str]] = [
     (r"^That task is gone \(deleted, or not yours\)\.$", "该任务已不存在（已删除或不属于你）。"),
     (r"^A picture this task started from has expired \(uploads are kept 24 h\): open its tab "
      r"and upload the picture again\.$", "此任务使用的图片已过期（上传保留 24 小时）：请在对应页签重新上传。"),
-    (rf"^Not sent: at most {N} task\(s\) a minute on this app: try again in {N} s$",
-     "未发送：本应用每分钟最多 $1 个任务：请 $2 秒后再试"),
-    (rf"^Not sent: at most {N} task\(s\) at once on this app: wait for one to finish$",
-     "未发送：本应用同时最多 $1 个任务：请等待一个完成"),
+    # the limits (webui/core/limits.py), after what was refused
+    (rf"^Not sent: {R}$", "未发送：$1"),
+    (rf"^{N} not sent: {R}$", "$1 个未发送：$2"),
+    (rf"^Not tested: {R}$", "未测试：$1"),
+    (rf"^Lists not reloaded: {R}$", "列表未重新加载：$1"),
+    (rf"^at most {N} task\(s\) at once {R}: wait for one to finish$",
+     "$2同时最多 $1 个任务：请等待一个完成"),
+    (rf"^at most {N} task\(s\) a minute {R}: try again in {R}$",
+     "$2每分钟最多 $1 个任务：请 $3后再试"),
+    (rf"^at most {N} list call\(s\) a minute {R}: try again in {R}$",
+     "$2每分钟最多 $1 次列表调用：请 $3后再试"),
+    (rf"^the day's budget of {N} billed calls {R} is spent: try again in {R}$",
+     "$2今天的 $1 次计费调用额度已用完：请 $3后再试"),
+    (r"^per visitor on this app$", "本应用每位访客"),
+    (r"^from your network address$", "你的网络地址"),
+    (r"^on this app for everybody together$", "本应用所有人合计"),
+    (rf"^{N} s$", "$1 秒"), (rf"^{N} min$", "$1 分钟"), (rf"^{N} h$", "$1 小时"),
+    (rf"^at most {N} own keys from one network address are held here at once; try again "
+     r"later$", "同一网络地址同时最多保存 $1 个自有密钥；请稍后再试"),
+    (r"^this app holds as many own keys as it can right now; try again later$",
+     "本应用目前保存的自有密钥已达上限；请稍后再试"),
     (r"^Add a control image first\.$", "请先添加控制图。"),
     (r"^Your key is in use for this browser\.$", "你的密钥已在此浏览器中启用。"),
     (r"^Your key is forgotten: this server and this browser no longer hold it\.$",

@@ -16,7 +16,9 @@ import gradio as gr
 
 from webui.api.errors import ZhiqiteError
 from webui.core.catalog import Choice
+from webui.core.limits import RateLimited
 from webui.core.prompts import lora_pattern, toggle_lora, toggle_word
+from webui.ui import toasts
 from webui.ui.context import UiContext
 from webui.ui.prompt_box import PromptBox
 from webui.ui.topbar import TopBar
@@ -67,13 +69,21 @@ def build_networks(ctx: UiContext, tab: str, box: PromptBox, topbar: TopBar, vis
     prompts = [box.prompt, box.negative, topbar.checkpoint]
 
     def render(who: str | None, kind_: str, text: str, base_: str, sort_: str, prompt: str,
-               negative: str, checkpoint: str | None, refresh_: bool = False
+               negative: str, checkpoint: str | None, refresh_: bool = False,
+               request: gr.Request = None  # type: ignore[assignment]
                ) -> dict[Any, Any]:
+        who = ctx.visitor_id(who, request)
+        if refresh_:
+            try:
+                ctx.admit_list_call(who)  # a refresh bills list calls
+            except RateLimited as limited:
+                toasts.warn(f"Lists not reloaded: {limited}")
+                refresh_ = False
         try:
             entries = _entries(ctx, who, kind_, refresh_)
         except ZhiqiteError as exc:
-            gr.Warning(f"Could not load the {kind_} list: {exc}")
-            return {}
+            toasts.warn(f"Could not load the {kind_} list: {exc}")
+            return {cards: gr.skip()}
         bases = sorted({e.base_model for e in entries if e.base_model})
         if base_ not in bases:
             base_ = ALL_BASES
@@ -84,8 +94,10 @@ def build_networks(ctx: UiContext, tab: str, box: PromptBox, topbar: TopBar, vis
                                   interactive=kind_ == "LoRA")}
 
     def click(who: str | None, kind_: str, text: str, base_: str, sort_: str, weight_: float,
-              prompt: str, negative: str, checkpoint: str | None, event: gr.EventData
+              prompt: str, negative: str, checkpoint: str | None, event: gr.EventData,
+              request: gr.Request = None  # type: ignore[assignment]
               ) -> dict[Any, Any]:
+        who_token, who = who, ctx.visitor_id(who, request)
         data = getattr(event, "_data", None) or {}
         name = data.get("name") if isinstance(data, dict) else None
         card_kind = data.get("kind") if isinstance(data, dict) else None
@@ -94,9 +106,10 @@ def build_networks(ctx: UiContext, tab: str, box: PromptBox, topbar: TopBar, vis
         except ZhiqiteError:
             listed = []
         if not isinstance(name, str) or name not in {e.value for e in listed}:
-            return {}
+            return {cards: gr.skip()}
         update: dict[Any, Any] = {}
         if card_kind == "LoRA":
+            weight_ = weight_ if isinstance(weight_, int | float) and -10 <= weight_ <= 10 else 1
             prompt = toggle_lora(prompt or "", name, float(weight_))
             update[box.prompt] = prompt
         elif card_kind == "Embeddings":
@@ -106,8 +119,8 @@ def build_networks(ctx: UiContext, tab: str, box: PromptBox, topbar: TopBar, vis
             checkpoint = name
             update[topbar.checkpoint] = gr.Dropdown(
                 choices=[(e.label, e.value) for e in listed], value=name)
-        return {**update, **render(who, kind_, text, base_, sort_, prompt, negative,
-                                   checkpoint)}
+        return {**update, **render(who_token, kind_, text, base_, sort_, prompt, negative,
+                                   checkpoint, request=request)}
 
     outputs = [cards, base]
     accordion.expand(render, inputs=[*filters, *prompts], outputs=outputs)
@@ -115,8 +128,14 @@ def build_networks(ctx: UiContext, tab: str, box: PromptBox, topbar: TopBar, vis
         control.change(render, inputs=[*filters, *prompts], outputs=outputs)
     search.change(render, inputs=[*filters, *prompts], outputs=outputs,
                   trigger_mode="always_last")
-    refresh.click(lambda *values: render(*values, refresh_=True),
-                  inputs=[*filters, *prompts], outputs=outputs)
+    def reload(who: str | None, kind_: str, text: str, base_: str, sort_: str, prompt: str,
+               negative: str, checkpoint: str | None,
+               request: gr.Request = None  # type: ignore[assignment]
+               ) -> dict[Any, Any]:
+        return render(who, kind_, text, base_, sort_, prompt, negative, checkpoint,
+                      refresh_=True, request=request)
+
+    refresh.click(reload, inputs=[*filters, *prompts], outputs=outputs)
     cards.click(click, inputs=[*filters, weight, *prompts],
                 outputs=[*outputs, box.prompt, box.negative, topbar.checkpoint])
     return NetworksBrowser(accordion, kind, search, base, sort, weight, cards, render, click)

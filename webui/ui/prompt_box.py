@@ -1,17 +1,22 @@
 """Prompt and negative prompt with character counts, Generate, styles (apply, save), and the
-LoRA / embedding pickers: the top of every SD tab, as in A1111."""
+LoRA / embedding pickers: the top of every SD tab, as in A1111.
+
+Styles are the visitor's own and the shipped ones: the dropdown starts with the shipped names
+and the page's load fills in the visitor's (`style_choices`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
 
 from webui.api.errors import ZhiqiteError
-from webui.core.presets import Style
+from webui.core.presets import Style, StyleRefused
 from webui.core.prompts import toggle_lora, toggle_word
-from webui.ui.context import UiContext
+from webui.ui import toasts
+from webui.ui.context import NO_VISITOR, UiContext
 
 COUNT_JS = "(text) => `${[...(text || '')].length} chars`"
 
@@ -27,9 +32,10 @@ class PromptBox:
     save_style: gr.Button
     lora: gr.Dropdown
     embedding: gr.Dropdown
+    handlers: dict[str, Callable[..., Any]] = field(default_factory=dict)  # for tests
 
 
-def build_prompt_box(ctx: UiContext, tab: str) -> PromptBox:
+def build_prompt_box(ctx: UiContext, tab: str, visitor: gr.BrowserState) -> PromptBox:
     with gr.Row(elem_id=f"{tab}_toprow"):
         with gr.Column(scale=8):
             prompt = gr.Textbox(label="Prompt", lines=3, max_lines=12, elem_id=f"{tab}_prompt",
@@ -43,8 +49,9 @@ def build_prompt_box(ctx: UiContext, tab: str) -> PromptBox:
         with gr.Column(scale=2, min_width=220):
             generate = gr.Button("Generate", variant="primary", elem_id=f"{tab}_generate",
                                  elem_classes="zq-generate")
-            styles = gr.Dropdown(label="Styles", choices=ctx.styles.names(), multiselect=True,
-                                 value=[], elem_id=f"{tab}_styles",
+            # the shipped styles; the page's load adds the visitor's own (style_choices)
+            styles = gr.Dropdown(label="Styles", choices=ctx.styles.names(None),
+                                 multiselect=True, value=[], elem_id=f"{tab}_styles",
                                  info="Applied to the prompts at Generate")
             with gr.Row():
                 apply_styles = gr.Button("Apply to prompts", size="sm",
@@ -62,23 +69,51 @@ def build_prompt_box(ctx: UiContext, tab: str) -> PromptBox:
                     lora, embedding)
     prompt.change(None, prompt, prompt_count, js=COUNT_JS, queue=False)
     negative.change(None, negative, negative_count, js=COUNT_JS, queue=False)
-    _wire(ctx, box)
+    box.handlers = _wire(ctx, box, visitor)
     return box
 
 
-def _wire(ctx: UiContext, box: PromptBox) -> None:
-    def apply(names: list[str], prompt: str, negative: str) -> tuple[Any, Any, Any]:
-        new_prompt, new_negative = ctx.styles.apply(names or [], prompt or "", negative or "")
-        return new_prompt, new_negative, gr.Dropdown(value=[])
+def style_choices(ctx: UiContext, visitor: str | None, selected: Any = None) -> Any:
+    """The Styles dropdown as this visitor sees it: their own styles and the shipped ones.
+    With `selected` (the dropdown's value) the value keeps only the names still listed (after
+    a change of key, which is another owner)."""
+    names = ctx.styles.names(ctx.owner(visitor) if visitor else None)
+    if selected is None:
+        return gr.Dropdown(choices=names)
+    listed = set(names)
+    kept = [name for name in selected if isinstance(name, str) and name in listed
+            ] if isinstance(selected, list) else []
+    return gr.Dropdown(choices=names, value=kept, multiselect=True)
 
-    def save(name: str, prompt: str, negative: str) -> tuple[Any, Any]:
+
+def _wire(ctx: UiContext, box: PromptBox, visitor: gr.BrowserState
+          ) -> dict[str, Callable[..., Any]]:
+    def apply(who: Any, names: Any, prompt: Any, negative: Any,
+              request: gr.Request = None  # type: ignore[assignment]
+              ) -> tuple[Any, Any, Any]:
+        who = ctx.visitor_id(who, request)
         try:
-            ctx.styles.save(Style(name or "", prompt or "", negative or ""))
-        except ValueError as exc:
-            gr.Warning(str(exc))
+            new_prompt, new_negative = ctx.styles.apply(ctx.owner(who) if who else None,
+                                                        names, prompt, negative)
+        except StyleRefused as refused:
+            toasts.warn(refused)
+            return gr.Textbox(), gr.Textbox(), gr.Dropdown()
+        return new_prompt, new_negative, gr.Dropdown(value=[], multiselect=True)
+
+    def save(who: Any, name: Any, prompt: Any, negative: Any,
+             request: gr.Request = None  # type: ignore[assignment]
+             ) -> tuple[Any, Any]:
+        who = ctx.visitor_id(who, request)
+        if not who:
+            toasts.warn(NO_VISITOR)
             return gr.Dropdown(), gr.Textbox()
-        gr.Info(f"Style {name.strip()!r} saved.")
-        return gr.Dropdown(choices=ctx.styles.names()), gr.Textbox(value="")
+        try:
+            saved = ctx.styles.save(ctx.owner(who), Style(name, prompt, negative))
+        except StyleRefused as refused:
+            toasts.warn(refused)
+            return gr.Dropdown(), gr.Textbox()
+        toasts.info(f"Style {saved.name!r} saved.")
+        return style_choices(ctx, who), gr.Textbox(value="")
 
     def pick_lora(name: str | None, prompt: str) -> tuple[Any, Any]:
         if not name:
@@ -90,13 +125,14 @@ def _wire(ctx: UiContext, box: PromptBox) -> None:
             return gr.Textbox(), gr.Dropdown()
         return toggle_word(negative or "", name), gr.Dropdown(value=None)
 
-    box.apply_styles.click(apply, [box.styles, box.prompt, box.negative],
+    box.apply_styles.click(apply, [visitor, box.styles, box.prompt, box.negative],
                            [box.prompt, box.negative, box.styles])
-    box.save_style.click(save, [box.style_name, box.prompt, box.negative],
+    box.save_style.click(save, [visitor, box.style_name, box.prompt, box.negative],
                          [box.styles, box.style_name])
     box.lora.input(pick_lora, [box.lora, box.prompt], [box.prompt, box.lora])
     box.embedding.input(pick_embedding, [box.embedding, box.negative],
                         [box.negative, box.embedding])
+    return {"apply": apply, "save": save}
 
 
 def picker_updates(ctx: UiContext, visitor: str | None, refresh: bool = False
@@ -106,7 +142,7 @@ def picker_updates(ctx: UiContext, visitor: str | None, refresh: bool = False
         loras = catalog.loras(show_adult=ctx.adult(visitor), refresh=refresh)
         embeddings = catalog.embeddings(refresh=refresh)
     except ZhiqiteError as exc:
-        gr.Warning(f"Could not load the LoRA / embedding lists: {exc}")
+        toasts.warn(f"Could not load the LoRA / embedding lists: {exc}")
         return gr.Dropdown(), gr.Dropdown()
     return (gr.Dropdown(choices=[(f"{c.label} [{c.base_model or '?'}]", c.value)
                                  for c in loras], value=None),

@@ -4,9 +4,6 @@ engine's events into updates of these components."""
 
 from __future__ import annotations
 
-import html
-import tempfile
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +15,8 @@ from webui.core.engine import NO_CANCEL
 from webui.core.events import TaskEvent
 from webui.core.outputs import read_infotext
 from webui.core.store import TaskRecord
+from webui.ui import toasts
+from webui.ui.saves import ARCHIVES, Archives, SaveBusy
 from webui.ui.served import shown as served
 
 SEND_TARGETS = {"img2img": "Send to img2img", "inpaint": "Send to inpaint",
@@ -57,17 +56,31 @@ class ResultsPanel:
             return None, ""
         return index, _infotext(results[index])
 
-    def _zip(self, results: list[str], selected: int | None) -> Any:
-        paths = [results[selected]] if selected is not None and results else list(results or [])
+    def _zip(self, results: list[str], selected: int | None,
+             request: gr.Request = None,  # type: ignore[assignment]
+             archives: Archives = ARCHIVES) -> Any:
+        """A zip in Gradio's cache (`webui/ui/saves.py`): nothing left in the temp folder."""
+        results = list(results or [])
+        chosen = isinstance(selected, int) and 0 <= selected < len(results)
+        paths = [results[selected]] if chosen else results  # type: ignore[index]
         if not paths:
-            gr.Warning("Nothing to save yet: generate first.")
+            toasts.warn("Nothing to save yet: generate first.")
             return gr.File(visible=False)
-        folder = Path(tempfile.mkdtemp(prefix="zhiqite-save-"))
-        archive = folder / f"{self.tab}-{Path(paths[0]).stem}.zip"
-        with zipfile.ZipFile(archive, "w") as zf:
-            for path in paths:
-                zf.write(path, Path(path).name)
-        return gr.File(value=str(archive), visible=True)
+        session = getattr(request, "session_hash", None) or ""
+        try:
+            archive = archives.make(session, f"{self.tab}-{Path(paths[0]).stem}.zip", paths)
+        except SaveBusy:
+            toasts.warn("A zip is still being made for this page: wait for its download.")
+            return gr.File()
+        if archive is None:
+            toasts.warn("Nothing to save: these pictures were deleted.")
+            return gr.File(visible=False)
+        if archive.left_out:
+            toasts.warn(f"The zip holds the first {archive.included} of "
+                        f"{archive.included + archive.left_out} pictures (at most "
+                        f"{archives.max_images} pictures and {archives.max_bytes >> 20} MB a "
+                        "zip): select a picture to save it alone.")
+        return gr.File(value=str(archive.path), visible=True)
 
     # --- streaming --------------------------------------------------------------------------
 
@@ -144,7 +157,7 @@ def build_results_panel(tab: str) -> ResultsPanel:
 
 
 def interrupted() -> str:
-    gr.Info(f"Stopped following the task. {NO_CANCEL}")
+    toasts.info(f"Stopped following the task. {NO_CANCEL}")
     return f"Interrupted: no longer following the task. {NO_CANCEL}"
 
 
@@ -152,15 +165,15 @@ def interrupted() -> str:
 
 
 def status_markdown(event: TaskEvent) -> str:
-    text = html.escape(event.status_line)
+    text = toasts.markdown_text(event.status_line)
     if event.resumed and not event.final:
         text += " (picked up again after a restart)"
     hidden = [image for image in event.images if image.hidden_reason or image.error]
     for image in hidden:
         reason = image.hidden_reason or image.error or ""
-        text += f"  \nImage {image.index + 1} not shown: {html.escape(reason)}"
+        text += f"  \nImage {image.index + 1} not shown: {toasts.markdown_text(reason)}"
     if event.notice and not event.final:
-        text += f"  \n<small>{html.escape(event.notice)}</small>"
+        text += f"  \n<small>{toasts.markdown_text(event.notice)}</small>"
     return text
 
 

@@ -10,6 +10,7 @@ import gradio as gr
 from webui.api.errors import ZhiqiteError
 from webui.core.outputs import read_infotext
 from webui.core.paste import fields_from_infotext
+from webui.ui import toasts
 from webui.ui.context import UiContext
 from webui.ui.results import ResultsPanel
 from webui.ui.served import shown as served
@@ -41,8 +42,8 @@ def wire_send_to(ctx: UiContext, main_tabs: gr.Tabs, txt2img: Txt2ImgTab, img2im
 
     def to_img2img(path: str | None, text: str | None, inpaint: bool) -> dict[Any, Any]:
         if not path:
-            gr.Warning("No image to send: generate or drop one first.")
-            return {}
+            toasts.warn("No image to send: generate or drop one first.")
+            return gr.skip()
         mode = "inpaint" if inpaint else "img2img"
         path = served(path)
         update: dict[Any, Any] = {main_tabs: gr.Tabs(selected="img2img"),
@@ -59,8 +60,8 @@ def wire_send_to(ctx: UiContext, main_tabs: gr.Tabs, txt2img: Txt2ImgTab, img2im
         def send(results: list[str] | None, selected: int | None) -> dict[Any, Any]:
             path, _ = _chosen(results, selected)
             if not path:
-                gr.Warning("No image to send: generate or drop one first.")
-                return {}
+                toasts.warn("No image to send: generate or drop one first.")
+                return gr.skip()
             return {main_tabs: gr.Tabs(selected=tab), mode_tabs: gr.Tabs(selected="single"),
                     mode: "single", image: served(path)}
         return send

@@ -13,6 +13,7 @@ import gradio as gr
 from webui.api.errors import FieldIssue, InvalidRequestError
 from webui.core.hosting import UploadRefused, prepare_upload
 from webui.core.visitors import RateLimited
+from webui.ui import toasts
 from webui.ui.context import NO_VISITOR, UiContext
 from webui.ui.results import ResultsPanel
 
@@ -66,7 +67,7 @@ def warn_invalid(error: InvalidRequestError, labels: dict[str, str]) -> None:
         name = issue.field.split(".")[-1]
         label = labels.get(name)
         named = label and not issue.message.startswith(f"{label}:")  # uploads name themselves
-        gr.Warning(f"{label}: {issue.message}" if named else issue.message)
+        toasts.warn(f"{label}: {issue.message}" if named else issue.message)
 
 
 def submit_and_stream(ctx: UiContext, panel: ResultsPanel, *, visitor: str | None,
@@ -74,21 +75,27 @@ def submit_and_stream(ctx: UiContext, panel: ResultsPanel, *, visitor: str | Non
                       build: Callable[[], Any], labels: dict[str, str],
                       extra: Callable[[Any], dict[Any, Any]] | None = None
                       ) -> Iterator[dict[Any, Any]]:
-    """Validate (nothing is sent if invalid), submit, remember the task in the browser (so a
-    reload finds it), then stream its events into the panel."""
+    """A place within the limits first (nothing is uploaded for a task that may not run),
+    then validate and upload (nothing is sent if invalid), submit, remember the task in the
+    browser (so a reload finds it), then stream its events into the panel."""
     if not visitor:
-        gr.Warning(NO_VISITOR)
+        toasts.warn(NO_VISITOR)
+        return
+    try:
+        ticket = ctx.reserve(visitor)[0][0]
+    except RateLimited as limited:
+        toasts.warn(f"Not sent: {limited}")
         return
     try:
         request = build()
+        handle = ctx.submit(visitor, request, ticket)
     except InvalidRequestError as error:
+        ticket.release()
         warn_invalid(error, labels)
         return
-    try:
-        handle = ctx.submit(visitor, request)
-    except RateLimited as limited:
-        gr.Warning(f"Not sent: {limited}")
-        return
+    except BaseException:
+        ticket.release()
+        raise
     owner = ctx.owner(visitor)
     remembered = write_last_tasks({**read_last_tasks(last_tasks), panel.tab: handle.task_id})
     first = {last_tasks_state: remembered, panel.status: "Submitted", panel.gallery: [],

@@ -4,7 +4,6 @@ reload. A tool's own module only lays out its inputs and turns them into request
 
 from __future__ import annotations
 
-import html
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from webui.api.errors import InvalidRequestError
 from webui.core.outputs import read_infotext
 from webui.core.store import TaskRecord
 from webui.core.visitors import RateLimited
+from webui.ui import toasts
 from webui.ui.context import NO_VISITOR, UiContext
 from webui.ui.results import (
     ResultsPanel,
@@ -74,25 +74,41 @@ def before_path(ctx: UiContext, record: TaskRecord) -> str | None:
 
 
 def run_tool(ctx: UiContext, results: ToolResults, *, visitor: str | None, last_tasks: Any,
-             last_tasks_state: Any, build: Callable[[], list[Any]], labels: dict[str, str]
-             ) -> Iterator[dict[Any, Any]]:
-    """Validate and host every input (nothing is sent when one is bad), submit one task per
-    input, remember the batch in the browser, then follow the tasks in order."""
+             last_tasks_state: Any, build: Callable[[], list[Callable[[], Any]]],
+             labels: dict[str, str]) -> Iterator[dict[Any, Any]]:
+    """Check every input from its header (nothing is sent when one is bad; nothing decoded
+    yet), take places within the limits, then for each place decode and host one input and
+    submit its task (a task that may not run costs no memory or disk), remember the batch in
+    the browser, then follow the tasks in order. `build` gives one maker per input."""
     if not visitor:
-        gr.Warning(NO_VISITOR)
+        toasts.warn(NO_VISITOR)
         return
     try:
-        requests = build()
+        pending = build()
     except InvalidRequestError as error:
         warn_invalid(error, labels)
         return
-    ids = []
-    for request in requests:
+    try:
+        tickets, refused = ctx.reserve(visitor, len(pending))
+    except RateLimited as limited:
+        toasts.warn(f"Not sent: {limited}")
+        return
+    ids: list[str] = []
+    for number, (make, ticket) in enumerate(zip(pending, tickets, strict=False)):
         try:
-            ids.append(ctx.submit(visitor, request).task_id)
-        except RateLimited as limited:  # the ones sent go on and are followed
-            gr.Warning(f"{len(requests) - len(ids)} not sent: {limited}")
+            ids.append(ctx.submit(visitor, make(), ticket).task_id)
+        except InvalidRequestError as error:  # the ones sent go on and are followed
+            for unused in tickets[number:]:
+                unused.release()
+            warn_invalid(error, labels)
+            refused = None
             break
+        except BaseException:
+            for unused in tickets[number:]:
+                unused.release()
+            raise
+    if refused is not None:
+        toasts.warn(f"{len(pending) - len(tickets)} not sent: {refused}")
     if not ids:
         return
     remembered = write_last_tasks({**read_last_tasks(last_tasks), results.tab: ",".join(ids)})
@@ -134,7 +150,7 @@ def follow(ctx: UiContext, results: ToolResults, visitor: str, ids: list[str]
                         pairs.append([before, image.path])
                 if event.error:
                     failed.append(f"{prefix}{event.error}")
-                    gr.Warning(f"{prefix}{event.error}")
+                    toasts.warn(f"{prefix}{event.error}")
                 update.update({panel.gallery: gr.Gallery(value=list(captions),
                                                          selected_index=None),
                                panel.results: list(paths),
@@ -147,7 +163,7 @@ def follow(ctx: UiContext, results: ToolResults, visitor: str, ids: list[str]
         done = len(ids) - len(failed)
         summary = f"Done: {done} of {len(ids)} succeeded"
         if failed:
-            summary += "  \n" + "  \n".join(html.escape(f) for f in failed)
+            summary += "  \n" + "  \n".join(toasts.markdown_text(f) for f in failed)
         yield {panel.status: summary}
 
 
@@ -169,9 +185,12 @@ def reattach_tool(ctx: UiContext, results: ToolResults, visitor: str,
 
 
 def wire_tool(ctx: UiContext, results: ToolResults, *, run_button: gr.Button, visitor: Any,
-              last_tasks: Any, inputs: set[Any], build: Callable[[dict[Any, Any]], list[Any]],
+              last_tasks: Any, inputs: set[Any],
+              build: Callable[[dict[Any, Any]], list[Callable[[], Any]]],
               labels: dict[str, str]) -> tuple[Any, Callable[..., Iterator[dict[Any, Any]]]]:
-    """Run button -> run_tool. Returns (the event, its handler taking Gradio's value dict)."""
+    """Run button -> run_tool. Returns (the event, its handler taking Gradio's value dict).
+    `build(data)` checks the form and every input without decoding it, and gives one maker
+    per input that decodes, hosts and returns its request."""
 
     def run(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
             ) -> Iterator[dict[Any, Any]]:

@@ -8,6 +8,8 @@ from typing import Any
 import gradio as gr
 
 from webui.api.errors import ZhiqiteError
+from webui.core.limits import RateLimited
+from webui.ui import toasts
 from webui.ui.context import UiContext
 from webui.ui.forms import Form
 
@@ -40,7 +42,13 @@ def build_topbar(ctx: UiContext, visitor: Any) -> TopBar:
     bar = TopBar(checkpoint, refresh, vae, clip_skip)
     def refreshed(who: Any, current: str | None, vae_now: str | None,
                   request: gr.Request) -> tuple[Any, Any]:
-        return model_updates(ctx, ctx.visitor_id(who, request), current, vae_now, refresh=True)
+        who = ctx.visitor_id(who, request)
+        try:
+            ctx.admit_list_call(who)  # a refresh bills list calls
+        except RateLimited as limited:
+            toasts.warn(f"Lists not reloaded: {limited}")
+            return model_updates(ctx, who, current, vae_now)
+        return model_updates(ctx, who, current, vae_now, refresh=True)
 
     refresh.click(refreshed, inputs=[visitor, checkpoint, vae], outputs=[checkpoint, vae])
     return bar
@@ -55,7 +63,7 @@ def model_updates(ctx: UiContext, visitor: str | None, current: str | None,
         checkpoints = catalog.checkpoints(show_adult=ctx.adult(visitor), refresh=refresh)
         vaes = catalog.vaes(refresh=refresh)
     except ZhiqiteError as exc:
-        gr.Warning(f"Could not load the model lists: {exc}")
+        toasts.warn(f"Could not load the model lists: {exc}")
         return gr.Dropdown(), gr.Dropdown()
     values = [c.value for c in checkpoints]
     pick = current if current in values else (values[0] if values else None)

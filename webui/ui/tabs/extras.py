@@ -11,10 +11,18 @@ import gradio as gr
 
 from webui.api import models as m
 from webui.api.errors import FieldIssue, InvalidRequestError
-from webui.core.tools import EnhanceForm, enhance_request, host_upload, read_upload
+from webui.core.tools import (
+    EnhanceForm,
+    check_batch,
+    check_upload,
+    enhance_request,
+    host_upload,
+    read_upload,
+)
 from webui.ui.context import UiContext
 from webui.ui.controls import bounds
 from webui.ui.forms import Form
+from webui.ui.inputs import GuardedFile, GuardedImage
 from webui.ui.tool_tab import ToolResults, build_tool_results, wire_tool
 
 TAB = "extras"
@@ -49,11 +57,13 @@ def build_extras(ctx: UiContext, visitor: gr.BrowserState, last_tasks: gr.Browse
         with gr.Column(scale=5, elem_id=f"{TAB}_settings"):
             with gr.Tabs(elem_id=f"{TAB}_mode_tabs") as mode_tabs:
                 with gr.Tab("Single image", id="single") as tab_single:
-                    image = gr.Image(label="Source", type="filepath", height=360,
-                                     sources=["upload", "clipboard"], elem_id=f"{TAB}_image")
+                    image = GuardedImage(label="Source", type="filepath", height=360,
+                                         sources=["upload", "clipboard"],
+                                         elem_id=f"{TAB}_image")
                 with gr.Tab("Batch", id="batch") as tab_batch:
-                    batch = gr.File(label="Images (one task each)", file_count="multiple",
-                                    file_types=["image"], elem_id=f"{TAB}_batch")
+                    batch = GuardedFile(label="Images (one task each)",
+                                        file_count="multiple", file_types=["image"],
+                                        elem_id=f"{TAB}_batch")
             run_button = gr.Button("Upscale", variant="primary", elem_id=f"{TAB}_run")
             with gr.Tabs():
                 with gr.Tab("Scale by", id="by") as tab_by:
@@ -95,23 +105,31 @@ def build_extras(ctx: UiContext, visitor: gr.BrowserState, last_tasks: gr.Browse
     tab_by.select(lambda: "Scale by", outputs=resize_mode, queue=False)
     tab_to.select(lambda: "Scale to", outputs=resize_mode, queue=False)
 
-    def build(data: dict[Any, Any]) -> list[Any]:
+    def build(data: dict[Any, Any]) -> list[Callable[[], Any]]:
         enhance = EnhanceForm(**form.values(data))
         enhance_request(enhance, "http://127.0.0.1/placeholder.png")  # the form, before uploads
         files = [data[image]] if data[mode] == "single" else list(data[batch] or [])
-        files = [f for f in files if f]
+        files = [f for f in files if isinstance(f, str) and f]
         if not files:
             what = "an image" if data[mode] == "single" else "one or more images"
             raise InvalidRequestError([FieldIssue("image", f"image is required: upload {what}",
                                                   "missing")], "enhance")
-        pictures = [read_upload(path, "image", f"Image {n}" if len(files) > 1 else "Image")
-                    for n, path in enumerate(files, 1)]
-        for picture in pictures:  # every picture checked before any is hosted
-            m.check_enhance_input(picture.width, picture.height)
+        check_batch(files, "image", "Images")
+        labels = [f"Image {n}" if len(files) > 1 else "Image" for n in range(1, len(files) + 1)]
+        for path, label in zip(files, labels, strict=True):  # all checked before any decodes
+            header = check_upload(path, "image", label)
+            m.check_enhance_input(header.width, header.height)
         owner = ctx.owner(data[visitor])
-        return [enhance_request(enhance, host_upload(ctx.runtime.sources, owner, picture,
-                                                     "image", "Source image"))
-                for picture in pictures]
+
+        def make(path: str, label: str) -> Callable[[], Any]:
+            def request() -> Any:  # decoded and hosted once its task may run
+                picture = read_upload(path, "image", label)
+                m.check_enhance_input(picture.width, picture.height)
+                return enhance_request(enhance, host_upload(ctx.runtime.sources, owner, picture,
+                                                            "image", "Source image"))
+            return request
+
+        return [make(path, label) for path, label in zip(files, labels, strict=True)]
 
     run_event, run = wire_tool(ctx, results, run_button=run_button, visitor=visitor,
                                last_tasks=last_tasks,

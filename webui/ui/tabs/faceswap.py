@@ -11,8 +11,9 @@ from typing import Any
 import gradio as gr
 
 from webui.api.errors import FieldIssue, InvalidRequestError
-from webui.core.tools import host_upload, read_upload, roop_request
+from webui.core.tools import check_batch, check_upload, host_upload, read_upload, roop_request
 from webui.ui.context import UiContext
+from webui.ui.inputs import GuardedFile, GuardedImage
 from webui.ui.tool_tab import ToolResults, build_tool_results, wire_tool
 
 TAB = "faceswap"
@@ -38,18 +39,19 @@ def build_faceswap(ctx: UiContext, visitor: gr.BrowserState, last_tasks: gr.Brow
     mode = gr.State("single")
     with gr.Row(equal_height=False):
         with gr.Column(scale=5, elem_id=f"{TAB}_settings"):
-            source = gr.Image(label="Source face (the face to use)", type="filepath",
-                              height=300, sources=["upload", "clipboard"],
-                              elem_id=f"{TAB}_source")
+            source = GuardedImage(label="Source face (the face to use)", type="filepath",
+                                  height=300, sources=["upload", "clipboard"],
+                                  elem_id=f"{TAB}_source")
             with gr.Tabs(elem_id=f"{TAB}_mode_tabs") as mode_tabs:
                 with gr.Tab("Target image", id="single") as tab_single:
-                    target = gr.Image(label="Target (its face is replaced)", type="filepath",
-                                      height=300, sources=["upload", "clipboard"],
-                                      elem_id=f"{TAB}_target")
+                    target = GuardedImage(label="Target (its face is replaced)",
+                                          type="filepath", height=300,
+                                          sources=["upload", "clipboard"],
+                                          elem_id=f"{TAB}_target")
                 with gr.Tab("Batch targets", id="batch") as tab_batch:
-                    targets = gr.File(label="Targets (one task each, same source face)",
-                                      file_count="multiple", file_types=["image"],
-                                      elem_id=f"{TAB}_targets")
+                    targets = GuardedFile(label="Targets (one task each, same source face)",
+                                          file_count="multiple", file_types=["image"],
+                                          elem_id=f"{TAB}_targets")
             run_button = gr.Button("Swap face", variant="primary", elem_id=f"{TAB}_run")
             samples = [str(SAMPLES / "face_source.png"), str(SAMPLES / "face_target.png")]
             if all(Path(p).exists() for p in samples):
@@ -60,22 +62,36 @@ def build_faceswap(ctx: UiContext, visitor: gr.BrowserState, last_tasks: gr.Brow
     tab_single.select(lambda: "single", outputs=mode, queue=False)
     tab_batch.select(lambda: "batch", outputs=mode, queue=False)
 
-    def build(data: dict[Any, Any]) -> list[Any]:
-        if not data[source]:
+    def build(data: dict[Any, Any]) -> list[Callable[[], Any]]:
+        if not isinstance(data[source], str) or not data[source]:
             raise _missing("sourceUrl", "upload an image with the face to use")
         files = [data[target]] if data[mode] == "single" else list(data[targets] or [])
-        files = [f for f in files if f]
+        files = [f for f in files if isinstance(f, str) and f]
         if not files:
             raise _missing("targetUrl", "upload the image whose face is replaced")
-        face = read_upload(data[source], "sourceUrl", "Source face")
-        pictures = [read_upload(path, "targetUrl",
-                                f"Target {n}" if len(files) > 1 else "Target image")
-                    for n, path in enumerate(files, 1)]
+        check_batch(files, "targetUrl", "Targets")
+        check_upload(data[source], "sourceUrl", "Source face")
+        labels = [f"Target {n}" if len(files) > 1 else "Target image"
+                  for n in range(1, len(files) + 1)]
+        for path, label in zip(files, labels, strict=True):  # all checked before any decodes
+            check_upload(path, "targetUrl", label)
         sources, owner = ctx.runtime.sources, ctx.owner(data[visitor])
-        face_url = host_upload(sources, owner, face, "sourceUrl", "Source face")
-        return [roop_request(face_url, host_upload(sources, owner, picture, "targetUrl",
-                                                   "Target image"))
-                for picture in pictures]
+        face_urls: list[str] = []  # the face, hosted once, when the first task may run
+
+        def face_url() -> str:
+            if not face_urls:
+                face = read_upload(data[source], "sourceUrl", "Source face")
+                face_urls.append(host_upload(sources, owner, face, "sourceUrl", "Source face"))
+            return face_urls[0]
+
+        def make(path: str, label: str) -> Callable[[], Any]:
+            def request() -> Any:  # decoded and hosted once its task may run
+                picture = read_upload(path, "targetUrl", label)
+                return roop_request(face_url(), host_upload(sources, owner, picture,
+                                                            "targetUrl", "Target image"))
+            return request
+
+        return [make(path, label) for path, label in zip(files, labels, strict=True)]
 
     run_event, run = wire_tool(ctx, results, run_button=run_button, visitor=visitor,
                                last_tasks=last_tasks, inputs={mode, source, target, targets},

@@ -25,6 +25,7 @@ from webui.core.history import (
 )
 from webui.core.hosting import UPLOADS_PATH
 from webui.core.visitors import RateLimited
+from webui.ui import toasts
 from webui.ui.context import UiContext
 from webui.ui.results import ResultsPanel, build_results_panel, meter_markdown
 from webui.ui.tasks import warn_invalid
@@ -102,9 +103,14 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
                 ) -> dict[Any, Any]:
         visitor_id = ctx.visitor_id(visitor_id, request)
         if not visitor_id:
-            return {}
+            return gr.skip()
+        return page_of(visitor_id, kind, text, page)
+
+    def page_of(visitor_id: str, kind: str, text: str, page: Any) -> dict[Any, Any]:
+        """A page of the list, for a visitor already resolved by the calling handler."""
         found = history_page(ctx.runtime.store, ctx.thumbs, ctx.owner(visitor_id),
-                             page=_page(page or 1), kind=kind or None, text=text)
+                             page=_page(page or 1), kind=kind if isinstance(kind, str) and kind
+                             else None, text=text[:MAX_SEARCH] if isinstance(text, str) else "")
         return {h.rows: rows_html(found), h.pager: pager_text(found), h.page: found.page}
 
     filters = [visitor, h.kind, h.search]
@@ -135,7 +141,7 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
         owner = ctx.owner(visitor_id)
         record = ctx.runtime.store.get(task_id, owner)
         if record is None:
-            gr.Warning("That task is gone (deleted, or not yours).")
+            toasts.warn("That task is gone (deleted, or not yours).")
             return
         first = {h.request_json: json.dumps(record.request, indent=2, ensure_ascii=False),
                  h.rerun_seed: gr.Button(interactive=record.kind in SEEDED_KINDS)}
@@ -160,27 +166,27 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
         visitor_id = ctx.visitor_id(visitor_id, request)
         task_id = _opened_task(visitor_id, opened)
         if not visitor_id or not task_id:
-            return {}
+            return gr.skip()
         owner = ctx.owner(visitor_id)
         record = ctx.runtime.store.get(task_id, owner)
         if record is None:
-            gr.Warning("That task is gone (deleted, or not yours).")
-            return {}
+            toasts.warn("That task is gone (deleted, or not yours).")
+            return gr.skip()
         if _expired_inputs(ctx, record.request):
-            gr.Warning("A picture this task started from has expired (uploads are kept 24 h): "
+            toasts.warn("A picture this task started from has expired (uploads are kept 24 h): "
                        "open its tab and upload the picture again.")
-            return {}
+            return gr.skip()
         try:
             request = rerun_request(record, new_seed=new_seed)
         except InvalidRequestError as error:
             warn_invalid(error, {})
-            return {}
+            return gr.skip()
         try:
             handle = ctx.submit(visitor_id, request)
         except RateLimited as limited:
-            gr.Warning(f"Not sent: {limited}")
-            return {}
-        return {**listing(visitor_id, kind, text, 1),
+            toasts.warn(f"Not sent: {limited}")
+            return gr.skip()
+        return {**page_of(visitor_id, kind, text, 1),
                 h.opened: f"{handle.task_id}|{time.monotonic()}"}
 
     def rerun_same(v: Any, o: str, k: str, t: str, request: gr.Request) -> dict[Any, Any]:
@@ -199,22 +205,22 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
         visitor_id = ctx.visitor_id(visitor_id, request)
         task_id = _opened_task(visitor_id, opened)
         if not visitor_id or not task_id:
-            return {}
+            return gr.skip()
         try:
             deleted = delete_task(ctx.runtime.store, ctx.thumbs, task_id, ctx.owner(visitor_id))
         except ValueError as exc:
-            gr.Warning(f"Not deleted: {exc}.")
-            return {}
+            toasts.warn(f"Not deleted: {exc}.")
+            return gr.skip()
         if deleted is None:
-            gr.Warning("That task is gone (deleted, or not yours).")
+            toasts.warn("That task is gone (deleted, or not yours).")
         else:
-            gr.Info(f"Deleted the task and its {len(deleted.images)} image file(s).")
+            toasts.info(f"Deleted the task and its {len(deleted.images)} image file(s).")
         owner = ctx.owner(visitor_id)
         cleared = {h.panel.gallery: [], h.panel.results: [], h.panel.selected: None,
                    h.panel.infotext: "", h.panel.status: "Deleted", h.request_json: "",
                    h.panel.meter: meter_markdown(0, ctx.engine.billed_calls(owner)),
                    h.opened: ""}
-        return {**listing(visitor_id, kind, text, page), **cleared}
+        return {**page_of(visitor_id, kind, text, page), **cleared}
 
     h.delete.click(delete, inputs=[visitor, h.opened, h.kind, h.search, h.page],
                    outputs=[*h.refresh_outputs, *h.panel.outputs, h.request_json, h.opened],
@@ -222,18 +228,21 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
     return {"listing": listing, "show": show, "rerun": rerun, "delete": delete}
 
 
+MAX_SEARCH = 200  # characters of a History search (a scripted call may send megabytes)
+
+
 def _page(value: Any) -> int:
     """The page number the browser sends back (any junk reads as page 1)."""
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return 1
 
 
 def _opened_task(visitor_id: str | None, opened: str) -> str | None:
     task_id = (opened or "").split("|")[0]
     if not visitor_id or not task_id:
-        gr.Warning("Open a task first: click a row.")
+        toasts.warn("Open a task first: click a row.")
         return None
     return task_id
 

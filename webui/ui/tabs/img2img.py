@@ -48,6 +48,7 @@ from webui.ui.extensions import (
     build_controlnet,
 )
 from webui.ui.forms import Form
+from webui.ui.inputs import GuardedImage, GuardedImageEditor
 from webui.ui.networks import NetworksBrowser, build_networks
 from webui.ui.prompt_box import PromptBox, build_prompt_box
 from webui.ui.results import ResultsPanel, build_results_panel
@@ -89,7 +90,7 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
     d = ctx.defaults["txt2img"]
     form = Form()
     topbar.register(form)
-    box = build_prompt_box(ctx, TAB)
+    box = build_prompt_box(ctx, TAB, visitor)
     networks = build_networks(ctx, TAB, box, topbar, visitor)
     form.add("prompt", box.prompt)
     form.add("negative_prompt", box.negative)
@@ -99,11 +100,11 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
         with gr.Column(scale=5, elem_id=f"{TAB}_settings"):
             with gr.Tabs(elem_id=f"{TAB}_mode_tabs") as mode_tabs:
                 with gr.Tab("img2img", id="img2img") as tab_img2img:
-                    init_image = gr.Image(label="Image for img2img", type="filepath",
-                                          sources=["upload", "clipboard"], height=400,
-                                          elem_id=f"{TAB}_image")
+                    init_image = GuardedImage(label="Image for img2img", type="filepath",
+                                              sources=["upload", "clipboard"], height=400,
+                                              elem_id=f"{TAB}_image")
                 with gr.Tab("Inpaint", id="inpaint") as tab_inpaint:
-                    editor = gr.ImageEditor(
+                    editor = GuardedImageEditor(
                         label="Paint the area to change (white)", type="pil", format="png",
                         image_mode="RGBA", sources=["upload", "clipboard"], height=480,
                         layers=False, transforms=(), elem_id=f"{TAB}_inpaint_editor",
@@ -112,12 +113,13 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
                         eraser=gr.Eraser(default_size=32))
                 with gr.Tab("Inpaint upload", id="inpaint_upload") as tab_upload:
                     with gr.Row():
-                        upload_image = gr.Image(label="Image", type="filepath",
-                                                sources=["upload", "clipboard"], height=300,
-                                                elem_id=f"{TAB}_upload_image")
-                        upload_mask = gr.Image(label="Mask (white = change)", type="filepath",
-                                               sources=["upload", "clipboard"], height=300,
-                                               elem_id=f"{TAB}_upload_mask")
+                        upload_image = GuardedImage(label="Image", type="filepath",
+                                                    sources=["upload", "clipboard"],
+                                                    height=300, elem_id=f"{TAB}_upload_image")
+                        upload_mask = GuardedImage(label="Mask (white = change)",
+                                                   type="filepath",
+                                                   sources=["upload", "clipboard"], height=300,
+                                                   elem_id=f"{TAB}_upload_mask")
             image_url = gr.Textbox(label="…or a public image URL (sent to the service as is)",
                                    max_lines=1, elem_id=f"{TAB}_image_url")
             form.add("resize_mode", gr.Radio(list(RESIZE_MODES), type="index", value=RESIZE_MODES[0],

@@ -13,6 +13,8 @@ from PIL import Image
 
 from webui.core import infotext
 from webui.core.hosting import MAX_UPLOAD_BYTES, MAX_UPLOAD_SIDE
+from webui.ui import toasts
+from webui.ui.inputs import GuardedFile
 
 USER_COMMENT = 0x9286  # EXIF: where A1111 keeps the parameters of JPEG and WebP images
 EXIF_IFD = 0x8769
@@ -31,8 +33,9 @@ class PngInfoTab:
 def build_pnginfo() -> PngInfoTab:
     with gr.Row(equal_height=False):
         with gr.Column():
-            file = gr.File(label="Drop an image (PNG, JPEG or WebP)", elem_id="pnginfo_file",
-                           file_types=[".png", ".jpg", ".jpeg", ".webp"], type="filepath")
+            file = GuardedFile(label="Drop an image (PNG, JPEG or WebP)",
+                               elem_id="pnginfo_file",
+                               file_types=[".png", ".jpg", ".jpeg", ".webp"], type="filepath")
             image = gr.Image(label="Image", interactive=False, elem_id="pnginfo_image",
                              height=360)
         with gr.Column():
@@ -50,22 +53,33 @@ def build_pnginfo() -> PngInfoTab:
 def read_parameters(path: str | None) -> tuple[Any, str, str]:
     if not path:
         return None, "", ""
+    # The reasons are our own words: an exception's text names the file's path on the server.
     try:
         if Path(path).stat().st_size > MAX_UPLOAD_BYTES:
-            raise ValueError(f"over the {MAX_UPLOAD_BYTES >> 20} MB limit")
+            raise _Unreadable(f"over the {MAX_UPLOAD_BYTES >> 20} MB limit")
         with Image.open(path) as probe:
             if max(probe.size) > MAX_UPLOAD_SIDE:
-                raise ValueError(f"{probe.width}x{probe.height} is larger than "
-                                 f"{MAX_UPLOAD_SIDE}x{MAX_UPLOAD_SIDE}")
+                raise _Unreadable(f"{probe.width}x{probe.height} is larger than "
+                                  f"{MAX_UPLOAD_SIDE}x{MAX_UPLOAD_SIDE}")
             probe.load()
             text = parameters_of(probe)
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        gr.Warning(f"Not a readable image: {exc}")
+    except _Unreadable as exc:
+        toasts.warn(f"Not a readable image: {exc}")
+        return None, "", ""
+    except Image.DecompressionBombError:
+        toasts.warn("Not a readable image: too many pixels to decode")
+        return None, "", ""
+    except (OSError, ValueError, SyntaxError):
+        toasts.warn("Not a readable image: not a PNG, JPEG or WebP file, or a damaged one")
         return None, "", ""
     if not text:
-        gr.Info("This image carries no generation parameters.")
+        toasts.info("This image carries no generation parameters.")
         return path, "", ""
     return path, text, fields_table(text)
+
+
+class _Unreadable(ValueError):
+    """A reason of our own, safe to show."""
 
 
 def parameters_of(image: Image.Image) -> str | None:

@@ -17,7 +17,9 @@ import gradio as gr
 from webui.api import models as m
 from webui.api.errors import ConfigurationError, ZhiqiteError
 from webui.core.engine import PollPolicy, PreviewSchedule
+from webui.core.limits import RateLimited
 from webui.core.visitors import CREDENTIAL_FIELDS, Credentials, Preferences, PreviewMode
+from webui.ui import toasts
 from webui.ui.context import NO_VISITOR, UiContext
 from webui.ui.i18n import ZH, tr
 
@@ -181,7 +183,8 @@ def build_settings(ctx: UiContext, visitor: gr.BrowserState) -> SettingsTab:
                 output_format = gr.Radio(list(m.OUTPUT_FORMATS), value=d.output_format,
                                          label="Format the service sends (saved files are "
                                                "always PNG with their parameters)")
-                gr.Textbox(value=str(ctx.runtime.settings.outputs_dir.resolve()),
+                gr.Textbox(value=toasts.visitor_path(ctx.runtime.settings.outputs_dir,
+                                                     "the app's outputs folder (on the server)"),
                            label="Outputs folder", interactive=False,
                            info="Set by the app's operator (ZHIQITE_OUTPUTS_DIR)")
         gr.Markdown("### Defaults for new tasks")
@@ -224,16 +227,16 @@ def _wire(ctx: UiContext, tab: SettingsTab, visitor: Any) -> dict[str, Any]:
             ) -> dict[Any, Any]:
         visitor_id = ctx.visitor_id(data[visitor], request)
         if not visitor_id:
-            gr.Warning(NO_VISITOR)
-            return {}
+            toasts.warn(NO_VISITOR)
+            return gr.skip()
         credentials = Credentials.from_values({n: data[c] for n, c in tab.keys.items()})
         try:
             ctx.people.set_credentials(visitor_id, credentials)
         except ConfigurationError as exc:
-            gr.Warning(f"Key not used: {exc}")
-            return {}
-        gr.Info("Your key is in use for this browser.")
-        remembered = json.dumps(asdict(credentials)) if data[tab.remember] else ""
+            toasts.warn(f"Key not used: {exc}")
+            return gr.skip()
+        toasts.info("Your key is in use for this browser.")
+        remembered = seal_key(ctx, visitor_id, credentials) if data[tab.remember] else ""
         return {tab.saved_keys: remembered, tab.key_status: key_mode_text(ctx, visitor_id),
                 **{c: gr.Textbox(value="") for c in tab.keys.values()}}
 
@@ -242,34 +245,42 @@ def _wire(ctx: UiContext, tab: SettingsTab, visitor: Any) -> dict[str, Any]:
         visitor_id = ctx.visitor_id(visitor_id, request)
         if visitor_id:
             ctx.people.forget_credentials(visitor_id)
-        gr.Info("Your key is forgotten: this server and this browser no longer hold it.")
+        toasts.info("Your key is forgotten: this server and this browser no longer hold it.")
         return {tab.saved_keys: "", tab.key_status: tr(key_mode_text(ctx, visitor_id))}
 
     def test(visitor_id: str | None, request: gr.Request = None  # type: ignore[assignment]
              ) -> str:
-        client = ctx.client(ctx.visitor_id(visitor_id, request))
+        visitor_id = ctx.visitor_id(visitor_id, request)
+        if not visitor_id:
+            return NO_VISITOR
+        try:
+            ctx.admit_list_call(visitor_id)  # a billed list call
+        except RateLimited as limited:
+            return f"Not tested: {limited}"
+        client = ctx.client(visitor_id)
         try:
             page = client.query_models({"pageSize": 1, "pageNum": 1})
         except ZhiqiteError as exc:
-            return f"Connection failed: {exc}"
+            return toasts.markdown_text(f"Connection failed: {exc}")
         total = getattr(getattr(page, "data", None), "total", None)
-        return (f"Connection works ({client.auth_mode} at {client.base_url}): "
-                f"{total if total is not None else 'the'} checkpoints listed.")
+        shown = total if total is not None else "the"
+        return toasts.markdown_text(f"Connection works ({client.auth_mode} at "
+                                    f"{client.base_url}): {shown} checkpoints listed.")
 
     def save(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
              ) -> dict[Any, Any]:
         visitor_id = ctx.visitor_id(data[visitor], request)
         if not visitor_id:
-            gr.Warning(NO_VISITOR)
-            return {}
+            toasts.warn(NO_VISITOR)
+            return gr.skip()
         values = {name: data[c] for name, c in tab.prefs.items()}
         prefs = ctx.people.set_prefs(visitor_id, values)
         dropped = [name for name in values if getattr(prefs, name) != values[name]
                    and not _same_number(getattr(prefs, name), values[name])]
         if dropped:
-            gr.Warning(f"Not saved (out of range): {', '.join(dropped)}")
+            toasts.warn(f"Not saved (out of range): {', '.join(dropped)}")
         else:
-            gr.Info("Settings saved in this browser.")
+            toasts.info("Settings saved in this browser.")
         return {tab.saved_prefs: json.dumps(asdict(prefs))}
 
     use_event = tab.use_keys.click(use, inputs={visitor, tab.remember, *tab.keys.values()},
@@ -296,23 +307,46 @@ def restore(ctx: UiContext, tab: SettingsTab, visitor_id: str, saved_prefs: Any,
     """At page load: the browser's preferences (checked again) and remembered key back into
     the server's memory; returns the preferences and the Settings form's updates."""
     try:
-        values = json.loads(saved_prefs) if isinstance(saved_prefs, str) and saved_prefs \
-            else None
+        values = json.loads(saved_prefs) if isinstance(saved_prefs, str) \
+            and 0 < len(saved_prefs) <= 20_000 else None
     except ValueError:
         values = None
     prefs = ctx.people.set_prefs(visitor_id, values) if values else ctx.prefs(visitor_id)
-    try:
-        remembered = json.loads(saved_keys) if isinstance(saved_keys, str) and saved_keys \
-            else None
-    except ValueError:
-        remembered = None
-    if isinstance(remembered, dict) and any(remembered.get(n) for n in CREDENTIAL_FIELDS):
+    remembered, legacy = unseal_key(ctx, visitor_id, saved_keys)
+    updates: dict[Any, Any] = {}
+    if remembered is not None:
         # a broken one is shown as not in use; the visitor can enter it again
         with contextlib.suppress(ConfigurationError):
-            ctx.people.set_credentials(visitor_id, Credentials.from_values(remembered))
-    updates: dict[Any, Any] = {c: getattr(prefs, name) for name, c in tab.prefs.items()}
+            ctx.people.set_credentials(visitor_id, remembered)
+        if legacy:  # kept by an earlier version with a secret every page could read
+            updates[tab.saved_keys] = seal_key(ctx, visitor_id, remembered)
+    updates.update({c: getattr(prefs, name) for name, c in tab.prefs.items()})
     updates[tab.tradeoff] = tr(tradeoff_text(prefs.preview_mode, prefs.preview_interval,
                                              ctx.engine.mode))
     updates[tab.key_status] = tr(key_mode_text(ctx, visitor_id))
     updates[tab.delivery] = tr(delivery_text(ctx))  # the public URL is known once listening
     return prefs, updates
+
+
+KEY_SEAL = "remembered-key"
+
+
+def seal_key(ctx: UiContext, visitor_id: str, credentials: Credentials) -> str:
+    """A remembered key as the browser keeps it: sealed by the server (`Keys.seal`), so
+    neither the page nor anyone reading the browser's storage can read it."""
+    return ctx.runtime.keys.seal(KEY_SEAL, visitor_id, json.dumps(asdict(credentials)).encode())
+
+
+def unseal_key(ctx: UiContext, visitor_id: str, saved: Any) -> tuple[Credentials | None, bool]:
+    """(the remembered key, whether it was kept in the clear by an earlier version)."""
+    if not isinstance(saved, str) or not saved or len(saved) > 20_000:
+        return None, False
+    opened = ctx.runtime.keys.unseal(KEY_SEAL, visitor_id, saved)
+    legacy = opened is None and saved.startswith("{")
+    try:
+        values = json.loads(opened if opened is not None else saved if legacy else "null")
+    except ValueError:
+        return None, False
+    if not isinstance(values, dict) or not any(values.get(n) for n in CREDENTIAL_FIELDS):
+        return None, False
+    return Credentials.from_values(values), legacy

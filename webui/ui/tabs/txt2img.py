@@ -77,7 +77,7 @@ def build_txt2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
     d = ctx.defaults["txt2img"]
     form = Form()
     topbar.register(form)
-    box = build_prompt_box(ctx, TAB)
+    box = build_prompt_box(ctx, TAB, visitor)
     networks = build_networks(ctx, TAB, box, topbar, visitor)
     form.add("prompt", box.prompt)
     form.add("negative_prompt", box.negative)

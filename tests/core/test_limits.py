@@ -1,0 +1,317 @@
+"""Limits on the operator's key (issue 17, point 5 and 9): per visitor, per address and for
+the whole deployment; signed visitor ids; bounded records; login throttling."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.helpers.aio import run
+from webui.api.client import ZhiqiteClient
+from webui.api.errors import ConfigurationError
+from webui.core.http_guards import LoginThrottle
+from webui.core.keys import Keys
+from webui.core.limits import (
+    BoundedMap,
+    Limiter,
+    Limits,
+    Quota,
+    RateLimited,
+    Scope,
+    Window,
+    client_address,
+)
+from webui.core.visitors import Credentials, Visitors
+
+KEY = b"k" * 32
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_visitor_ids_are_signed_and_forged_ones_refused() -> None:
+    keys = Keys(KEY)
+    token = keys.visitor_token("visitor-0123456789abcdef")
+    assert keys.visitor_from_token(token) == "visitor-0123456789abcdef"
+    forged = [
+        "visitor-0123456789abcdef",  # a bare id, as earlier versions kept (and as minted)
+        "visitor-0123456789abcdef.0000000000000000000000000000000",
+        token[:-1] + ("0" if token[-1] != "0" else "1"),
+        Keys(b"x" * 32).visitor_token("visitor-0123456789abcdef"),  # another app's key
+        "a.b", "", None, 12, ["x"], "x" * 10_000, token + ".x",
+    ]
+    assert all(keys.visitor_from_token(value) is None for value in forged)
+
+
+def test_sealed_values_open_only_for_their_visitor_and_app() -> None:
+    keys = Keys(KEY)
+    sealed = keys.seal("remembered-key", "visitor-a-0123456789", b'{"appcode": "SECRET"}')
+    assert b"SECRET" not in sealed.encode() and "SECRET" not in sealed
+    assert keys.unseal("remembered-key", "visitor-a-0123456789", sealed) == \
+        b'{"appcode": "SECRET"}'
+    assert keys.unseal("remembered-key", "visitor-b-0123456789", sealed) is None
+    assert keys.unseal("other-purpose", "visitor-a-0123456789", sealed) is None
+    assert Keys(b"x" * 32).unseal("remembered-key", "visitor-a-0123456789", sealed) is None
+    for junk in ("", "z1.", "z1.!!!", "z1." + "A" * 40, None, 5, "x" * 30_000):
+        assert keys.unseal("remembered-key", "visitor-a-0123456789", junk) is None
+
+
+def test_fresh_visitor_ids_do_not_skip_the_address_and_deployment_limits() -> None:
+    """The attack: a fresh visitor id per request made 10 tasks in 8 s past a per-visitor
+    limit. Each scope counts on its own, so minting ids buys nothing."""
+    clock = Clock()
+    running: set[str] = set()
+    limiter = Limiter(Limits(visitor=Quota(tasks_per_minute=2), address=Quota(tasks_per_minute=3),
+                             deployment=Quota(tasks_per_minute=5)),
+                      clock=clock, is_running=running.__contains__)
+    for n in range(3):
+        limiter.admit_task(f"minted-{n}", "203.0.113.9")
+    with pytest.raises(RateLimited, match="from your network address") as refused:
+        limiter.admit_task("minted-3", "203.0.113.9")
+    assert refused.value.scope == Scope.ADDRESS and 0 < (refused.value.retry_after or 0) <= 60
+    limiter.admit_task("other-1", "198.51.100.1")
+    limiter.admit_task("other-2", "198.51.100.2")
+    with pytest.raises(RateLimited, match="for everybody together"):
+        limiter.admit_task("other-3", "198.51.100.3")
+    clock.now += 61
+    limiter.admit_task("minted-4", "203.0.113.9")
+
+
+def test_tasks_at_once_are_admitted_atomically() -> None:
+    """30 concurrent generates from one visitor: only the limit's worth is admitted, even
+    while none of them has a task id yet (they are still being sent)."""
+    limiter = Limiter(Limits(visitor=Quota(concurrent_tasks=2)), is_running=lambda _: True)
+    admitted, refused = [], 0
+    for _ in range(30):
+        try:
+            admitted.append(limiter.admit_task("v", "a"))
+        except RateLimited:
+            refused += 1
+    assert len(admitted) == 2 and refused == 28
+    admitted[0].release()  # the submit failed: its place is free again
+    limiter.admit_task("v", "a")
+
+
+def test_billed_calls_count_against_the_days_budget_and_stop_previews() -> None:
+    clock = Clock()
+    limiter = Limiter(Limits(visitor=Quota(calls_per_day=10), address=Quota(calls_per_day=15)),
+                      clock=clock)
+    ticket = limiter.admit_task("v", "a")
+    for _ in range(9):  # the submit and status queries of a watched task
+        ticket.charge()
+    assert limiter.calls_left("v", "a") == 1
+    ticket.charge()
+    assert limiter.calls_left("v", "a") == 0
+    with pytest.raises(RateLimited, match="budget of 10 billed calls"):
+        limiter.admit_task("v", "a")
+    with pytest.raises(RateLimited, match="budget of 10 billed calls"):
+        limiter.admit_list_call("v", "a")
+    own = limiter.admit_task("v", "a", metered=False)  # their own key: their own bill
+    own.charge()
+    assert limiter.calls_left("v", "a") == 0
+    assert limiter.calls_left("w", "a") == 5  # the address's budget is shared
+    clock.now += 86_400
+    assert limiter.calls_left("v", "a") == 10
+
+
+def test_previews_stop_when_the_budget_is_spent() -> None:
+    clock = Clock()
+    limiter = Limiter(Limits(visitor=Quota(calls_per_day=3)), clock=clock)
+    people = Visitors(ZhiqiteClient(base_url="http://127.0.0.1:9"), limiter=limiter,
+                      clock=clock)
+    people.seen("v", "a")
+    assert people.preview_schedule("v") is not None
+    ticket = limiter.admit_task("v", "a")
+    for _ in range(3):
+        ticket.charge()
+    assert people.preview_schedule("v") is None  # watching no longer bills
+
+
+def test_list_calls_are_limited() -> None:
+    limiter = Limiter(Limits(visitor=Quota(list_calls_per_minute=2)))
+    limiter.admit_list_call("v", "a")
+    limiter.admit_list_call("v", "a")
+    with pytest.raises(RateLimited, match="list call"):
+        limiter.admit_list_call("v", "a")
+
+
+def test_new_visitors_per_address() -> None:
+    clock = Clock()
+    limiter = Limiter(Limits(new_visitors_per_hour=3), clock=clock)
+    assert all(limiter.admit_visitor("a", f"v{n}") for n in range(3))
+    assert limiter.admit_visitor("a", "v1")  # the same one again
+    assert not limiter.admit_visitor("a", "v3")
+    assert limiter.admit_visitor("b", "v3")
+    clock.now += 3601
+    assert limiter.admit_visitor("a", "v3")
+
+
+def test_limits_from_the_environment() -> None:
+    assert not Limits.from_env({}, shared=False).any
+    shared = Limits.from_env({}, shared=True)
+    assert shared == Limits.shared() and shared.visitor.concurrent_tasks > 0
+    assert shared.deployment.calls_per_day > 0 and shared.new_visitors_per_hour > 0
+    custom = Limits.from_env({"ZHIQITE_TASKS_PER_MINUTE": "3", "ZHIQITE_TOTAL_CALLS_PER_DAY": "0",
+                              "ZHIQITE_ADDRESS_CONCURRENT_TASKS": "9"}, shared=True)
+    assert custom.visitor.tasks_per_minute == 3 and custom.deployment.calls_per_day == 0
+    assert custom.address.concurrent_tasks == 9
+    assert Limits.from_env({"ZHIQITE_LIMITS": "off"}, shared=True) == Limits()
+    assert Limits.from_env({"ZHIQITE_LIMITS": "shared"}, shared=False) == Limits.shared()
+    for bad in ({"ZHIQITE_LIMITS": "some"}, {"ZHIQITE_CALLS_PER_DAY": "-1"},
+                {"ZHIQITE_TASKS_PER_MINUTE": "lots"}):
+        with pytest.raises(ValueError, match="ZHIQITE_"):
+            Limits.from_env(bad, shared=True)
+
+
+def test_client_address_behind_a_proxy() -> None:
+    # no proxy trusted: the peer, whatever the header says
+    assert client_address("203.0.113.5", "1.2.3.4", 0) == "203.0.113.5"
+    # one proxy (a Space): its entry, the rightmost; what the client wrote before is ignored
+    assert client_address("10.0.0.2", "1.2.3.4, 203.0.113.5", 1) == "203.0.113.5"
+    assert client_address("10.0.0.2", None, 1) == "10.0.0.2"
+    # IPv6 per /64; IPv4-mapped as IPv4
+    assert client_address("2001:db8:1:2:aaaa::1", None, 0) == \
+        client_address("2001:db8:1:2:bbbb::9", None, 0) == "2001:db8:1:2::/64"
+    assert client_address("::ffff:198.51.100.7", None, 0) == "198.51.100.7"
+    assert client_address(None, None, 0) == "unknown"
+    assert len(client_address("x" * 500, None, 0)) <= 64
+
+
+def test_records_are_bounded() -> None:
+    clock = Clock()
+    bounded: BoundedMap[str, int] = BoundedMap(100, 60.0, clock)
+    for n in range(10_000):
+        bounded.get(str(n), lambda n=n: n)
+    assert len(bounded) == 100 and bounded.peek("9999") == 9999 and bounded.peek("0") is None
+    clock.now += 61
+    bounded.get("new", lambda: 1)
+    assert len(bounded) == 1
+    window = Window(60.0)
+    for n in range(100_000):
+        window.add(clock.now + n * 0.001)
+    assert len(window._counts) <= 12
+    limiter = Limiter(Limits(visitor=Quota(tasks_per_minute=1000)), max_records=50)
+    for n in range(2000):
+        limiter.admit_task(f"v{n}", f"10.0.{n // 250}.{n % 250}").release()
+    assert limiter.sizes()["visitor"] <= 50 and limiter.sizes()["address"] <= 50
+
+
+def test_junk_keys_do_not_evict_a_live_visitors_key() -> None:
+    """The attack: 2000 junk keys dropped a real visitor's key (and grew the app to 2.4 GB)."""
+    clock = Clock()
+    people = Visitors(ZhiqiteClient(base_url="http://127.0.0.1:9"),
+                      limiter=Limiter(Limits(own_keys_per_address=3), clock=clock),
+                      clock=clock, max_visitors=500, max_own_keys=50)
+    people.seen("real-visitor-000000", "198.51.100.1")
+    real = people.set_credentials("real-visitor-000000", Credentials(appcode="REAL" * 8))
+    refused = 0
+    for n in range(2000):
+        visitor = f"junk-visitor-{n:06d}"
+        people.seen(visitor, f"10.{n // 60000}.{(n // 250) % 240}.{n % 250}")
+        try:
+            people.set_credentials(visitor, Credentials(appcode=f"JUNK{n:028d}"))
+        except ConfigurationError as exc:
+            assert "try again later" in str(exc)
+            refused += 1
+        clock.now += 1
+    assert people.client("real-visitor-000000") is real  # seen a while ago, still held
+    held = people.count()
+    assert held["own_keys"] <= 50 and held["visitors"] <= 500 and refused >= 1950
+    clock.now += 10 * 3600  # everything idle now: the longest unused key makes room
+    people.seen("late-visitor-00000", "192.0.2.50")
+    people.set_credentials("late-visitor-00000", Credentials(appcode="L" * 32))
+    assert people.count()["own_keys"] <= 50
+
+
+def test_own_keys_per_address() -> None:
+    people = Visitors(ZhiqiteClient(base_url="http://127.0.0.1:9"),
+                      limiter=Limiter(Limits(own_keys_per_address=2)))
+    for n in range(2):
+        people.seen(f"visitor-{n:014d}", "192.0.2.1")
+        people.set_credentials(f"visitor-{n:014d}", Credentials(appcode="A" * 32))
+    people.seen("visitor-00000000000009", "192.0.2.1")
+    with pytest.raises(ConfigurationError, match="at most 2 own keys"):
+        people.set_credentials("visitor-00000000000009", Credentials(appcode="B" * 32))
+    people.set_credentials("visitor-00000000000000", Credentials(appcode="C" * 32))  # a change
+
+
+# --- login throttling --------------------------------------------------------------------------
+
+
+def _login(app: Any, address: str, forwarded: str | None = None) -> tuple[int, dict[str, str]]:
+    headers = [(b"x-forwarded-for", forwarded.encode())] if forwarded else []
+    scope = {"type": "http", "method": "POST", "path": "/login", "client": (address, 5000),
+             "headers": headers}
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    run(app(scope, receive, send))
+    start = sent[0]
+    return start["status"], {k.decode(): v.decode() for k, v in start.get("headers", [])}
+
+
+def test_login_is_throttled_per_address() -> None:
+    calls: list[str] = []
+
+    async def wrong_password(scope: Any, receive: Any, send: Any) -> None:
+        calls.append(scope["client"][0])
+        await send({"type": "http.response.start", "status": 400, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    clock = Clock()
+    app = LoginThrottle(wrong_password, clock=clock)
+    statuses = [_login(app, "203.0.113.7")[0] for _ in range(31)]  # the attack: 31 in 0.6 s
+    assert statuses[:5] == [400] * 5 and set(statuses[5:]) == {429}
+    assert len(calls) == 5
+    status, headers = _login(app, "203.0.113.7")
+    assert status == 429 and 0 < int(headers["retry-after"]) <= 300
+    assert _login(app, "198.51.100.8")[0] == 400  # another address is not locked out
+    clock.now += 301
+    assert _login(app, "203.0.113.7")[0] == 400
+    # a forged X-Forwarded-For does not make a new address when no proxy is trusted
+    for n in range(10):
+        _login(app, "192.0.2.9", forwarded=f"10.9.9.{n}")
+    assert _login(app, "192.0.2.9", forwarded="10.9.9.99")[0] == 429
+
+
+def test_every_billed_call_of_a_watched_task_is_charged(rig: Any) -> None:
+    """Watching is billed per status query: each one reaches the budgets, and the engine
+    lets go of a finished task (the limiter no longer counts it as running)."""
+    limiter = Limiter(Limits(visitor=Quota(concurrent_tasks=1, calls_per_day=1000)),
+                      is_running=rig.engine.is_following)
+    ticket = limiter.admit_task("v", "a")
+    handle = rig.engine.submit(rig.request(steps=30), owner="owner-a", charge=ticket.charge)
+    ticket.bind(handle.task_id)
+    with pytest.raises(RateLimited, match="at once"):
+        limiter.admit_task("v", "a")
+    events = list(handle.events(preview_interval=0.005))  # a watcher asking often
+    assert events[-1].final
+    record = handle.record()
+    assert record.billed_calls >= 3
+    assert limiter.calls_left("v", "a") == 1000 - record.billed_calls
+    assert not rig.engine.is_following(handle.task_id) and handle.task_id not in rig.engine._live
+    limiter.admit_task("v", "a")  # its place is free
+
+
+def test_failing_on_purpose_cannot_lock_the_owner_out() -> None:
+    """Wrong passwords from many addresses lock those addresses, not everybody."""
+
+    async def check(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 400, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    app = LoginThrottle(check, clock=Clock())
+    for n in range(200):
+        _login(app, f"10.0.{n // 10}.{n % 10}")
+    assert _login(app, "198.51.100.200")[0] == 400  # the owner's address: still asked
