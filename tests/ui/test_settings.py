@@ -71,7 +71,7 @@ def test_test_connection_says_what_is_wrong(ui: BuiltUi) -> None:
     assert message.startswith("Connection failed") and "AppCode" in message
     assert WRONG not in message
     use_key(ui, MARKER)
-    assert test(ui.token(VISITOR)).startswith("Connection works (appcode")
+    assert test(ui.token(VISITOR)).startswith("Connection works: AppCode at ")
 
 
 def test_preferences_reach_the_request_and_bad_ones_are_refused(ui: BuiltUi) -> None:

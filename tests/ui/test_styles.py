@@ -13,6 +13,7 @@ import pytest
 from tests.ui.conftest import BuiltUi, built_ui
 from webui.core.presets import PRESETS_DIR
 from webui.ui.prompt_box import style_choices
+from webui.ui.tasks import KEEP
 
 A = "visitor-a-0123456789abcdef"
 B = "visitor-b-0123456789abcdef"
@@ -53,7 +54,7 @@ def test_a_visitors_style_is_theirs_alone(ui: BuiltUi) -> None:
     shown = request_json(ui, B, ["Secret"])
     assert "not one of your styles" in shown and "private" not in shown
     with pytest.warns(UserWarning, match="Styles: 'Secret' is not one of your styles"):
-        assert list(ui.tab.generate(ui.data(B, prompt="a cat", styles=["Secret"]))) == []
+        assert list(ui.tab.generate(ui.data(B, prompt="a cat", styles=["Secret"]))) == [KEEP]
     # B saving the same name makes B's own; A's is untouched
     save(ui, B, "Secret", "B's words")
     assert apply(ui, A, ["Secret"])[:2] == ("A's private words, a cat", "A's negative")

@@ -11,7 +11,7 @@ import pytest
 from tests.ui.conftest import BuiltUi
 from webui.core import infotext
 from webui.core.outputs import read_infotext
-from webui.ui.tasks import read_last_tasks, reattach
+from webui.ui.tasks import KEEP, read_last_tasks, reattach
 
 VISITOR = "visitor-0123456789abcdef"
 
@@ -19,7 +19,8 @@ VISITOR = "visitor-0123456789abcdef"
 def merged(updates: list[dict[Any, Any]]) -> dict[Any, Any]:
     state: dict[Any, Any] = {}
     for update in updates:
-        state.update(update)
+        if update != KEEP:  # a refusal's skip(): nothing changes
+            state.update(update)
     return state
 
 
@@ -71,7 +72,7 @@ def test_invalid_input_is_refused_before_any_call(ui: BuiltUi, values: dict,
     monkeypatch.setattr(ui.ctx, "default_checkpoint", lambda visitor: None)
     data = ui.data(**{"prompt": "a cat", **values})
     with pytest.warns(UserWarning) as warned:
-        assert list(ui.tab.generate(data)) == []
+        assert list(ui.tab.generate(data)) == [KEEP]  # nothing shown changes
     assert any(str(w.message).startswith(message) for w in warned), [str(w.message)
                                                                       for w in warned]
     assert ui.stats().billed == {} and ui.stats().calls == {}

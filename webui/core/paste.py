@@ -1,15 +1,20 @@
-"""Infotext -> form fields: what PNG Info's and the galleries' "Send to" fill in. Field names
-are the form dataclasses' (`core/builder.py`); anything the infotext does not name is left
-alone, as A1111 does."""
+"""Parameters -> form fields: what Send to, PNG Info and the ↙ button fill in. From a stored
+task's request when there is one (the record holds the exact request and seeds), else from an
+A1111 / zhiqite-webui infotext. Field names are the form dataclasses' (`core/builder.py`);
+anything not named is left alone, as A1111 does."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
+from PIL import Image
+
 from webui.api.models import SAMPLERS
 from webui.core import infotext
 from webui.core.builder import HIRES_UPSCALERS
+from webui.core.sources import pixel_fingerprint
+from webui.core.store import StoredImage, TaskRecord, TaskStore
 
 # infotext key -> (form field, type)
 _SIMPLE: dict[str, tuple[str, type]] = {
@@ -64,3 +69,117 @@ def fields_from_infotext(text: str, checkpoints: Iterable[str] = ()) -> dict[str
         if match:
             fields["checkpoint"] = match
     return fields
+
+
+def looks_like_infotext(text: str | None) -> bool:
+    """Whether a prompt box holds pasted generation parameters (A1111's last line: at least
+    three "key: value" pairs, Steps among them)."""
+    return bool(text and text.strip()) and "Steps" in infotext.parse(text or "")
+
+
+# wire field -> form field: the request a task was sent with, back into a form
+_FROM_REQUEST: dict[str, tuple[str, type]] = {
+    "prompt": ("prompt", str),
+    "negative_prompt": ("negative_prompt", str),
+    "steps": ("steps", int),
+    "width": ("width", int),
+    "height": ("height", int),
+    "n_iter": ("n_iter", int),
+    "batch_size": ("batch_size", int),
+    "cfg_scale": ("cfg_scale", float),
+    "seed": ("seed", int),
+    "restore_faces": ("restore_faces", bool),
+    "hr_second_pass_steps": ("hr_steps", int),
+    "hr_scale": ("hr_scale", float),
+    "hr_resize_x": ("hr_resize_x", int),
+    "hr_resize_y": ("hr_resize_y", int),
+    "resize_mode": ("resize_mode", int),
+    "image_cfg_scale": ("image_cfg_scale", float),
+    "mask_blur": ("mask_blur", int),
+    "inpainting_mask_invert": ("mask_mode", int),
+    "inpainting_fill": ("masked_content", int),
+    "inpaint_full_res": ("inpaint_area", int),
+    "inpaint_full_res_padding": ("padding", int),
+}
+
+
+def fields_from_request(request: dict[str, Any], seed: int | None = None) -> dict[str, Any]:
+    """Form values of a stored task's request (the wire JSON a record keeps): what Send to
+    and ↙ fill in, exactly as the task was sent. `seed`: the image's own seed (a batch's
+    second image has seed + 1), in place of the request's (-1 for a random one)."""
+    fields: dict[str, Any] = {}
+    for key, (name, kind) in _FROM_REQUEST.items():
+        value = request.get(key)
+        if value is None:
+            continue
+        try:
+            fields[name] = kind(value)
+        except (TypeError, ValueError):
+            continue
+    if isinstance(request.get("sampler_index"), str) and request["sampler_index"] in SAMPLERS:
+        fields["sampler"] = request["sampler_index"]
+    # the scripts' block: spelt `alwayson_scripts` by SD, `always_on_scripts` by ControlNet
+    scripts = request.get("alwayson_scripts") or request.get("always_on_scripts") or {}
+    scripts = scripts if isinstance(scripts, dict) else {}
+    denoising = request.get("denoising_strength")
+    if request.get("enable_hr"):
+        fields["enable_hr"] = True
+        if request.get("hr_upscaler") in HIRES_UPSCALERS:
+            fields["hr_upscaler"] = request["hr_upscaler"]
+        if isinstance(denoising, int | float):
+            fields["hr_denoising"] = float(denoising)
+    elif isinstance(denoising, int | float) and scripts.get("image_link"):
+        # img2img's own; a txt2img request without Hires. fix may carry the model's default
+        fields["denoising_strength"] = float(denoising)
+    if scripts:
+        if isinstance(scripts.get("sd_model_checkpoint"), str) and scripts["sd_model_checkpoint"]:
+            fields["checkpoint"] = scripts["sd_model_checkpoint"]
+        if isinstance(scripts.get("sd_vae"), str) and scripts["sd_vae"]:
+            fields["vae"] = scripts["sd_vae"]
+        overrides = scripts.get("override_settings")
+        clip = overrides.get("CLIP_stop_at_last_layers") if isinstance(overrides, dict) else None
+        if isinstance(clip, int | float):
+            fields["clip_skip"] = int(clip)
+    if seed is not None:
+        fields["seed"] = int(seed)
+    return fields
+
+
+def record_of_image(store: TaskStore, owner: str, path: str | None
+                    ) -> tuple[TaskRecord, StoredImage] | None:
+    """The owner's task that made this result image, and the image's entry (its seed): found
+    by the pixels' fingerprint, the store's index (a copy elsewhere finds it too)."""
+    if not path:
+        return None
+    try:
+        with Image.open(path) as image:
+            fingerprint = pixel_fingerprint(image)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        return None
+    return store.find_image(owner, fingerprint)
+
+
+# the tab -> the kinds of task it makes (ControlNet from img2img carries the init image)
+_TAB_KINDS = {"txt2img": ("text2image", "controlnet"), "img2img": ("image2image", "controlnet")}
+
+
+def last_task(store: TaskStore, owner: str, tab: str, *, scan: int = 20) -> TaskRecord | None:
+    """The owner's newest task made by that tab (txt2img or img2img), or None."""
+    kinds = _TAB_KINDS.get(tab, ())
+    for record in store.list(owner, limit=scan):
+        if record.kind not in kinds:
+            continue
+        if record.kind == "controlnet":
+            scripts = record.request.get("always_on_scripts") or record.request.get(
+                "alwayson_scripts") or {}
+            from_image = bool(isinstance(scripts, dict) and scripts.get("image_link"))
+            if from_image != (tab == "img2img"):
+                continue
+        return record
+    return None
+
+
+def first_seed(record: TaskRecord) -> int | None:
+    """The seed of the task's first shown image (the request's may be -1, random)."""
+    return next((image.seed for image in record.images if image.shown and image.seed is not None),
+                None)

@@ -30,21 +30,22 @@ from webui.core.visitors import Preferences
 from webui.ui import toasts
 from webui.ui.context import NO_VISITOR, UiContext
 from webui.ui.i18n import translate, translations
-from webui.ui.inputs import guard_pillow
+from webui.ui.inputs import guard_pillow, guard_uploads
 from webui.ui.messages import script as messages_script
 from webui.ui.prompt_box import picker_updates, style_choices
-from webui.ui.results import interrupted, meter_markdown
+from webui.ui.results import meter_markdown
 from webui.ui.send_to import wire_send_to
 from webui.ui.tabs.extras import build_extras
 from webui.ui.tabs.faceswap import build_faceswap
 from webui.ui.tabs.history import build_history
 from webui.ui.tabs.img2img import build_img2img
 from webui.ui.tabs.pnginfo import build_pnginfo
-from webui.ui.tabs.settings import build_settings, restore
+from webui.ui.tabs.settings import browser_stores, build_settings, restore
 from webui.ui.tabs.txt2img import build_txt2img
 from webui.ui.tasks import reattach
 from webui.ui.tool_tab import reattach_tool
 from webui.ui.topbar import build_topbar, model_updates
+from webui.ui.working_state import TOPBAR, build_working_state, forget_prefs_script, plain_fields
 
 log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
@@ -114,6 +115,7 @@ def build(ctx: UiContext) -> gr.Blocks:
         visitor = gr.BrowserState(None, storage_key="zhiqite_visitor", secret=secret)
         last_tasks = gr.BrowserState("", storage_key="zhiqite_last_tasks",  # JSON {tab: id}
                                      secret=secret)
+        stores = browser_stores(ctx)  # outside the tabs: see browser_stores
         if ctx.runtime.is_offline:
             gr.Markdown(OFFLINE_BANNER, elem_id="zq_banner")
         if ctx.runtime.settings.ephemeral:
@@ -135,13 +137,23 @@ def build(ctx: UiContext) -> gr.Blocks:
             with gr.Tab("PNG Info", id="pnginfo", elem_id="tab_pnginfo"):
                 pnginfo = build_pnginfo()
             history = build_history(ctx, visitor)
-            settings = build_settings(ctx, visitor)
+            settings = build_settings(ctx, visitor, stores)
         tools = (extras.results, faceswap.results)
         wire_send_to(ctx, main_tabs, txt2img, img2img, extras, faceswap, pnginfo,
                      [txt2img.panel, img2img.panel, *(tool.panel for tool in tools),
-                      history.panel])
+                      history.panel], history=history)
+        # a non-picture is refused as it arrives (PNG Info's own read refuses it, then clears)
+        guard_uploads(demo, skip=[pnginfo.file])
 
         tabs = (txt2img, img2img)
+        work = build_working_state(ctx, {
+            TOPBAR: {"checkpoint": topbar.checkpoint, "vae": topbar.vae,
+                     "clip_skip": topbar.clip_skip},
+            "txt2img": plain_fields(txt2img.form, txt2img.controlnet, txt2img.adetailer, {}),
+            "img2img": plain_fields(img2img.form, img2img.controlnet, img2img.adetailer,
+                                    {"image_url": img2img.image_url,
+                                     "scale_by": img2img.scale_by})},
+            (txt2img.box.generate, img2img.box.generate), PREF_FIELDS)
         applied = [c for tab in tabs for c in (*(tab.form[n] for n in PREF_FIELDS),
                                                 *tab.controlnet.tabs, tab.box.lora,
                                                 tab.box.embedding, tab.box.styles)]
@@ -158,16 +170,21 @@ def build(ctx: UiContext) -> gr.Blocks:
                                    data[settings.saved_keys])
             owner = ctx.owner(visitor_id)
             first.update(form_updates(tabs, prefs, forms=bool(data[settings.saved_prefs])))
+            working, later = work.restore(data[work.state])  # over the saved defaults
+            first.update(working)
             meter = meter_markdown(0, ctx.engine.billed_calls(owner))
             first[visitor] = ctx.visitor_token(visitor_id)
             styles = style_choices(ctx, visitor_id)  # their own and the shipped ones
-            first.update({tab.box.styles: styles for tab in tabs})
             for tab in tabs:
                 first[tab.panel.meter] = meter
+                picked = later.get((tab.panel.tab, "styles"))  # checked against their list
+                first[tab.box.styles] = style_choices(ctx, visitor_id, picked) \
+                    if picked is not None else styles
             yield first
             # 2. The lists (warmed at start; a visitor's own key lists its own).
-            checkpoint, vae = model_updates(ctx, visitor_id, data[topbar.checkpoint],
-                                            data[topbar.vae])
+            checkpoint, vae = model_updates(
+                ctx, visitor_id, later.get((TOPBAR, "checkpoint"), data[topbar.checkpoint]),
+                later.get((TOPBAR, "vae"), data[topbar.vae]))
             yield {topbar.checkpoint: checkpoint, topbar.vae: vae,
                    **list_updates(ctx, tabs, visitor_id)}
             for tab in tabs:  # 3. each tab's last task, one after the other
@@ -185,8 +202,10 @@ def build(ctx: UiContext) -> gr.Blocks:
                             show_progress="hidden")
         load_event = demo.load(
             on_load, inputs={visitor, last_tasks, topbar.checkpoint, topbar.vae,
-                             settings.saved_prefs, settings.saved_keys},
+                             settings.saved_prefs, settings.saved_keys, work.state},
             outputs=[visitor, settings.saved_keys, topbar.checkpoint, topbar.vae, *applied,
+                     *(c for fields in work.groups.values() for c in fields.values()
+                       if c not in applied and c not in (topbar.checkpoint, topbar.vae)),
                      *settings.prefs.values(), settings.tradeoff, settings.key_status,
                      settings.delivery,
                      *(c for tab in tabs for c in tab.panel.outputs),
@@ -209,6 +228,11 @@ def build(ctx: UiContext) -> gr.Blocks:
             event.then(after_settings, inputs=[visitor, topbar.checkpoint, topbar.vae,
                                                txt2img.box.styles, img2img.box.styles],
                        outputs=[*applied, topbar.checkpoint, topbar.vae])
+        # Save in Settings (the first event): the visitor's own sampler, size, steps, CFG give
+        # way to the new defaults (in the browser only)
+        settings.handlers["events"][0].then(None, js=forget_prefs_script(work),
+                                            inputs=work.state, outputs=work.state,
+                                            queue=False, show_progress="hidden")
         for panel, event in ((txt2img.panel, txt2img.generate_event),
                              (img2img.panel, img2img.generate_event),
                              (extras.results.panel, extras.run_event),
@@ -216,7 +240,8 @@ def build(ctx: UiContext) -> gr.Blocks:
             # the status is written once the cancel has gone through: a last update of the
             # stopped stream must not overwrite it
             panel.interrupt.click(None, cancels=[event, load_event], queue=False).then(
-                interrupted, outputs=panel.status, queue=False)
+                panel.interrupted, outputs=panel.interrupt_outputs, queue=False,
+                show_progress="hidden")
         untranslated = translate(demo)  # before the page's config is made, as the block ends
         if untranslated:
             log.warning("no Chinese for %d text(s), e.g. %r", len(untranslated),

@@ -49,10 +49,11 @@ def size_controls(ctx: UiContext, form: Form, tab: str, d: dict[str, Any],
             height = form.add("height", gr.Slider(64, bounds(model, "height", (0, 1024))[1],
                                                   step=8, value=d["height"], label="Height",
                                                   elem_id=f"{tab}_height"))
-        with gr.Column(scale=1, min_width=80):
+        # wide enough for the longest preset name ("Widescreen 16:9 (912x512)") beside its arrow
+        with gr.Column(scale=3, min_width=240):
             swap = gr.Button("⇅", size="sm", elem_id=f"{tab}_swap", elem_classes="zq-tool")
             preset = gr.Dropdown(list(ctx.sizes), value=None, label="Preset",
-                                 elem_id=f"{tab}_size_preset")
+                                 elem_id=f"{tab}_size_preset", elem_classes="zq-size-preset")
     swap.click(None, [width, height], [width, height], js="(w, h) => [h, w]", queue=False)
     preset.input(lambda name: ctx.sizes.get(name, (gr.Slider(), gr.Slider())), preset,
                  [width, height], queue=False)

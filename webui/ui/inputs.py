@@ -25,7 +25,7 @@ import binascii
 import io
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar
 
 import gradio as gr
@@ -100,6 +100,22 @@ class GuardedInput:
             # past the header: the pixels themselves are cut short or broken
             raise toasts.error(f"{self.field}: the file is damaged or truncated") from None
 
+    def refusal(self, payload: Any) -> str | None:
+        """Why an upload, as the browser sent it (in Gradio's cache, not preprocessed), is
+        refused, or None: the same header checks as `preprocess`, for the `.upload` event."""
+        if payload is None:
+            return None
+        try:
+            model = self.data_model.model_validate(payload)  # type: ignore[attr-defined]
+        except ValueError:
+            return f"{self.field}: not a readable image (PNG, JPEG or WebP)"
+        try:
+            for file in _files(model):
+                self._screen(file)
+        except gr.Error as refused:
+            return str(refused.message)
+        return None
+
     def _refuse_url(self, path: Any) -> None:
         if isinstance(path, str) and _URL.match(path.strip()):
             raise toasts.error(f"{self.field}: the app does not fetch URLs; upload the file "
@@ -157,6 +173,30 @@ class GuardedFile(GuardedInput, gr.File):
     """gr.File for pictures (one or several)."""
 
     fallback_field: ClassVar[str] = "File"
+
+
+def guard_uploads(root: gr.Blocks, skip: Iterable[Any] = ()) -> None:
+    """An `.upload` event on every GuardedImage and GuardedFile of `root` (call inside its
+    `with`): a file that is not an accepted picture is refused when it arrives, the field
+    named, and the input cleared, instead of a broken picture and a failed Generate later.
+    `skip`: inputs whose own upload handler checks (`GuardedInput.refusal`). The editor has
+    no upload event (see GuardedImageEditor): its Generate refuses, the field named."""
+    skipped = {id(component) for component in skip}
+    for block in list(root.blocks.values()):
+        if isinstance(block, GuardedImage | GuardedFile) and id(block) not in skipped:
+            # queued: a toast (gr.Warning) reaches the page only through the queue
+            block.upload(_upload_check(block), inputs=block, outputs=block, preprocess=False,
+                         show_progress="hidden", api_visibility="undocumented")
+
+
+def _upload_check(component: GuardedInput) -> Callable[[Any], Any]:
+    def check(payload: Any) -> Any:
+        refused = component.refusal(payload)
+        if refused is None:
+            return gr.skip()
+        toasts.warn(refused)
+        return None  # clears the input
+    return check
 
 
 def _gradio_class(cls: type) -> type:

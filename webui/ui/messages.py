@@ -55,6 +55,8 @@ PATTERNS: list[tuple[str, str]] = [
     (rf"^Image {N} of {N}: {R}$", "第 $1/$2 张：$3"),
     (rf"^Image {N} not shown: {R}$", "第 $1 张未显示：$2"),
     (r"^\(picked up again after a restart\)$", "（重启后已继续跟踪）"),
+    (r"^Stopped watching — the service has no cancel; this task will finish and is kept in "
+     r"History$", "已停止跟踪——服务不支持取消；此任务会继续完成，并保存在历史记录中"),
     (r"^Interrupted: no longer following the task\. (.+)$", "已中止：不再跟踪此任务。$1"),
     (r"^Stopped following the task\. (.+)$", "已停止跟踪此任务。$1"),
     (r"^The API has no cancel: the task keeps running on the service, is still billed, and its "
@@ -86,6 +88,15 @@ PATTERNS: list[tuple[str, str]] = [
      "地址，或以 --share 启动（Gradio 公开链接），或把上传托管到 S3/OSS（ZHIQITE_S3_BUCKET）；"
      "或粘贴一个公开的图片 URL。没有发送任何请求，也没有计费。"),
     (r"^No image to send: generate or drop one first\.$", "没有可发送的图像：请先生成或拖入一张。"),
+    (r"^No generation parameters to send: this image carries none\.$",
+     "没有可发送的生成参数：此图像不含生成参数。"),
+    (r"^The prompt holds no generation parameters: paste an infotext \(the prompt, then "
+     r"\"Negative prompt: \.\.\.\" and \"Steps: 20, Sampler: \.\.\.\"\), or empty the prompt "
+     r"to read your last task\.$",
+     "提示词中没有生成参数：请粘贴生成参数文本（提示词，然后是“Negative prompt: ...”和"
+     "“Steps: 20, Sampler: ...”），或清空提示词以读取你上一个任务的参数。"),
+    (r"^No task of yours on this tab yet: generate first, or paste an infotext\.$",
+     "此标签页还没有你的任务：请先生成，或粘贴生成参数文本。"),
     (r"^Nothing to save yet: generate first\.$", "还没有可保存的内容：请先生成。"),
     (r"^No seed to reuse yet: generate first\.$", "还没有可复用的种子：请先生成。"),
     (r"^Open a task first: click a row\.$", "请先打开一个任务：点击一行。"),
@@ -120,7 +131,12 @@ PATTERNS: list[tuple[str, str]] = [
     (rf"^Key not used: {R}$", "未使用该密钥：$1"),
     (r"^Settings saved in this browser\.$", "设置已保存在此浏览器中。"),
     (rf"^Not saved \(out of range\): {R}$", "未保存（超出范围）：$1"),
-    (rf"^Connection works \({R}\): {R} checkpoints listed\.$", "连接正常（$1）：列出 $2 个大模型。"),
+    (rf"^Connection works: {R}, no key needed: {R} checkpoints listed\.$",
+     "连接正常：$1，无需密钥：列出 $2 个大模型。"),
+    (rf"^Connection works: {R}, no key needed\.$", "连接正常：$1，无需密钥。"),
+    (rf"^Connection works: {R} at {R}: {R} checkpoints listed\.$",
+     "连接正常：$1，服务地址 $2：列出 $3 个大模型。"),
+    (rf"^Connection works: {R} at {R}\.$", "连接正常：$1，服务地址 $2。"),
     (rf"^Connection failed: {R}$", "连接失败：$1"),
     (r"^This image carries no generation parameters\.$", "此图像不含生成参数。"),
     (rf"^Not a readable image: {R}$", "无法读取的图像：$1"),

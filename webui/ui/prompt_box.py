@@ -1,5 +1,5 @@
-"""Prompt and negative prompt with character counts, Generate, styles (apply, save), and the
-LoRA / embedding pickers: the top of every SD tab, as in A1111.
+"""Prompt and negative prompt with character counts, Generate, ↙ (read generation parameters),
+styles (apply, save), and the LoRA / embedding pickers: the top of every SD tab, as in A1111.
 
 Styles are the visitor's own and the shipped ones: the dropdown starts with the shipped names
 and the page's load fills in the visitor's (`style_choices`)."""
@@ -13,12 +13,24 @@ from typing import Any
 import gradio as gr
 
 from webui.api.errors import ZhiqiteError
+from webui.core.paste import (
+    fields_from_infotext,
+    fields_from_request,
+    first_seed,
+    last_task,
+    looks_like_infotext,
+)
 from webui.core.presets import Style, StyleRefused
 from webui.core.prompts import toggle_lora, toggle_word
 from webui.ui import toasts
 from webui.ui.context import NO_VISITOR, UiContext
+from webui.ui.forms import Form
 
 COUNT_JS = "(text) => `${[...(text || '')].length} chars`"
+NOT_INFOTEXT = ("The prompt holds no generation parameters: paste an infotext (the prompt, then "
+                "\"Negative prompt: ...\" and \"Steps: 20, Sampler: ...\"), or empty the prompt "
+                "to read your last task.")
+NO_LAST_TASK = "No task of yours on this tab yet: generate first, or paste an infotext."
 
 
 @dataclass
@@ -32,6 +44,8 @@ class PromptBox:
     save_style: gr.Button
     lora: gr.Dropdown
     embedding: gr.Dropdown
+    paste: gr.Button  # ↙: read generation parameters (`wire_paste`, once the form exists)
+    visitor: Any = None  # the page's visitor state, for handlers wired later
     handlers: dict[str, Callable[..., Any]] = field(default_factory=dict)  # for tests
 
 
@@ -49,6 +63,10 @@ def build_prompt_box(ctx: UiContext, tab: str, visitor: gr.BrowserState) -> Prom
         with gr.Column(scale=2, min_width=220):
             generate = gr.Button("Generate", variant="primary", elem_id=f"{tab}_generate",
                                  elem_classes="zq-generate")
+            with gr.Row(elem_classes="zq-tools-row"):
+                # A1111's "read generation parameters from the prompt or the last generation"
+                paste = gr.Button("↙", size="sm", elem_id=f"{tab}_paste", elem_classes="zq-tool",
+                                  scale=0, min_width=40)
             # the shipped styles; the page's load adds the visitor's own (style_choices)
             styles = gr.Dropdown(label="Styles", choices=ctx.styles.names(None),
                                  multiselect=True, value=[], elem_id=f"{tab}_styles",
@@ -66,7 +84,7 @@ def build_prompt_box(ctx: UiContext, tab: str, visitor: gr.BrowserState) -> Prom
                                 value=None, filterable=True, elem_id=f"{tab}_embedding_picker",
                                 scale=1)
     box = PromptBox(prompt, negative, generate, styles, apply_styles, style_name, save_style,
-                    lora, embedding)
+                    lora, embedding, paste, visitor)
     prompt.change(None, prompt, prompt_count, js=COUNT_JS, queue=False)
     negative.change(None, negative, negative_count, js=COUNT_JS, queue=False)
     box.handlers = _wire(ctx, box, visitor)
@@ -133,6 +151,59 @@ def _wire(ctx: UiContext, box: PromptBox, visitor: gr.BrowserState
     box.embedding.input(pick_embedding, [box.embedding, box.negative],
                         [box.negative, box.embedding])
     return {"apply": apply, "save": save}
+
+
+def form_fill(form: Form, fields: dict[str, Any]) -> dict[Any, Any]:
+    """Updates of the form's components for the named values (the others untouched). A radio
+    of `type="index"` is set by its choice's value, the form holds the index."""
+    updates: dict[Any, Any] = {}
+    for name, value in fields.items():
+        component = form.fields.get(name)
+        if component is None:
+            continue
+        if isinstance(component, gr.Radio) and component.type == "index":
+            choices = component.choices or []
+            if not (isinstance(value, int) and 0 <= value < len(choices)):
+                continue
+            value = choices[value][1]
+        updates[component] = value
+    return updates
+
+
+def wire_paste(ctx: UiContext, box: PromptBox, form: Form, tab: str) -> Callable[..., Any]:
+    """↙ fills the form: from the infotext pasted into the prompt box, or, when the prompt is
+    empty, from this visitor's last task of the tab (its request as stored, its seed)."""
+
+    def read(*args: Any, request: gr.Request = None  # type: ignore[assignment]
+             ) -> dict[Any, Any]:
+        who, text = (args + (None, None))[:2]
+        text = text if isinstance(text, str) else ""
+        if text.strip():
+            if not looks_like_infotext(text):
+                toasts.info(NOT_INFOTEXT)
+                return gr.skip()
+            return form_fill(form, fields_from_infotext(text, checkpoint_codes(ctx)))
+        who = ctx.visitor_id(who, request)
+        if not who:
+            toasts.warn(NO_VISITOR)
+            return gr.skip()
+        record = last_task(ctx.runtime.store, ctx.owner(who), tab)
+        if record is None:
+            toasts.info(NO_LAST_TASK)
+            return gr.skip()
+        return form_fill(form, fields_from_request(record.request, first_seed(record)))
+
+    box.paste.click(read, inputs=[box.visitor, box.prompt], outputs=form.components,
+                    queue=False)
+    box.handlers["paste"] = read
+    return read
+
+
+def checkpoint_codes(ctx: UiContext) -> list[str]:
+    try:
+        return [c.value for c in ctx.catalog.checkpoints(show_adult=True)]
+    except ZhiqiteError:  # the list is a nicety here: the prompt and numbers still go over
+        return []
 
 
 def picker_updates(ctx: UiContext, visitor: str | None, refresh: bool = False

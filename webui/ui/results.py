@@ -4,6 +4,7 @@ engine's events into updates of these components."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,7 +12,6 @@ from typing import Any
 
 import gradio as gr
 
-from webui.core.engine import NO_CANCEL
 from webui.core.events import TaskEvent
 from webui.core.outputs import read_infotext
 from webui.core.store import TaskRecord
@@ -19,6 +19,8 @@ from webui.ui import toasts
 from webui.ui.saves import ARCHIVES, Archives, SaveBusy
 from webui.ui.served import shown as served
 
+INTERRUPTED = ("Stopped watching — the service has no cancel; this task will finish and is kept "
+               "in History")
 SEND_TARGETS = {"img2img": "Send to img2img", "inpaint": "Send to inpaint",
                 "extras": "Send to extras", "faceswap": "Send to face swap"}
 
@@ -42,11 +44,12 @@ class ResultsPanel:
     @property
     def outputs(self) -> list[Any]:
         return [self.status, self.progress, self.preview, self.gallery, self.infotext,
-                self.meter, self.results, self.selected]
+                self.meter, self.results, self.selected, self.interrupt]
 
     def wire(self) -> None:
         self.gallery.select(self._select, inputs=self.results,
-                            outputs=[self.selected, self.infotext], queue=False)
+                            outputs=[self.selected, self.infotext], queue=False,
+                            show_progress="hidden")
         self.save.click(self._zip, inputs=[self.results, self.selected], outputs=self.download)
 
     @staticmethod
@@ -84,10 +87,32 @@ class ResultsPanel:
 
     # --- streaming --------------------------------------------------------------------------
 
-    def stream(self, events: Iterator[TaskEvent], billed_total: Any) -> Iterator[dict[Any, Any]]:
+    def following(self, progress: str | None = None) -> dict[Any, Any]:
+        """Interrupt and the progress bar, shown while a task is followed (a prop update
+        rebuilds a component: sent once, at the start)."""
+        return {self.interrupt: gr.Button(visible=True),
+                self.progress: gr.HTML(progress_html(None) if progress is None else progress,
+                                       visible=True)}
+
+    def not_following(self) -> dict[Any, Any]:
+        return {self.interrupt: gr.Button(visible=False), self.progress: gr.HTML(visible=False),
+                self.preview: gr.Image(value=None, visible=False)}
+
+    def interrupted(self) -> dict[Any, Any]:
+        """After Interrupt: what happened, in the status line (the task goes on)."""
+        return {self.status: INTERRUPTED, **self.not_following()}
+
+    @property
+    def interrupt_outputs(self) -> list[Any]:
+        return [self.status, self.interrupt, self.progress, self.preview]
+
+    def stream(self, events: Iterator[TaskEvent], billed_total: Any, *,
+               controls_shown: bool = False) -> Iterator[dict[Any, Any]]:
         """Updates for each event that changes what is shown; the preview only when it changed
         (it is the heavy part). An unchanged event is not sent: Gradio rebuilds every output
-        a yield leaves out (a Gallery's config and JSON schema included), so a no-op costs."""
+        a yield leaves out (a Gallery's config and JSON schema included), so a no-op costs.
+        Interrupt and the progress bar are shown with the first update (unless
+        `controls_shown`) and hidden with the last."""
         last_preview: bytes | None = None
         last_shown: tuple[str, str, str] | None = None
         for event in events:
@@ -95,6 +120,9 @@ class ResultsPanel:
                      meter_markdown(event.billed_calls, billed_total()))
             update: dict[Any, Any] = dict(zip((self.status, self.progress, self.meter), shown,
                                               strict=True))
+            if not controls_shown and not event.final:
+                update.update(self.following(shown[1]))
+                controls_shown = True
             new_preview = bool(event.preview and event.preview != last_preview
                                and not event.final)
             if new_preview:
@@ -114,10 +142,10 @@ class ResultsPanel:
         shown = [image for image in event.images if image.shown]
         paths = [image.path for image in shown]
         return {
-            self.preview: gr.Image(value=None, visible=False),
+            **self.not_following(),
             self.gallery: gr.Gallery(value=[(served(p), f"Seed {i.seed}" if i.seed is not None
                                              else "") for p, i in zip(paths, shown, strict=True)],
-                                     selected_index=None),
+                                     selected_index=None, columns=grid_columns(len(paths))),
             self.infotext: _infotext(paths[0]) if paths else "",
             self.results: paths,
             self.selected: None,
@@ -126,23 +154,30 @@ class ResultsPanel:
     def show_record(self, record: TaskRecord, billed_total: int) -> dict[Any, Any]:
         """A finished task's results, e.g. after a reload."""
         event = TaskEvent.from_record(record, version=1)
-        return {self.status: status_markdown(event), self.progress: progress_html(event),
+        return {self.status: status_markdown(event),
                 self.meter: meter_markdown(event.billed_calls, billed_total),
                 **self.final(event)}
 
 
 def build_results_panel(tab: str) -> ResultsPanel:
     """Lay the column out (call inside a gr.Column)."""
+    # Interrupt and the progress bar come and go in space kept for them (assets/app.css)
     with gr.Row(elem_classes="zq-status-row"):
         status = gr.Markdown("", elem_id=f"{tab}_status")
-    progress = gr.HTML(progress_html(None), elem_id=f"{tab}_progress")
-    preview = gr.Image(label="Live preview", visible=False, interactive=False, height=360,
-                       elem_id=f"{tab}_preview", format="jpeg")
-    gallery = gr.Gallery(label="Results", columns=2, height=420, object_fit="contain",
-                         elem_id=f"{tab}_gallery", format="png", interactive=False)
+        interrupt = gr.Button("Interrupt", variant="stop", size="sm", scale=0, min_width=96,
+                              elem_id=f"{tab}_interrupt", visible=False)
+    with gr.Column(elem_classes="zq-progress-slot"):
+        progress = gr.HTML(progress_html(None), elem_id=f"{tab}_progress", visible=False,
+                           padding=False)
+    # the live preview lies over the gallery (assets/app.css): nothing below moves
+    with gr.Column(elem_classes="zq-results-area"):
+        preview = gr.Image(label="Live preview", visible=False, interactive=False,
+                           height=GALLERY_HEIGHT, elem_id=f"{tab}_preview", format="jpeg",
+                           elem_classes="zq-live-preview")
+        gallery = gr.Gallery(label="Results", columns=1, height=GALLERY_HEIGHT,
+                             object_fit="contain", elem_id=f"{tab}_gallery", format="png",
+                             interactive=False, elem_classes="zq-gallery")
     with gr.Row():
-        interrupt = gr.Button("Interrupt", variant="stop", size="sm",
-                              elem_id=f"{tab}_interrupt")
         save = gr.Button("Save", size="sm", elem_id=f"{tab}_save")
         send = [gr.Button(label, size="sm", elem_id=f"{tab}_send_{key}")
                 for key, label in SEND_TARGETS.items()]
@@ -156,9 +191,13 @@ def build_results_panel(tab: str) -> ResultsPanel:
     return panel
 
 
-def interrupted() -> str:
-    toasts.info(f"Stopped following the task. {NO_CANCEL}")
-    return f"Interrupted: no longer following the task. {NO_CANCEL}"
+GALLERY_HEIGHT = 420
+
+
+def grid_columns(count: int) -> int:
+    """Columns of a batch's grid: as square as it gets (2x2 for 4, 3x3 for 9), so that every
+    row fits the gallery's height (assets/app.css shares it out among the rows)."""
+    return max(1, math.ceil(math.sqrt(count)))
 
 
 # --- rendering ----------------------------------------------------------------------------------

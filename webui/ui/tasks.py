@@ -36,6 +36,11 @@ def write_last_tasks(tasks: dict[str, str]) -> str:
     return json.dumps(tasks, separators=(",", ":"))
 
 
+# What a refused Generate or Run yields before it ends: a generator that ends without a yield
+# has Gradio reset every output (the last good result and its status would go). One skip()
+# for several outputs is "change none of them" (gradio/blocks.py, postprocess_data).
+KEEP: Any = gr.skip()
+
 PLACEHOLDER_URL = "http://127.0.0.1/placeholder.png"  # checks a form before any upload
 
 
@@ -77,14 +82,17 @@ def submit_and_stream(ctx: UiContext, panel: ResultsPanel, *, visitor: str | Non
                       ) -> Iterator[dict[Any, Any]]:
     """A place within the limits first (nothing is uploaded for a task that may not run),
     then validate and upload (nothing is sent if invalid), submit, remember the task in the
-    browser (so a reload finds it), then stream its events into the panel."""
+    browser (so a reload finds it), then stream its events into the panel. A refusal keeps
+    what the panel shows (see `KEEP`)."""
     if not visitor:
         toasts.warn(NO_VISITOR)
+        yield KEEP
         return
     try:
         ticket = ctx.reserve(visitor)[0][0]
     except RateLimited as limited:
         toasts.warn(f"Not sent: {limited}")
+        yield KEEP
         return
     try:
         request = build()
@@ -92,6 +100,7 @@ def submit_and_stream(ctx: UiContext, panel: ResultsPanel, *, visitor: str | Non
     except InvalidRequestError as error:
         ticket.release()
         warn_invalid(error, labels)
+        yield KEEP
         return
     except BaseException:
         ticket.release()
@@ -99,12 +108,12 @@ def submit_and_stream(ctx: UiContext, panel: ResultsPanel, *, visitor: str | Non
     owner = ctx.owner(visitor)
     remembered = write_last_tasks({**read_last_tasks(last_tasks), panel.tab: handle.task_id})
     first = {last_tasks_state: remembered, panel.status: "Submitted", panel.gallery: [],
-             panel.results: [], panel.infotext: ""}
+             panel.results: [], panel.infotext: "", **panel.following()}
     if extra:
         first.update(extra(request))
     yield first
     yield from panel.stream(ctx.events(visitor, handle.task_id),
-                            lambda: ctx.engine.billed_calls(owner))
+                            lambda: ctx.engine.billed_calls(owner), controls_shown=True)
 
 
 def wire_generate(ctx: UiContext, *, generate_button: Any, panel: ResultsPanel,

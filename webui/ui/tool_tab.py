@@ -4,7 +4,7 @@ reload. A tool's own module only lays out its inputs and turns them into request
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,12 +20,13 @@ from webui.ui.context import NO_VISITOR, UiContext
 from webui.ui.results import (
     ResultsPanel,
     build_results_panel,
+    grid_columns,
     meter_markdown,
     progress_html,
     status_markdown,
 )
 from webui.ui.served import shown as served
-from webui.ui.tasks import read_last_tasks, warn_invalid, write_last_tasks
+from webui.ui.tasks import KEEP, read_last_tasks, warn_invalid, write_last_tasks
 
 # The request field holding the picture a tool's result replaces, per tool code.
 BEFORE_FIELDS = {"enhance": "image", "roop": "targetUrl"}
@@ -50,7 +51,8 @@ def build_tool_results(tab: str) -> ToolResults:
                             buttons=["fullscreen"])
     panel = build_results_panel(tab)
     results = ToolResults(tab, panel, slider, gr.State([]))
-    panel.gallery.select(_compare, inputs=results.pairs, outputs=slider, queue=False)
+    panel.gallery.select(_compare, inputs=results.pairs, outputs=slider, queue=False,
+                         show_progress="hidden")
     return results
 
 
@@ -82,16 +84,19 @@ def run_tool(ctx: UiContext, results: ToolResults, *, visitor: str | None, last_
     the browser, then follow the tasks in order. `build` gives one maker per input."""
     if not visitor:
         toasts.warn(NO_VISITOR)
+        yield KEEP  # a refusal keeps what is shown
         return
     try:
         pending = build()
     except InvalidRequestError as error:
         warn_invalid(error, labels)
+        yield KEEP
         return
     try:
         tickets, refused = ctx.reserve(visitor, len(pending))
     except RateLimited as limited:
         toasts.warn(f"Not sent: {limited}")
+        yield KEEP
         return
     ids: list[str] = []
     for number, (make, ticket) in enumerate(zip(pending, tickets, strict=False)):
@@ -110,19 +115,26 @@ def run_tool(ctx: UiContext, results: ToolResults, *, visitor: str | None, last_
     if refused is not None:
         toasts.warn(f"{len(pending) - len(tickets)} not sent: {refused}")
     if not ids:
+        yield KEEP
         return
     remembered = write_last_tasks({**read_last_tasks(last_tasks), results.tab: ",".join(ids)})
     yield {last_tasks_state: remembered, results.panel.gallery: [], results.panel.results: [],
            results.panel.infotext: "", results.pairs: [],
            results.slider: gr.ImageSlider(value=None),
-           results.panel.status: f"Submitted {len(ids)} task(s)"}
-    yield from follow(ctx, results, visitor, ids)
+           results.panel.status: f"Submitted {len(ids)} task(s)",
+           **results.panel.following()}
+    yield from follow(ctx, results, visitor, ids, controls_shown=True)
 
 
-def follow(ctx: UiContext, results: ToolResults, visitor: str, ids: list[str]
-           ) -> Iterator[dict[Any, Any]]:
-    """Stream a batch: each task's status in turn, the gallery growing as each one ends."""
+def follow(ctx: UiContext, results: ToolResults, visitor: str, ids: list[str], *,
+           ended: Collection[str] = (),
+           controls_shown: bool = False) -> Iterator[dict[Any, Any]]:
+    """Stream a batch: each task's status in turn, the gallery growing as each one ends.
+    A failure is a toast only when it happens while followed: the tasks in `ended` had
+    already ended (a reload shows them), and say so in the status line alone."""
     panel = results.panel
+    if not controls_shown and not all(i in ended for i in ids):
+        yield panel.following()
     owner = ctx.owner(visitor)
     paths: list[str] = []
     captions: list[tuple[str, str]] = []
@@ -150,21 +162,24 @@ def follow(ctx: UiContext, results: ToolResults, visitor: str, ids: list[str]
                         pairs.append([before, image.path])
                 if event.error:
                     failed.append(f"{prefix}{event.error}")
-                    toasts.warn(f"{prefix}{event.error}")
+                    if task_id not in ended:
+                        toasts.warn(f"{prefix}{event.error}")
                 update.update({panel.gallery: gr.Gallery(value=list(captions),
-                                                         selected_index=None),
+                                                         selected_index=None,
+                                                         columns=grid_columns(len(captions))),
                                panel.results: list(paths),
                                results.pairs: [list(pair) for pair in pairs]})
                 if pairs and not shown_before:  # the first result goes on the slider
                     update[results.slider] = _slider_value(pairs[0])
                     update[panel.infotext] = _first_infotext(paths)
             yield update
+    done: dict[Any, Any] = panel.not_following()
     if len(ids) > 1:
-        done = len(ids) - len(failed)
-        summary = f"Done: {done} of {len(ids)} succeeded"
+        summary = f"Done: {len(ids) - len(failed)} of {len(ids)} succeeded"
         if failed:
             summary += "  \n" + "  \n".join(toasts.markdown_text(f) for f in failed)
-        yield {panel.status: summary}
+        done[panel.status] = summary
+    yield done
 
 
 def _first_infotext(paths: list[str]) -> str:
@@ -179,9 +194,11 @@ def reattach_tool(ctx: UiContext, results: ToolResults, visitor: str,
     """After a reload: the tab's last batch, followed again or shown as it ended."""
     value = read_last_tasks(last_tasks).get(results.tab)
     owner = ctx.owner(visitor)
-    ids = [i for i in (value or "").split(",") if i and ctx.runtime.store.get(i, owner)]
+    records = {i: ctx.runtime.store.get(i, owner) for i in (value or "").split(",") if i}
+    ids = [i for i, record in records.items() if record]
+    ended = {i for i, record in records.items() if record and record.is_final}
     if ids:
-        yield from follow(ctx, results, visitor, ids)
+        yield from follow(ctx, results, visitor, ids, ended=ended)
 
 
 def wire_tool(ctx: UiContext, results: ToolResults, *, run_button: gr.Button, visitor: Any,

@@ -32,6 +32,13 @@ from webui.ui.tasks import warn_invalid
 
 TAB = "history"
 KIND_CHOICES = [("All kinds", ""), *((label, kind) for kind, label in KIND_LABELS.items())]
+DELETE_QUESTION = "Delete this task and its image files? This cannot be undone."
+DELETE_QUESTION_ZH = "删除这个任务及其图片文件？删除后无法恢复。"
+# the browser asks first; the answer travels as the last input (a cancel deletes nothing)
+CONFIRM_DELETE_JS = f"""(...args) => {{
+  const zh = (document.documentElement.lang || "").toLowerCase().startsWith("zh");
+  return [...args.slice(0, -1), confirm(zh ? {DELETE_QUESTION_ZH!r} : {DELETE_QUESTION!r})];
+}}"""
 ROW_CLICK_JS = """
 const open = (row) => row && trigger('click', {task: row.dataset.task});
 element.addEventListener('click', (e) => open(e.target.closest('[data-task]')));
@@ -55,6 +62,7 @@ class HistoryTab:
     rerun: gr.Button
     rerun_seed: gr.Button
     delete: gr.Button
+    send_txt2img: gr.Button  # wired by `ui/send_to.py`, with the panel's other Send to
     refresh_outputs: list[Any]
     handlers: dict[str, Callable[..., Any]] = field(default_factory=dict)  # for tests
 
@@ -79,11 +87,16 @@ def build_history(ctx: UiContext, visitor: gr.BrowserState) -> HistoryTab:
             with gr.Column(scale=5, elem_id=f"{TAB}_detail"):
                 panel = build_results_panel(TAB)
                 with gr.Row():
+                    send_txt2img = gr.Button("Send to txt2img", size="sm",
+                                             elem_id=f"{TAB}_send_txt2img")
                     rerun = gr.Button("Re-run", size="sm", elem_id=f"{TAB}_rerun")
                     rerun_seed = gr.Button("Re-run with a new seed", size="sm",
                                            elem_id=f"{TAB}_rerun_seed")
                     delete = gr.Button("Delete", size="sm", variant="stop",
                                        elem_id=f"{TAB}_delete")
+                # the answer to "Delete this task?" (CONFIRM_DELETE_JS sets it)
+                confirmed = gr.Checkbox(False, visible="hidden", show_label=False,
+                                        elem_id=f"{TAB}_delete_confirmed")
                 request_json = gr.Code(label="Request JSON (as sent, callback URL left out)",
                                        language="json", interactive=False,
                                        elem_id=f"{TAB}_request")
@@ -91,13 +104,14 @@ def build_history(ctx: UiContext, visitor: gr.BrowserState) -> HistoryTab:
         opened = gr.State("")
     listing = [rows, pager, page]
     history = HistoryTab(tab, kind, search, page, rows, pager, panel, opened, request_json,
-                         rerun, rerun_seed, delete, listing)
-    history.handlers = _wire(ctx, history, visitor, refresh, previous, following)
+                         rerun, rerun_seed, delete, send_txt2img, listing)
+    history.handlers = _wire(ctx, history, visitor, refresh, previous, following, confirmed)
     return history
 
 
 def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
-          previous: gr.Button, following: gr.Button) -> dict[str, Callable[..., Any]]:
+          previous: gr.Button, following: gr.Button, confirmed: gr.Checkbox
+          ) -> dict[str, Callable[..., Any]]:
     def listing(visitor_id: str | None, kind: str, text: str, page: int,
                 request: gr.Request = None  # type: ignore[assignment]
                 ) -> dict[Any, Any]:
@@ -134,14 +148,18 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
     def show(visitor_id: str | None, opened: str,
              request: gr.Request = None  # type: ignore[assignment]
              ) -> Iterator[dict[Any, Any]]:
+        # Every way out yields: a generator that yields nothing sets each output to None, and
+        # a button set to None loses its text (Delete's clearing of `opened` comes here).
         visitor_id = ctx.visitor_id(visitor_id, request)
         task_id = (opened or "").split("|")[0]
         if not visitor_id or not task_id:
+            yield {}
             return
         owner = ctx.owner(visitor_id)
         record = ctx.runtime.store.get(task_id, owner)
         if record is None:
             toasts.warn("That task is gone (deleted, or not yours).")
+            yield {}
             return
         first = {h.request_json: json.dumps(record.request, indent=2, ensure_ascii=False),
                  h.rerun_seed: gr.Button(interactive=record.kind in SEEDED_KINDS)}
@@ -159,7 +177,10 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
     # when the opened task ends, its row shows it
     show_event.then(listing, inputs=[*filters, h.page], outputs=h.refresh_outputs, queue=False)
     h.rows.click(opened_from_click, outputs=h.opened, cancels=[show_event])
-    h.panel.interrupt.click(lambda: None, cancels=[show_event], queue=False)
+    # as on the other tabs: the status says what stopping means once the cancel went through
+    h.panel.interrupt.click(None, cancels=[show_event], queue=False).then(
+        h.panel.interrupted, outputs=h.panel.interrupt_outputs, queue=False,
+        show_progress="hidden")
 
     def rerun(visitor_id: str | None, opened: str, kind: str, text: str, new_seed: bool,
               request: Any = None) -> dict[Any, Any]:
@@ -200,8 +221,10 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
                      outputs=[*h.refresh_outputs, h.opened], cancels=[show_event])
 
     def delete(visitor_id: str | None, opened: str, kind: str, text: str, page: int,
-               request: gr.Request = None  # type: ignore[assignment]
+               confirmed: Any = True, request: gr.Request = None  # type: ignore[assignment]
                ) -> dict[Any, Any]:
+        if confirmed is not True:  # the visitor answered Cancel to "Delete this task?"
+            return gr.skip()
         visitor_id = ctx.visitor_id(visitor_id, request)
         task_id = _opened_task(visitor_id, opened)
         if not visitor_id or not task_id:
@@ -222,9 +245,9 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
                    h.opened: ""}
         return {**page_of(visitor_id, kind, text, page), **cleared}
 
-    h.delete.click(delete, inputs=[visitor, h.opened, h.kind, h.search, h.page],
+    h.delete.click(delete, inputs=[visitor, h.opened, h.kind, h.search, h.page, confirmed],
                    outputs=[*h.refresh_outputs, *h.panel.outputs, h.request_json, h.opened],
-                   cancels=[show_event])
+                   js=CONFIRM_DELETE_JS, cancels=[show_event])
     return {"listing": listing, "show": show, "rerun": rerun, "delete": delete}
 
 
@@ -290,10 +313,11 @@ def _row(row: HistoryRow) -> str:
     state_class = "zq-failed" if row.failed else ("zq-done" if row.final else "zq-running")
     prompt = row.prompt if len(row.prompt) <= 140 else row.prompt[:137] + "..."
     return (f'<tr data-task="{e(row.id)}" tabindex="0" title="Open this task">'
-            f"<td>{thumb}</td><td>{e(row.kind)}</td>"
+            f'<td>{thumb}</td><td class="zq-nowrap">{e(row.kind)}</td>'
             f'<td class="{state_class}">{e(row.state)}</td><td>{e(prompt)}</td>'
-            f"<td>{row.images}</td><td>{row.billed_calls}</td><td>{e(row.took)}</td>"
-            f"<td>{e(row.created)}</td></tr>")
+            f"<td>{row.images}</td><td>{row.billed_calls}</td>"
+            f'<td class="zq-nowrap">{e(row.took)}</td>'
+            f'<td class="zq-nowrap">{e(row.created)}</td></tr>')
 
 
 def pager_text(found: HistoryPage) -> str:

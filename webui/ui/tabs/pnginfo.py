@@ -1,5 +1,5 @@
 """PNG Info: drop an image made by A1111 or by this app, read its generation parameters, and
-send them (and the image) to txt2img or img2img."""
+send them (and the image) to txt2img, img2img or inpaint, or the image to Extras."""
 
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ class PngInfoTab:
     fields: gr.HTML
     to_txt2img: gr.Button
     to_img2img: gr.Button
+    to_inpaint: gr.Button
+    to_extras: gr.Button
 
 
 def build_pnginfo() -> PngInfoTab:
@@ -45,8 +47,13 @@ def build_pnginfo() -> PngInfoTab:
             with gr.Row():
                 to_txt2img = gr.Button("Send to txt2img", elem_id="pnginfo_send_txt2img")
                 to_img2img = gr.Button("Send to img2img", elem_id="pnginfo_send_img2img")
-    tab = PngInfoTab(file, image, text, fields, to_txt2img, to_img2img)
-    file.change(read_parameters, file, [image, text, fields])
+                to_inpaint = gr.Button("Send to inpaint", elem_id="pnginfo_send_inpaint")
+                to_extras = gr.Button("Send to extras", elem_id="pnginfo_send_extras")
+    tab = PngInfoTab(file, image, text, fields, to_txt2img, to_img2img, to_inpaint, to_extras)
+    # The guarded input refuses a file that is no picture before this runs, in the app's
+    # words (the field named, never the file's path on the server); the input is then cleared.
+    read = file.change(read_parameters, file, [image, text, fields])
+    read.failure(lambda: None, None, file, queue=False, show_progress="hidden")
     return tab
 
 

@@ -11,6 +11,7 @@ import contextlib
 import json
 from dataclasses import asdict, dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import gradio as gr
 
@@ -127,6 +128,21 @@ def delivery_text(ctx: UiContext) -> str:
             "`--share`, for callbacks.")
 
 
+# how the client signs its calls -> the words for it (`none`: a backend that needs no key)
+AUTH_WORDS = {"appcode": "AppCode", "vendor-key": "vendor key", "signature": "signed requests"}
+
+
+def connection_works(auth_mode: str, base_url: str, total: int | None) -> str:
+    """Test connection's answer, plainly: "Connection works: AppCode at api.example.com:
+    12 checkpoints listed." (`messages.py` has its Chinese)."""
+    host = urlsplit(base_url).netloc or base_url
+    listed = f": {total} checkpoints listed." if isinstance(total, int) else "."
+    words = AUTH_WORDS.get(auth_mode)
+    if words is None:
+        return f"Connection works: {host}, no key needed{listed}"
+    return f"Connection works: {words} at {host}{listed}"
+
+
 def key_mode_text(ctx: UiContext, visitor: str | None) -> str:
     if ctx.people.uses_own_key(visitor):
         mode = ctx.client(visitor).auth_mode
@@ -140,13 +156,23 @@ def key_mode_text(ctx: UiContext, visitor: str | None) -> str:
     return f"Using {base}.{own}"
 
 
-def build_settings(ctx: UiContext, visitor: gr.BrowserState) -> SettingsTab:
+def browser_stores(ctx: UiContext) -> tuple[gr.BrowserState, gr.BrowserState]:
+    """The browser's saved preferences and remembered key. Make them outside every tab:
+    Gradio mounts a tab's components (and a BrowserState reads localStorage) only once the
+    tab is shown, so kept inside Settings they reached the page's load event empty."""
     secret = ctx.runtime.keys.browser_secret()
+    return (gr.BrowserState("", storage_key="zhiqite_prefs", secret=secret),
+            gr.BrowserState("", storage_key="zhiqite_keys", secret=secret))
+
+
+def build_settings(ctx: UiContext, visitor: gr.BrowserState,
+                   stores: tuple[gr.BrowserState, gr.BrowserState] | None = None
+                   ) -> SettingsTab:
+    """`stores`: from `browser_stores`, made outside the tabs (else made here)."""
     d = ctx.people.defaults
     with gr.Tab("Settings", id=TAB, elem_id="tab_settings"):
         # inside the tab: a component between two tabs shows as an extra tab
-        saved_prefs = gr.BrowserState("", storage_key="zhiqite_prefs", secret=secret)
-        saved_keys = gr.BrowserState("", storage_key="zhiqite_keys", secret=secret)
+        saved_prefs, saved_keys = stores or browser_stores(ctx)
         with gr.Row(equal_height=False):
             with gr.Column():
                 gr.Markdown("### API key")
@@ -263,9 +289,7 @@ def _wire(ctx: UiContext, tab: SettingsTab, visitor: Any) -> dict[str, Any]:
         except ZhiqiteError as exc:
             return toasts.markdown_text(f"Connection failed: {exc}")
         total = getattr(getattr(page, "data", None), "total", None)
-        shown = total if total is not None else "the"
-        return toasts.markdown_text(f"Connection works ({client.auth_mode} at "
-                                    f"{client.base_url}): {shown} checkpoints listed.")
+        return toasts.markdown_text(connection_works(client.auth_mode, client.base_url, total))
 
     def save(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
              ) -> dict[Any, Any]:
