@@ -336,6 +336,11 @@ class Limiter:
         assert record is not None
         return record
 
+    def _scopes(self, keys: tuple[tuple[Scope, str], ...]
+                ) -> list[tuple[Scope, _Record, Quota]]:
+        """Each scope's record and quota (the caller holds the lock)."""
+        return [(scope, self._record(scope, key), self.limits.of(scope)) for scope, key in keys]
+
     def _running(self, record: _Record) -> int:
         record.running = {t for t in record.running if not t.released and (
             t.task_id is None or self.is_running(t.task_id))}
@@ -350,9 +355,8 @@ class Limiter:
         keys = self._keys(visitor, address)
         now = self.clock()
         with self._lock:
-            records = [(scope, self._record(scope, key)) for scope, key in keys]
-            for scope, record in records:
-                quota = self.limits.of(scope)
+            records = self._scopes(keys)
+            for scope, record, quota in records:
                 if quota.concurrent_tasks and self._running(record) >= quota.concurrent_tasks:
                     raise RateLimited(f"at most {quota.concurrent_tasks} task(s) at once "
                                       f"{_WHO[scope]}: wait for one to finish", scope=scope)
@@ -365,7 +369,7 @@ class Limiter:
                                       scope=scope, retry_after=wait)
                 _refuse_spent(scope, record, quota, now)
             ticket = Ticket(self, keys, metered, now)
-            for _, record in records:
+            for _, record, _ in records:
                 record.running.add(ticket)
                 if metered:
                     record.tasks.add(now)
@@ -392,10 +396,9 @@ class Limiter:
         now = self.clock()
         left: list[int] = []
         with self._lock:
-            for scope, key in self._keys(visitor, address):
-                quota = self.limits.of(scope)
+            for _, record, quota in self._scopes(self._keys(visitor, address)):
                 if quota.calls_per_day:
-                    left.append(quota.calls_per_day - self._record(scope, key).calls.count(now))
+                    left.append(quota.calls_per_day - record.calls.count(now))
         return max(0, min(left)) if left else None
 
     # --- list calls -------------------------------------------------------------------------
@@ -403,12 +406,10 @@ class Limiter:
     def admit_list_call(self, visitor: str, address: str, *, metered: bool = True) -> None:
         """Test connection or a list refresh: rate-limited for everyone (the app makes the
         call), charged to the budgets on the operator's key."""
-        keys = self._keys(visitor, address)
         now = self.clock()
         with self._lock:
-            records = [(scope, self._record(scope, key)) for scope, key in keys]
-            for scope, record in records:
-                quota = self.limits.of(scope)
+            records = self._scopes(self._keys(visitor, address))
+            for scope, record, quota in records:
                 if quota.list_calls_per_minute and \
                         record.lists.count(now) >= quota.list_calls_per_minute:
                     wait = record.lists.retry_after(now)
@@ -417,7 +418,7 @@ class Limiter:
                                       scope=scope, retry_after=wait)
                 if metered:
                     _refuse_spent(scope, record, quota, now)
-            for _, record in records:
+            for _, record, _ in records:
                 record.lists.add(now)
                 if metered:
                     record.calls.add(now)
