@@ -25,7 +25,10 @@ from webui.api.models.sd import INPAINTING_FILLS, SDRequestBase
 VERSION = "zhiqite-webui"
 
 # A1111 modules/infotext_utils.py: one "key: value" pair, value quoted when it holds , : or \n.
-_PARAM = re.compile(r'\s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
+# The key is bounded (A1111's are a few words): unbounded, a long line without ":" took time
+# growing with the square of its length (100,000 characters held the server for a minute).
+_PARAM = re.compile(r'\s*(\w[\w \-/]{0,79}):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)')
+MAX_TEXT = 64 * 1024  # characters of an infotext read (a prompt is at most 8,000)
 _SIZE = re.compile(r"^(\d+)x(\d+)$")
 
 
@@ -81,7 +84,7 @@ def parse(text: str) -> dict[str, str]:
     "WxH" value is also split into "<key>-1" and "<key>-2" (Size-1 = width)."""
     result: dict[str, str] = {}
     prompt, negative, in_negative = "", "", False
-    *lines, last = text.strip().split("\n")
+    *lines, last = text[:MAX_TEXT].strip().split("\n")
     if len(_PARAM.findall(last)) < 3:
         lines.append(last)
         last = ""

@@ -5,6 +5,7 @@ anything not named is left alone, as A1111 does."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -35,6 +36,17 @@ _SIMPLE: dict[str, tuple[str, type]] = {
 }
 
 
+def _number(text: str | None, kind: type[int] | type[float]) -> int | float | None:
+    """A finite number from infotext (None for "abc", "inf", "nan", "1e400")."""
+    try:
+        value = float(text)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    if not math.isfinite(value):
+        return None
+    return int(value) if kind is int else value
+
+
 def fields_from_infotext(text: str, checkpoints: Iterable[str] = ()) -> dict[str, Any]:
     """Form values named by an A1111 / zhiqite-webui infotext. `checkpoints`: the service's
     checkpoint codes, to map `Model: <name>` back to one (A1111 writes the name without its
@@ -44,22 +56,22 @@ def fields_from_infotext(text: str, checkpoints: Iterable[str] = ()) -> dict[str
                               "negative_prompt": parsed.get("Negative prompt", "")}
     for key, (name, kind) in _SIMPLE.items():
         if key in parsed:
-            try:
-                value = kind(float(parsed[key])) if kind is int else kind(parsed[key])
-            except ValueError:
-                continue
-            fields[name] = value
+            value = _number(parsed[key], int) if kind is int else \
+                _number(parsed[key], float) if kind is float else kind(parsed[key])
+            if value is not None:
+                fields[name] = value
     sampler = parsed.get("Sampler")
     if sampler in SAMPLERS:
         fields["sampler"] = sampler
     if parsed.get("Hires upscaler") in HIRES_UPSCALERS:
         fields["hr_upscaler"] = parsed["Hires upscaler"]
+    denoising = _number(parsed.get("Denoising strength"), float)
     if any(key.startswith("Hires") for key in parsed):
         fields["enable_hr"] = True
-        if "Denoising strength" in parsed:
-            fields["hr_denoising"] = float(parsed["Denoising strength"])
-    elif "Denoising strength" in parsed:
-        fields["denoising_strength"] = float(parsed["Denoising strength"])
+        if denoising is not None:
+            fields["hr_denoising"] = denoising
+    elif denoising is not None:
+        fields["denoising_strength"] = denoising
     if "Face restoration" in parsed:
         fields["restore_faces"] = True
     model = parsed.get("Model")

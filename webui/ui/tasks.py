@@ -11,11 +11,14 @@ from typing import Any
 import gradio as gr
 
 from webui.api.errors import FieldIssue, InvalidRequestError
+from webui.core import untrusted
 from webui.core.hosting import UploadRefused, prepare_upload
 from webui.core.visitors import RateLimited
 from webui.ui import toasts
 from webui.ui.context import NO_VISITOR, UiContext
 from webui.ui.results import ResultsPanel
+
+MAX_LAST_TASKS = 20_000  # characters of the browser's {tab: task ids} map
 
 
 def read_last_tasks(value: Any) -> dict[str, str]:
@@ -23,10 +26,7 @@ def read_last_tasks(value: Any) -> dict[str, str]:
     a BrowserState back with an "__type__": "update" key added, and then reads it as an
     update of the component."""
     if isinstance(value, str) and value:
-        try:
-            value = json.loads(value)
-        except ValueError:
-            return {}
+        value = untrusted.loads(value, MAX_LAST_TASKS)
     if not isinstance(value, dict):
         return {}
     return {k: v for k, v in value.items() if isinstance(v, str) and not k.startswith("__")}

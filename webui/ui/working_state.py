@@ -29,6 +29,8 @@ from typing import Any
 
 import gradio as gr
 
+from webui.core import untrusted
+
 STORAGE_KEY = "zhiqite_work"
 MAX_STORED = 200_000  # characters of the whole JSON; more is junk
 MAX_TEXT = 20_000  # characters of one text field
@@ -109,12 +111,7 @@ def _names(value: Any) -> bool:
 def parse(raw: Any) -> dict[str, dict[str, Any]]:
     """The stored map, or {} for anything else (junk, a dict with Gradio's "__type__")."""
     if isinstance(raw, str):
-        if not 0 < len(raw) <= MAX_STORED:
-            return {}
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            return {}
+        raw = untrusted.loads(raw, MAX_STORED)
     if not isinstance(raw, dict):
         return {}
     return {group: values for group, values in raw.items()

@@ -17,6 +17,7 @@ import gradio as gr
 
 from webui.api import models as m
 from webui.api.errors import ConfigurationError, ZhiqiteError
+from webui.core import untrusted
 from webui.core.engine import PollPolicy, PreviewSchedule
 from webui.core.limits import RateLimited
 from webui.core.visitors import CREDENTIAL_FIELDS, Credentials, Preferences, PreviewMode
@@ -330,12 +331,9 @@ def restore(ctx: UiContext, tab: SettingsTab, visitor_id: str, saved_prefs: Any,
             saved_keys: Any) -> tuple[Preferences, dict[Any, Any]]:
     """At page load: the browser's preferences (checked again) and remembered key back into
     the server's memory; returns the preferences and the Settings form's updates."""
-    try:
-        values = json.loads(saved_prefs) if isinstance(saved_prefs, str) \
-            and 0 < len(saved_prefs) <= 20_000 else None
-    except ValueError:
-        values = None
-    prefs = ctx.people.set_prefs(visitor_id, values) if values else ctx.prefs(visitor_id)
+    values = untrusted.loads(saved_prefs, 20_000)
+    prefs = ctx.people.set_prefs(visitor_id, values) if isinstance(values, dict) and values \
+        else ctx.prefs(visitor_id)
     remembered, legacy = unseal_key(ctx, visitor_id, saved_keys)
     updates: dict[Any, Any] = {}
     if remembered is not None:
@@ -367,10 +365,8 @@ def unseal_key(ctx: UiContext, visitor_id: str, saved: Any) -> tuple[Credentials
         return None, False
     opened = ctx.runtime.keys.unseal(KEY_SEAL, visitor_id, saved)
     legacy = opened is None and saved.startswith("{")
-    try:
-        values = json.loads(opened if opened is not None else saved if legacy else "null")
-    except ValueError:
-        return None, False
+    values = untrusted.loads(opened.decode() if opened is not None else saved if legacy
+                             else "null", 20_000)
     if not isinstance(values, dict) or not any(values.get(n) for n in CREDENTIAL_FIELDS):
         return None, False
     return Credentials.from_values(values), legacy
