@@ -120,6 +120,9 @@ def test_a_payload_names_at_most_32_files(picture: Path, monkeypatch: pytest.Mon
     payload = ListFiles(root=[FileData(path=str(picture))] * 1000)
     assert refusal(files.preprocess, payload) == \
         "Images (one task each): at most 32 files at once, got 1000"
+    # the same at upload time (the `.upload` check)
+    assert files.refusal([{"path": str(picture)}] * 1000) == \
+        "Images (one task each): at most 32 files at once, got 1000"
     assert opened == []
 
 

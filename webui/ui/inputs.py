@@ -88,12 +88,7 @@ class GuardedInput:
         return super().move_resource_to_block_cache(url_or_file_path)  # type: ignore[misc]
 
     def preprocess(self, payload: Any) -> Any:
-        files = list(_files(payload))
-        if len(files) > MAX_FILES:  # a scripted call may name thousands
-            raise toasts.error(f"{self.field}: at most {MAX_FILES} files at once, got "
-                               f"{len(files)}")
-        for file in files:
-            self._screen(file)
+        self._screen_payload(payload)
         try:
             return super().preprocess(payload)  # type: ignore[misc]
         except (OSError, SyntaxError, Image.DecompressionBombError):
@@ -110,11 +105,19 @@ class GuardedInput:
         except ValueError:
             return f"{self.field}: not a readable image (PNG, JPEG or WebP)"
         try:
-            for file in _files(model):
-                self._screen(file)
+            self._screen_payload(model)
         except gr.Error as refused:
             return str(refused.message)
         return None
+
+    def _screen_payload(self, payload: Any) -> None:
+        """Every file of the payload within the limits, or a gr.Error naming the field."""
+        files = list(_files(payload))
+        if len(files) > MAX_FILES:  # a scripted call may name thousands
+            raise toasts.error(f"{self.field}: at most {MAX_FILES} files at once, got "
+                               f"{len(files)}")
+        for file in files:
+            self._screen(file)
 
     def _refuse_url(self, path: Any) -> None:
         if isinstance(path, str) and _URL.match(path.strip()):
