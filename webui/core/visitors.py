@@ -26,7 +26,7 @@ from webui.api.client import ZhiqiteClient
 from webui.api.errors import ConfigurationError
 from webui.core.catalog import Catalog
 from webui.core.engine import SPACED, PreviewSchedule
-from webui.core.limits import BoundedMap, Limiter, RateLimited
+from webui.core.limits import BoundedMap, Limiter
 
 MAX_VISITORS = 20_000  # visitor records kept; the least recently seen go first
 VISITOR_MAX_AGE = 7 * 86_400.0  # a record nobody used for a week goes (prefs are in the browser)
@@ -289,5 +289,5 @@ class Visitors:
         return self.prefs(visitor).schedule(self.page_visible(visitor))
 
 
-__all__ = ["CREDENTIAL_FIELDS", "Credentials", "Preferences", "PreviewMode", "RateLimited",
-           "Visitor", "Visitors"]
+__all__ = ["CREDENTIAL_FIELDS", "Credentials", "Preferences", "PreviewMode", "Visitor",
+           "Visitors"]

@@ -1,6 +1,6 @@
 """What every tab needs, made once at start: the runtime (engine, store, client), the model
-lists, styles, presets, and per visitor (by the browser's id) the key in use, preferences and
-rate limit (`core/visitors.py`)."""
+lists, styles, presets, and per visitor (by the signed id the browser keeps) the key in use and
+preferences (`core/visitors.py`) and the limits on the operator's key (`core/limits.py`)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ import gradio as gr
 from webui.api.errors import FieldIssue, InvalidRequestError
 from webui.core import untrusted
 from webui.core.hosting import UploadRefused, prepare_upload
-from webui.core.visitors import RateLimited
+from webui.core.limits import RateLimited
 from webui.ui import toasts
 from webui.ui.context import NO_VISITOR, UiContext
 from webui.ui.results import ResultsPanel

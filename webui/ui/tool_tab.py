@@ -12,9 +12,9 @@ from typing import Any
 import gradio as gr
 
 from webui.api.errors import InvalidRequestError
+from webui.core.limits import RateLimited
 from webui.core.outputs import read_infotext
 from webui.core.store import TaskRecord
-from webui.core.visitors import RateLimited
 from webui.ui import toasts
 from webui.ui.context import NO_VISITOR, UiContext
 from webui.ui.results import (

@@ -24,7 +24,7 @@ from webui.core.history import (
     rerun_request,
 )
 from webui.core.hosting import UPLOADS_PATH
-from webui.core.visitors import RateLimited
+from webui.core.limits import RateLimited
 from webui.ui import toasts
 from webui.ui.context import UiContext
 from webui.ui.results import ResultsPanel, build_results_panel, meter_markdown
