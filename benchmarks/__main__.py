@@ -24,6 +24,7 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     "history": ([], ["--tasks", "2000", "--rounds", "5"]),
     "visitors": ([], ["--visitors", "10", "--tasks", "2"]),
     "abuse": ([], []),
+    "xyz": ([], ["--cells", "3"]),
 }
 
 

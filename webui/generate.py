@@ -19,6 +19,7 @@ from webui.api.errors import ZhiqiteError
 from webui.api.models.sd import SCRIPTS_KEY
 from webui.api.validation import parse_request
 from webui.args import preview_interval as interval_arg
+from webui.core.delivery import DeliveryMode
 from webui.core.hosting import UploadRefused, prepare_upload
 from webui.core.runtime import Runtime, Settings
 from webui.core.store import TaskRecord
@@ -46,9 +47,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="outputs folder (default: ZHIQITE_OUTPUTS_DIR or "
                    "./outputs)")
     mode = p.add_mutually_exclusive_group()
-    mode.add_argument("--poll", dest="mode", action="store_const", const="poll",
+    mode.add_argument("--poll", dest="mode", action="store_const",
+                      const=DeliveryMode.POLL,
                       help="learn the result by polling (each status query is billed)")
-    mode.add_argument("--callback", dest="mode", action="store_const", const="callback",
+    mode.add_argument("--callback", dest="mode", action="store_const",
+                      const=DeliveryMode.CALLBACK,
                       help="learn the result by callback (default with the offline backend "
                       "or when ZHIQITE_PUBLIC_URL is set)")
     p.add_argument("--interval", type=interval_arg, default=1.5, metavar="SECONDS",
@@ -109,9 +112,11 @@ def run(args: argparse.Namespace) -> int:
     runtime = Runtime.open(settings)
     server = None
     try:
-        mode = args.mode or ("callback" if runtime.is_offline or settings.public_url else "poll")
-        if mode == "callback" or (prepared and runtime.image_host is runtime.local_host):
-            server = _listen(runtime, args.callback_port, callbacks=mode == "callback")
+        mode = args.mode or (DeliveryMode.CALLBACK if runtime.is_offline or settings.public_url
+                             else DeliveryMode.POLL)
+        callbacks = mode == DeliveryMode.CALLBACK
+        if callbacks or (prepared and runtime.image_host is runtime.local_host):
+            server = _listen(runtime, args.callback_port, callbacks=callbacks)
         try:
             urls = {text: runtime.image_host.host(png) for text, png in prepared.items()}
         except UploadRefused as exc:

@@ -117,3 +117,10 @@ def test_a_served_png_is_kept_byte_for_byte_with_the_infotext_added(tmp_path: Pa
     again = OutputWriter(tmp_path).save("text2image", decode(data), 3, "q\nSeed: 3",
                                         original=data)
     assert read_infotext(again) == "q\nSeed: 3" and again.read_bytes().count(b"iTXt") == 1
+
+
+def test_each_kind_saves_to_its_tab_folder(tmp_path: Path) -> None:
+    writer = OutputWriter(tmp_path)
+    assert [writer.folder(kind).parent.name for kind in
+            ("text2image", "image2image", "controlnet", "enhance", "roop", "other")] == [
+        "txt2img", "img2img", "controlnet", "extras", "faceswap", "other"]

@@ -23,7 +23,7 @@ def panel() -> ResultsPanel:
         return build_results_panel("txt2img")
 
 
-def test_unchanged_events_are_not_sent_and_the_preview_is_shown_once() -> None:
+def test_unchanged_events_are_not_sent_and_the_preview_is_a_plain_value() -> None:
     results = panel()
     queued = TaskEvent("t1", TaskState.QUEUED, queue_position=2, billed_calls=1)
     events = [
@@ -36,7 +36,9 @@ def test_unchanged_events_are_not_sent_and_the_preview_is_shown_once() -> None:
     updates = list(results.stream(iter(events), lambda: 7))
     assert len(updates) == 4  # queued, first preview, new preview, done
     first_preview, second_preview = updates[1][results.preview], updates[2][results.preview]
-    assert isinstance(first_preview, gr.Image) and first_preview.visible  # shown once
-    assert isinstance(second_preview, Image.Image)  # then a plain value: no prop update
-    assert updates[3][results.preview].visible is False and results.gallery in updates[3]
+    # plain values, never a prop update (one lost in a stream left the preview hidden); the
+    # component is always there and hidden by CSS while empty
+    assert isinstance(first_preview, Image.Image) and isinstance(second_preview, Image.Image)
+    assert updates[3][results.preview] is None and results.gallery in updates[3]
+    assert updates[0][results.progress] and updates[3][results.progress] == ""
     assert "3" in updates[3][results.meter] and "7" in updates[3][results.meter]

@@ -57,7 +57,8 @@ def test_scale_by_doubles_and_keeps_the_parameters(ui: BuiltUi, tmp_path: Path) 
     assert after == paths[0] and before and Image.open(before).size == (160, 96)
     assert value(final[tab.slider]) is not None
     remembered = read_last_tasks(final[ui.last_tasks])["extras"]
-    assert ui.ctx.runtime.store.get(remembered, ui.ctx.owner("visitor-0123456789abcdef"))
+    batch = ui.ctx.submissions.batch("visitor-0123456789abcdef", remembered)
+    assert batch is not None and len(batch.task_ids) == 1
 
 
 def test_scale_to_crops_to_the_size(ui: BuiltUi, tmp_path: Path) -> None:
@@ -74,7 +75,9 @@ def test_batch_makes_one_task_per_image(ui: BuiltUi, tmp_path: Path) -> None:
     assert [Image.open(p).size for p in paths] == [(192, 192), (240, 192), (288, 192)]
     assert started(ui) == 3
     assert "3 of 3 succeeded" in final[ui.extras.results.panel.status]
-    assert len(read_last_tasks(final[ui.last_tasks])["extras"].split(",")) == 3
+    batch = ui.ctx.submissions.batch("visitor-0123456789abcdef",
+                                     read_last_tasks(final[ui.last_tasks])["extras"])
+    assert batch is not None and len(batch.task_ids) == 3
 
 
 @pytest.mark.parametrize(("size", "words"), [((1600, 64), "1600x64"),

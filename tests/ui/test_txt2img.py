@@ -40,7 +40,9 @@ def test_generate_streams_to_a_gallery_of_all_images(ui: BuiltUi) -> None:
     assert final[panel.status].startswith("Done: 4 images")
     assert "Billed calls: **" in final[panel.meter]
     # the browser remembers the task for a reload, under this visitor's owner key
-    record = ui.ctx.runtime.store.get(read_last_tasks(final[ui.last_tasks])["txt2img"])
+    batch = ui.ctx.submissions.batch(VISITOR, read_last_tasks(final[ui.last_tasks])["txt2img"])
+    assert batch is not None and len(batch.task_ids) == 1
+    record = ui.ctx.runtime.store.get(batch.task_ids[0])
     assert record is not None and record.owner == ui.ctx.owner(VISITOR)
     # the Request panel shows what was sent, the id as a placeholder
     body = json.loads(final[ui.tab.request_json])

@@ -19,6 +19,17 @@ class CallKind(enum.Enum):
     QUERY = "query"  # reads; safe to retry
 
 
+class TaskKind(enum.StrEnum):
+    """The endpoints that start a task, in tab order: a task row's `kind`. A StrEnum, so it
+    equals the endpoint names stored in task rows."""
+
+    TEXT2IMAGE = "text2image"
+    IMAGE2IMAGE = "image2image"
+    CONTROLNET = "controlnet"
+    ENHANCE = "enhance"
+    ROOP = "roop"
+
+
 @dataclass(frozen=True)
 class Endpoint:
     name: str
@@ -27,6 +38,11 @@ class Endpoint:
     response: type[BaseModel]
     kind: CallKind
     tool_code: str | None = None  # for tool submits: the code their status query uses
+    # Submits only (a TaskKind), what the app makes of their tasks:
+    label: str | None = None  # the tab's name for the kind (History)
+    folder: str | None = None  # the output folder, as A1111 names it (outputs/<folder>/)
+    seeded: bool = False  # the request has a seed (re-run with a new seed)
+    before_field: str | None = None  # a tool's request field holding the "before" picture
 
     def url_path(self, tool_code: str | None = None) -> str:
         return API_PREFIX + self.path.format(toolCode=tool_code or "")
@@ -37,12 +53,14 @@ SD = "saas/sd/v2/"
 ENDPOINTS: dict[str, Endpoint] = {
     e.name: e
     for e in (
-        Endpoint("text2image", SD + "text2image", m.Text2ImageRequest, m.SubmitResponse,
-                 CallKind.SUBMIT),
-        Endpoint("image2image", SD + "image2image", m.Image2ImageRequest, m.SubmitResponse,
-                 CallKind.SUBMIT),
-        Endpoint("controlnet", SD + "controlnet", m.ControlNetRequest, m.SubmitResponse,
-                 CallKind.SUBMIT),
+        Endpoint(TaskKind.TEXT2IMAGE, SD + "text2image", m.Text2ImageRequest,
+                 m.SubmitResponse, CallKind.SUBMIT, label="txt2img", folder="txt2img",
+                 seeded=True),
+        Endpoint(TaskKind.IMAGE2IMAGE, SD + "image2image", m.Image2ImageRequest,
+                 m.SubmitResponse, CallKind.SUBMIT, label="img2img", folder="img2img",
+                 seeded=True),
+        Endpoint(TaskKind.CONTROLNET, SD + "controlnet", m.ControlNetRequest, m.SubmitResponse,
+                 CallKind.SUBMIT, label="ControlNet", folder="controlnet", seeded=True),
         Endpoint("query_models", SD + "queryModelList", m.ModelListRequest,
                  m.ModelListResponse, CallKind.QUERY),
         Endpoint("query_loras", SD + "queryLoraList", m.LoraListRequest, m.LoraListResponse,
@@ -55,12 +73,14 @@ ENDPOINTS: dict[str, Endpoint] = {
                  CallKind.QUERY),
         Endpoint("query_tool_task", "saas/tool/{toolCode}/queryTask", m.QueryTaskRequest,
                  m.ToolTaskResponse, CallKind.QUERY),
-        Endpoint("roop", "saas/tool/roop", m.RoopRequest, m.RoopResponse, CallKind.SUBMIT,
-                 tool_code="roop"),
-        Endpoint("enhance", "saas/tool/enhance", m.EnhanceRequest, m.EnhanceResponse,
-                 CallKind.SUBMIT, tool_code="enhance"),
+        Endpoint(TaskKind.ROOP, "saas/tool/roop", m.RoopRequest, m.RoopResponse,
+                 CallKind.SUBMIT, tool_code="roop", label="Face swap", folder="faceswap",
+                 before_field="targetUrl"),
+        Endpoint(TaskKind.ENHANCE, "saas/tool/enhance", m.EnhanceRequest, m.EnhanceResponse,
+                 CallKind.SUBMIT, tool_code="enhance", label="Extras", folder="extras",
+                 before_field="image"),
     )
 }
 
-SD_SUBMITS = ("text2image", "image2image", "controlnet")
+SD_SUBMITS = (TaskKind.TEXT2IMAGE, TaskKind.IMAGE2IMAGE, TaskKind.CONTROLNET)
 TOOLS: dict[str, Endpoint] = {e.tool_code: e for e in ENDPOINTS.values() if e.tool_code}

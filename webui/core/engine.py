@@ -1,5 +1,5 @@
-"""The task engine: submit a request, follow the task to a final state, store it, save its
-images, and tell watchers about each change.
+"""The task engine: submit a request, follow the task to a final state, store it, have its
+images saved (`core/collect.py`), and tell watchers about each change.
 
 One follower thread per unfinished task. It learns the result from the service's callback when
 the app has a public URL (then it polls only as a safety net, or at the live-preview interval
@@ -8,12 +8,11 @@ status query is a billed call and is counted on the task's row.
 
 Nothing is lost: the row is written before the submit, a submit whose answer was lost is
 retried under the same task id (the service treats it as the same task), and on start
-`resume()` picks up every unfinished row.
+`resume()` picks up every unfinished row. Callbacks are received by `core/callbacks.py`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -21,18 +20,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-from pydantic import ValidationError
-
 from webui.api import models as m
 from webui.api.client import ZhiqiteClient
-from webui.api.endpoints import ENDPOINTS, CallKind
+from webui.api.endpoints import ENDPOINTS, CallKind, TaskKind
 from webui.api.errors import ServiceError, ZhiqiteError
 from webui.api.models import TaskState
-from webui.core import infotext
-from webui.core.events import Channel, TaskEvent, decode_preview, queue_position
+from webui.core.callbacks import CallbackOutcome
+from webui.core.collect import NotYet, ResultCollector, TaskResults
+from webui.core.delivery import DeliveryMode
+from webui.core.events import Channel, Doorbell, TaskEvent, decode_preview, queue_position
 from webui.core.keys import Keys
-from webui.core.outputs import Downloaded, Downloader, DownloadError, OutputWriter
-from webui.core.sources import pixel_fingerprint
+from webui.core.outputs import Downloader, OutputWriter
 from webui.core.store import StoredImage, TaskRecord, TaskStore
 
 log = logging.getLogger(__name__)
@@ -119,15 +117,11 @@ class PollPolicy:
         return replace(self, **changes, preview=preview)
 
 
-class _NotYet(Exception):
-    """The result exists but an image could not be fetched yet (network, 5xx): try later."""
-
-
 class _Live:
     """A task followed by this process: its lock, wake-up, watchers and latest snapshot."""
 
-    def __init__(self, record: TaskRecord, request: Any, mode: str, deadline: float,
-                 policy: PollPolicy, now: float) -> None:
+    def __init__(self, record: TaskRecord, request: Any, mode: DeliveryMode, deadline: float,
+                 policy: PollPolicy, now: float, bell: Doorbell) -> None:
         self.id, self.kind, self.owner = record.id, record.kind, record.owner
         self.request = request
         self.mode = mode
@@ -138,14 +132,14 @@ class _Live:
         self.lock = threading.RLock()
         self.wake = threading.Event()
         self.channel = Channel(TaskEvent.from_record(record))
+        self.bell = bell
         self.watchers: dict[int, Callable[[], PreviewSchedule | None]] = {}
         self.previews = 0  # status queries made for watchers (their gaps grow with it)
         self.last_poll = now
         self.next_submit_at = now
         self.idle_delay = policy.idle_first
         self.safety_delay = policy.safety_first
-        self.saved: dict[int, StoredImage] = {}
-        self.probed: dict[str, Downloaded] = {}
+        self.results = TaskResults(record.kind, request)  # images saved or fetched so far
         self.final = record.is_final
         self.unknown_answers = 0
         self.resent_unknown = False
@@ -153,6 +147,11 @@ class _Live:
         self.own_key = record.own_key
         self.client: ZhiqiteClient | None = None  # the visitor's own, when own_key
         self.charge: Callable[[], None] | None = None  # the submitter's budgets, per call
+
+    def publish(self, event: TaskEvent) -> None:
+        """A new snapshot for the task's watchers, and a ring for batch and queue watchers."""
+        self.channel.publish(event)
+        self.bell.ring(self.id, self.owner)
 
     @property
     def tool_code(self) -> str | None:
@@ -165,10 +164,10 @@ class _Live:
         return min(wanted) if wanted else None
 
 
-def kind_of(request: Any) -> str:
+def kind_of(request: Any) -> TaskKind:
     for endpoint in ENDPOINTS.values():
         if endpoint.kind == CallKind.SUBMIT and type(request) is endpoint.request:
-            return endpoint.name
+            return TaskKind(endpoint.name)
     raise TypeError(f"{type(request).__name__} is not a submit request")
 
 
@@ -178,32 +177,34 @@ class TaskEngine:
                  policy: PollPolicy | None = None, downloader: Downloader | None = None,
                  clock: Callable[[], float] = time.time,
                  model_hash: Callable[[str], str | None] | None = None) -> None:
-        self.client, self.store, self.writer, self.keys = client, store, writer, keys
-        self.model_hash = model_hash or (lambda checkpoint: None)  # for infotext
+        self.client, self.store, self.keys = client, store, keys
         self.public_url = public_url.rstrip("/") if public_url else None
         self.policy = policy or PollPolicy()
-        self.downloader = downloader or Downloader()
+        self.collector = ResultCollector(writer, downloader or Downloader(),
+                                         model_hash or (lambda checkpoint: None))
         self.clock = clock
         self._live: dict[str, _Live] = {}
         self._registry_lock = threading.Lock()
         self._stopping = threading.Event()
+        self.bell = Doorbell()  # rung with a task's id and its owner at each of its changes
 
     @property
-    def mode(self) -> str:
-        return "callback" if self.public_url else "poll"
+    def mode(self) -> DeliveryMode:
+        return DeliveryMode.CALLBACK if self.public_url else DeliveryMode.POLL
 
     # --- submitting -------------------------------------------------------------------------
 
-    def submit(self, request: Any, *, owner: str, mode: str | None = None,
+    def submit(self, request: Any, *, owner: str, mode: DeliveryMode | None = None,
                client: ZhiqiteClient | None = None,
-               charge: Callable[[], None] | None = None) -> TaskHandle:
+               charge: Callable[[], None] | None = None,
+               meta: dict[str, Any] | None = None) -> TaskHandle:
         """Store the task, then send it in the background. Returns at once. The request is a
         validated model (see `webui.api.validation.parse_request`). `client`: a visitor's own
         API key; it is held in memory only, so after a restart such a task waits for its
         callback, or for its owner to come back with the key (`events(client=...)`).
         `charge`: called for each billed call of the task (the submitter's budgets)."""
-        mode = mode or self.mode
-        if mode == "callback" and not self.public_url:
+        mode = DeliveryMode(mode) if mode else self.mode
+        if mode == DeliveryMode.CALLBACK and not self.public_url:
             raise ValueError("callback mode needs a public URL (ZHIQITE_PUBLIC_URL)")
         kind = kind_of(request)
         wire = request.to_wire()
@@ -211,7 +212,7 @@ class TaskEngine:
         own_key = client is not None and client is not self.client
         record = TaskRecord(id=request.task_id, kind=kind, owner=owner, request=wire,
                             mode=mode, state=TaskState.QUEUED, created_at=self.clock(),
-                            own_key=own_key)
+                            own_key=own_key, meta=dict(meta or {}))
         if self.store.get(request.task_id) is not None:
             raise ValueError(f"task id {request.task_id} is already used")
         record = self.store.create(record)
@@ -219,6 +220,7 @@ class TaskEngine:
         live.client = client if own_key else None
         live.charge = charge
         self._start(live)
+        self.bell.ring(record.id, owner)  # a new task in the owner's queue
         return TaskHandle(self, record.id, owner)
 
     def callback_url(self, task_id: str) -> str:
@@ -226,7 +228,8 @@ class TaskEngine:
                 f"?token={self.keys.callback_token(task_id)}")
 
     def _wire_request(self, live: _Live) -> Any:
-        url = self.callback_url(live.id) if live.mode == "callback" and self.public_url else None
+        url = (self.callback_url(live.id)
+               if live.mode == DeliveryMode.CALLBACK and self.public_url else None)
         return live.request.with_callback_url(url)
 
     def _adopt(self, record: TaskRecord) -> _Live:
@@ -236,9 +239,9 @@ class TaskEngine:
                 # read again: it may have finished (and left `_live`) since the caller read it
                 record = self.store.get(record.id) or record
                 request = ENDPOINTS[record.kind].request.model_validate(record.request)
-                mode = record.mode if self.public_url else "poll"
+                mode = DeliveryMode(record.mode) if self.public_url else DeliveryMode.POLL
                 live = _Live(record, request, mode, record.created_at + self.policy.deadline,
-                             self.policy, self.clock())
+                             self.policy, self.clock(), self.bell)
                 self._live[record.id] = live
             return live
 
@@ -301,7 +304,7 @@ class TaskEngine:
         gap = live.preview_gap()
         if gap:
             return live.last_poll + gap
-        if live.mode == "callback":
+        if live.mode == DeliveryMode.CALLBACK:
             return live.last_poll + live.safety_delay
         return live.last_poll + live.idle_delay
 
@@ -380,7 +383,7 @@ class TaskEngine:
             self._notice(live, f"status query failed ({exc}); will ask again")
         live.last_poll = self.clock()
         if not previewing:
-            if live.mode == "callback":
+            if live.mode == DeliveryMode.CALLBACK:
                 live.safety_delay = min(self.policy.safety_cap,
                                         live.safety_delay * self.policy.safety_growth)
             else:
@@ -406,19 +409,7 @@ class TaskEngine:
     # --- applying a status ------------------------------------------------------------------
 
     def _state_of(self, live: _Live, info: Any) -> TaskState:
-        if isinstance(info, m.ToolTaskInfo):
-            return info.state(lambda url: self._probe(live, url))
-        return info.state
-
-    def _probe(self, live: _Live, url: str) -> bool:
-        """Ruling 5: a tool's URL counts only once it serves an image (fetched once, kept)."""
-        if url in live.probed:
-            return True
-        try:
-            live.probed[url] = self.downloader.fetch(url)
-        except DownloadError:
-            return False
-        return True
+        return self.collector.state_of(live.results, info)
 
     def _apply(self, live: _Live, info: Any) -> bool:
         """Apply a status (from a poll, a submit answer or a callback). True once final."""
@@ -441,7 +432,7 @@ class TaskEngine:
             self.store.update(live.id, state=state, progress=event.progress,
                               job_no=event.job_no, job_count=event.job_count,
                               queue_position=event.queue_position)
-            live.channel.publish(event)
+            live.publish(event)
         return False
 
     def _finalize(self, live: _Live, info: Any, state: TaskState) -> bool:
@@ -458,8 +449,8 @@ class TaskEngine:
                 self._finish(live, TaskState.FAILED, error=reason)
                 return True
             try:
-                images = self._collect(live, info)
-            except _NotYet as exc:
+                images = self.collector.collect(live.results, info)
+            except NotYet as exc:
                 self._notice(live, f"result ready, images not fetched yet ({exc}); retrying")
                 return False
             if not images:
@@ -471,36 +462,6 @@ class TaskEngine:
             else:
                 self._finish(live, TaskState.SUCCEEDED, images=images)
             return True
-
-    def _collect(self, live: _Live, info: Any) -> tuple[StoredImage, ...]:
-        if isinstance(info, m.ToolTaskInfo):
-            rows = [m.ResultImage(image_url=info.outputImageUrl, image_status=1)]
-        else:
-            rows = info.differentialImageRspList or []
-        for index, row in enumerate(rows):
-            if index not in live.saved:
-                live.saved[index] = self._save(live, index, row)
-        return tuple(live.saved[index] for index in range(len(rows)))
-
-    def _save(self, live: _Live, index: int, row: m.ResultImage) -> StoredImage:
-        if row.image_status == 2 or row.img_audit_status is False:
-            return StoredImage(index, row.seed, hidden_reason=row.hidden_reason)
-        if not row.image_url:
-            return StoredImage(index, row.seed, error="the service returned no image URL")
-        try:
-            downloaded = live.probed.get(row.image_url) or self.downloader.fetch(row.image_url)
-        except DownloadError as exc:
-            if exc.transient:
-                raise _NotYet(str(exc)) from exc
-            return StoredImage(index, row.seed, url=row.image_url, error=str(exc))
-        checkpoint = getattr(live.request, "checkpoint", None)
-        text = infotext.for_request(live.kind, live.request, row.seed, index,
-                                    model_hash=self.model_hash(checkpoint) if checkpoint
-                                    else None)
-        path = self.writer.save(live.kind, downloaded.image, row.seed, text,
-                                original=downloaded.data)
-        return StoredImage(index, row.seed, url=row.image_url, path=str(path),
-                           pixels=pixel_fingerprint(downloaded.image))
 
     def _finish(self, live: _Live, state: TaskState, *, images: tuple[StoredImage, ...] = (),
                 error: str | None = None, timed_out: bool = False, keep_open: bool = False
@@ -520,12 +481,12 @@ class TaskEngine:
                 record = None
             live.final = True
             event = TaskEvent.from_record(record) if record else TaskEvent(live.id, state)
-            live.channel.publish(replace(event, state=state, error=error,
+            live.publish(replace(event, state=state, error=error,
                                          billed_calls=live.billed, resumed=live.resumed))
             live.wake.set()
         # Done: the store has it all. Watchers still hold `live`; nothing else keeps it (an
         # app that ran 100,000 tasks holds only the unfinished ones).
-        live.probed.clear()
+        live.results.probed.clear()
         if not keep_open:
             with self._registry_lock:
                 if self._live.get(live.id) is live:
@@ -544,36 +505,19 @@ class TaskEngine:
 
     def _notice(self, live: _Live, text: str) -> None:
         log.info("task %s: %s", live.id, text)
-        live.channel.publish(replace(live.channel.latest, notice=text, billed_calls=live.billed))
+        live.publish(replace(live.channel.latest, notice=text, billed_calls=live.billed))
 
     # --- callbacks --------------------------------------------------------------------------
 
-    def receive_callback(self, task_id: str, token: str | None, body: bytes
-                         ) -> tuple[int, dict[str, str]]:
-        """The service POSTs the final status here. Answers (HTTP status, JSON); only
-        {"code": "200"} stops the service's retries, and it is given once the result is
-        stored. Anything not ours changes nothing."""
-        if not self.keys.token_matches(task_id, token):
-            return 403, {"code": "403", "msg": "forbidden"}
-        record = self.store.get(task_id)
-        if record is None:
-            return 404, {"code": "404", "msg": "unknown task"}
-        envelope = m.ToolTaskResponse if ENDPOINTS[record.kind].tool_code else m.TaskInfoResponse
-        try:
-            info = envelope.model_validate(json.loads(body)).data
-        except (ValueError, ValidationError, RecursionError):  # nested past the parser's depth
-            return 400, {"code": "400", "msg": "not a task status body"}
-        body_id = getattr(info, "businessTaskId", None) or getattr(info, "id_task", None)
-        if info is None or body_id != task_id:
-            return 400, {"code": "400", "msg": "the body is about another task"}
-        if record.is_final and not record.timed_out:
-            return 200, {"code": "200", "msg": "already stored"}
+    def receive_final(self, record: TaskRecord, info: Any) -> CallbackOutcome:
+        """A status the service sent for an unfinished task of the store (a callback, see
+        `core/callbacks.py`): stored when final, once its images are saved."""
         live = self._adopt(record)
         if not self._state_of(live, info).is_terminal:
-            return 409, {"code": "409", "msg": "task not finished; send the final status"}
+            return CallbackOutcome.NOT_FINAL
         if not self._apply(live, info):
-            return 503, {"code": "503", "msg": "result images not fetched yet; retry later"}
-        return 200, {"code": "200", "msg": "stored"}
+            return CallbackOutcome.NOT_FETCHED
+        return CallbackOutcome.STORED
 
     # --- watching ---------------------------------------------------------------------------
 
@@ -618,6 +562,50 @@ class TaskEngine:
         finally:
             live.watchers.pop(id(token), None)
 
+    def watch(self, task_ids: list[str], owner: str, *, preview_interval: Any = None,
+              heartbeat: float = 0.5, stop: Callable[[], bool] | None = None
+              ) -> Iterator[TaskEvent]:
+        """Snapshots of several tasks of `owner` as they change, in the order they come, until
+        every one is final (or `stop()` says so, looked at every `heartbeat` seconds). Each
+        task's current snapshot comes first. One wake-up for the whole batch (`Doorbell`),
+        not a thread per task. Unknown or foreign ids are skipped. `preview_interval` as in
+        `events` (None: no previews, the default for a batch: each is a billed call)."""
+        ids = list(dict.fromkeys(task_ids))
+        doorbell = self.bell.subscribe(ids)
+        lives: dict[str, _Live] = {}
+        seen: dict[str, int] = {}
+        token = object()
+        try:
+            for task_id in ids:
+                record = self.store.get(task_id, owner)
+                if record is None:
+                    continue
+                if record.is_final:
+                    yield TaskEvent.from_record(record, version=1)
+                    continue
+                live = lives[task_id] = self._adopt(record)
+                self._start(live)
+                if preview_interval is not None:
+                    live.watchers[id(token)] = as_source(preview_interval)
+                    live.wake.set()
+            pending = set(lives)
+            while pending and not self._stopping.is_set():
+                doorbell.clear()
+                for task_id in [i for i in ids if i in pending]:
+                    event = lives[task_id].channel.latest
+                    if event.version > seen.get(task_id, -1):
+                        seen[task_id] = event.version
+                        yield event
+                        if event.final:
+                            pending.discard(task_id)
+                if not pending or (stop is not None and stop()):
+                    return
+                doorbell.wait(heartbeat)
+        finally:
+            self.bell.unsubscribe(ids, doorbell)
+            for live in lives.values():
+                live.watchers.pop(id(token), None)
+
     def wait(self, task_id: str, owner: str, timeout: float | None = None) -> TaskRecord:
         """Block until the task is final, without counting as a watcher (no previews)."""
         record = self.store.get(task_id, owner)
@@ -646,6 +634,11 @@ class TaskEngine:
         for live in list(self._live.values()):
             if live.owner == owner and not live.final:
                 live.wake.set()
+
+    def latest(self, task_id: str) -> TaskEvent | None:
+        """The newest snapshot of a task this process follows (its live preview included)."""
+        live = self._live.get(task_id)
+        return live.channel.latest if live is not None else None
 
     def is_following(self, task_id: str) -> bool:
         """The task is unfinished and this process follows it (counts as running)."""

@@ -7,6 +7,7 @@ import binascii
 import io
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 
 from PIL import Image
@@ -127,3 +128,49 @@ class Channel:
             self._condition.wait(timeout)
             return self._event if self._event.version > version else None
 
+
+
+class Doorbell:
+    """Wakes whoever waits on any of several keys (task ids, owners): a watcher of a batch or
+    of a visitor's whole queue sleeps on one `threading.Event` instead of one thread per
+    task. A ring may wake a watcher for nothing; it then reads the snapshots and sleeps."""
+
+    MAX_COUNTED = 20_000  # keys whose rings are counted (the least recently rung go)
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._waiting: dict[str, set[threading.Event]] = {}
+        self._rings: OrderedDict[str, int] = OrderedDict()
+
+    def rings(self, key: str) -> int:
+        """How often `key` was rung (lately): a watcher on the event loop compares it instead
+        of blocking a thread on an Event."""
+        with self._lock:
+            return self._rings.get(key, 0)
+
+    def subscribe(self, keys: list[str] | tuple[str, ...] | set[str]) -> threading.Event:
+        event = threading.Event()
+        with self._lock:
+            for key in keys:
+                self._waiting.setdefault(key, set()).add(event)
+        return event
+
+    def unsubscribe(self, keys: list[str] | tuple[str, ...] | set[str],
+                    event: threading.Event) -> None:
+        with self._lock:
+            for key in keys:
+                waiting = self._waiting.get(key)
+                if waiting is not None:
+                    waiting.discard(event)
+                    if not waiting:
+                        del self._waiting[key]
+
+    def ring(self, *keys: str) -> None:
+        with self._lock:
+            for key in keys:
+                self._rings[key] = self._rings.pop(key, 0) + 1
+            while len(self._rings) > self.MAX_COUNTED:
+                self._rings.popitem(last=False)
+            events = [e for key in keys for e in self._waiting.get(key, ())]
+        for event in events:
+            event.set()

@@ -13,7 +13,7 @@ from typing import Any
 
 from PIL import Image
 
-from webui.api.endpoints import ENDPOINTS
+from webui.api.endpoints import ENDPOINTS, TaskKind
 from webui.api.models import TaskState
 from webui.api.validation import parse_request
 from webui.core.builder import TASK_ID_PREFIXES, new_task_id
@@ -21,10 +21,10 @@ from webui.core.store import TaskRecord, TaskStore
 
 PAGE_SIZE = 20
 THUMB_SIDE = 96
-# store kind -> what the tabs call it, in tab order
-KIND_LABELS = {"text2image": "txt2img", "image2image": "img2img", "controlnet": "ControlNet",
-               "enhance": "Extras", "roop": "Face swap"}
-SEEDED_KINDS = ("text2image", "image2image", "controlnet")
+# store kind -> what the tabs call it (`Endpoint.label`), in tab order
+KIND_LABELS: dict[str, str] = {kind.value: ENDPOINTS[kind].label or kind.value
+                               for kind in TaskKind}
+SEEDED_KINDS = tuple(kind.value for kind in TaskKind if ENDPOINTS[kind].seeded)
 
 
 @dataclass(frozen=True)
@@ -138,12 +138,12 @@ def summary(record: TaskRecord, thumbs: Thumbnails) -> HistoryRow:
 
 
 def _tool_line(record: TaskRecord) -> str:
-    if record.kind == "enhance":
+    if record.kind == TaskKind.ENHANCE:
         r = record.request
         if r.get("resizeMode") == 1:
             return f"upscale to {r.get('upscalingResizeW')}x{r.get('upscalingResizeH')}"
         return f"upscale x{r.get('upscalingResize')} ({r.get('upscaler1')})"
-    if record.kind == "roop":
+    if record.kind == TaskKind.ROOP:
         return "face swap"
     return ""
 

@@ -17,14 +17,7 @@ from PIL import Image, PngImagePlugin
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-# The tab folder of each endpoint, as A1111 names its output folders.
-KIND_FOLDERS: dict[str, str] = {
-    "text2image": "txt2img",
-    "image2image": "img2img",
-    "controlnet": "controlnet",
-    "enhance": "extras",
-    "roop": "faceswap",
-}
+from webui.api.endpoints import ENDPOINTS
 
 MAX_DOWNLOAD_BYTES = 40 << 20
 MAX_PIXELS = 4096 * 4096  # the largest result the service makes (2048 hires x 2 for extras)
@@ -126,8 +119,7 @@ class OutputWriter:
         self._next: dict[Path, int] = {}
 
     def folder(self, kind: str, day: dt.date | None = None) -> Path:
-        tab = KIND_FOLDERS.get(kind, kind)
-        return self.root / tab / (day or dt.date.today()).isoformat()
+        return self.root / folder_of(kind) / (day or dt.date.today()).isoformat()
 
     def save(self, kind: str, image: Image.Image, seed: int | None, infotext: str,
              day: dt.date | None = None, original: bytes | None = None) -> Path:
@@ -159,6 +151,12 @@ class OutputWriter:
                     number += 1
             self._next[folder] = number + 1
         return path
+
+
+def folder_of(kind: str) -> str:
+    """The tab folder of a task kind (`Endpoint.folder`, as A1111 names its output folders)."""
+    endpoint = ENDPOINTS.get(kind)
+    return endpoint.folder if endpoint is not None and endpoint.folder else kind
 
 
 def png_bytes(image: Image.Image, infotext: str) -> bytes:

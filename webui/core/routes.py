@@ -11,15 +11,34 @@ import asyncio
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
+from webui.core.callbacks import CallbackOutcome, CallbackReceiver
 from webui.core.covers import COVERS_PATH, CoverCache
 from webui.core.engine import CALLBACK_PATH, TaskEngine
 from webui.core.hosting import UPLOADS_PATH, LocalImageHost
 
 MAX_CALLBACK_BYTES = 1 << 20  # a final status is a few kB; previews are not sent in callbacks
+# What the service is answered: only {"code": "200"} stops its retries, and it is given once the
+# result is stored.
+CALLBACK_ANSWERS: dict[CallbackOutcome, tuple[int, str]] = {
+    CallbackOutcome.STORED: (200, "stored"),
+    CallbackOutcome.ALREADY_STORED: (200, "already stored"),
+    CallbackOutcome.FORBIDDEN: (403, "forbidden"),
+    CallbackOutcome.UNKNOWN_TASK: (404, "unknown task"),
+    CallbackOutcome.BAD_BODY: (400, "not a task status body"),
+    CallbackOutcome.OTHER_TASK: (400, "the body is about another task"),
+    CallbackOutcome.NOT_FINAL: (409, "task not finished; send the final status"),
+    CallbackOutcome.NOT_FETCHED: (503, "result images not fetched yet; retry later"),
+}
+
+
+def callback_answer(outcome: CallbackOutcome) -> JSONResponse:
+    status, message = CALLBACK_ANSWERS[outcome]
+    return JSONResponse({"code": str(status), "msg": message}, status_code=status)
 
 
 def callback_router(engine: TaskEngine) -> APIRouter:
     router = APIRouter()
+    receiver = CallbackReceiver(engine)
 
     @router.post(CALLBACK_PATH + "/{task_id}", include_in_schema=False)
     async def receive(task_id: str, request: Request, token: str = "") -> JSONResponse:
@@ -32,9 +51,8 @@ def callback_router(engine: TaskEngine) -> APIRouter:
             if len(body) > MAX_CALLBACK_BYTES:
                 return _too_large()
         # Storing the result downloads its images: off the event loop.
-        status, answer = await asyncio.to_thread(engine.receive_callback, task_id, token,
-                                                 bytes(body))
-        return JSONResponse(answer, status_code=status)
+        outcome = await asyncio.to_thread(receiver.receive, task_id, token, bytes(body))
+        return callback_answer(outcome)
 
     return router
 

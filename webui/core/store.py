@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -69,6 +69,9 @@ class TaskRecord:
     queue_position: int | None = None
     images: tuple[StoredImage, ...] = ()
     own_key: bool = False  # sent with the visitor's own API key (held in memory only)
+    # what made the request: the batch it belongs to, a script's cell, the prompt template
+    # before wildcards were expanded ({"batch": id, "template": "...", "cell": [x, y, z]})
+    meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def prompt(self) -> str:
@@ -77,6 +80,21 @@ class TaskRecord:
     @property
     def is_final(self) -> bool:
         return self.state.is_terminal
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """One Generate or Run: its tasks in order, from which tab, by which script, and what the
+    script needs to draw its result again (a plot's axis labels). A reload finds it by id."""
+
+    id: str
+    owner: str
+    tab: str
+    task_ids: tuple[str, ...]
+    script: str = ""  # "" (none), or a script's name ("X/Y/Z plot", ...)
+    layout: dict[str, Any] = field(default_factory=dict)
+    grid_path: str | None = None  # the saved grid picture, once drawn
+    created_at: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -108,6 +126,12 @@ class TaskStore(Protocol):
         """Insert or replace the owner's style of that name; False, and nothing written, when
         the name is new and the owner already has `limit` styles."""
     def delete_style(self, owner: str, name: str) -> bool: ...
+    # batches: one row per Generate / Run
+    def create_batch(self, batch: BatchRecord) -> BatchRecord: ...
+    def get_batch(self, batch_id: str, owner: str) -> BatchRecord | None: ...
+    def set_batch_grid(self, batch_id: str, owner: str, grid_path: str) -> None: ...
+    def active(self, owner: str, *, limit: int = 100) -> list[TaskRecord]:
+        """The owner's unfinished tasks, oldest first."""
 
 
 _COLUMNS = [f.name for f in fields(TaskRecord)]
@@ -135,10 +159,21 @@ CREATE TABLE IF NOT EXISTS tasks (
     job_count INTEGER,
     queue_position INTEGER,
     images TEXT NOT NULL DEFAULT '[]',
-    own_key INTEGER NOT NULL DEFAULT 0
+    own_key INTEGER NOT NULL DEFAULT 0,
+    meta TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX IF NOT EXISTS tasks_owner_created ON tasks (owner, created_at DESC);
 CREATE INDEX IF NOT EXISTS tasks_state ON tasks (state);
+CREATE TABLE IF NOT EXISTS batches (
+    id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    tab TEXT NOT NULL,
+    task_ids TEXT NOT NULL,
+    script TEXT NOT NULL DEFAULT '',
+    layout TEXT NOT NULL DEFAULT '{}',
+    grid_path TEXT,
+    created_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS result_pixels (
     owner TEXT NOT NULL,
     pixels TEXT NOT NULL,
@@ -159,7 +194,7 @@ CREATE TABLE IF NOT EXISTS styles (
 # sqlite3 error names of a file that is not (or no longer) a database
 _DAMAGED = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
 
-_ADDED_COLUMNS = {"own_key": "INTEGER NOT NULL DEFAULT 0"}
+_ADDED_COLUMNS = {"own_key": "INTEGER NOT NULL DEFAULT 0", "meta": "TEXT NOT NULL DEFAULT '{}'"}
 
 
 class SQLiteTaskStore:
@@ -237,6 +272,7 @@ class SQLiteTaskStore:
         row["images"] = json.dumps([asdict(image) for image in record.images])
         row["state"] = str(record.state)
         row["prompt"] = record.prompt
+        row["meta"] = json.dumps(record.meta, ensure_ascii=False)
         return row
 
     @staticmethod
@@ -250,6 +286,7 @@ class SQLiteTaskStore:
         values["submitted"] = bool(row["submitted"])
         values["timed_out"] = bool(row["timed_out"])
         values["own_key"] = bool(row["own_key"])
+        values["meta"] = json.loads(row["meta"] or "{}")
         return TaskRecord(**values)
 
     # --- the interface ----------------------------------------------------------------------
@@ -346,6 +383,40 @@ class SQLiteTaskStore:
             f"SELECT * FROM tasks WHERE state IN ({marks}) ORDER BY created_at",
             [str(s) for s in ACTIVE_STATES]).fetchall()
         return [self._from_row(row) for row in rows]
+
+    def active(self, owner: str, *, limit: int = 100) -> list[TaskRecord]:
+        marks = ", ".join("?" for _ in ACTIVE_STATES)
+        rows = self._connection().execute(
+            f"SELECT * FROM tasks WHERE owner = ? AND state IN ({marks}) ORDER BY created_at "
+            "LIMIT ?", [owner, *(str(s) for s in ACTIVE_STATES), limit]).fetchall()
+        return [self._from_row(row) for row in rows]
+
+    # --- batches ----------------------------------------------------------------------------
+
+    def create_batch(self, batch: BatchRecord) -> BatchRecord:
+        batch = replace(batch, created_at=batch.created_at or self._clock())
+        with self._transaction() as db:
+            db.execute("INSERT INTO batches (id, owner, tab, task_ids, script, layout, grid_path,"
+                       " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       [batch.id, batch.owner, batch.tab, json.dumps(list(batch.task_ids)),
+                        batch.script, json.dumps(batch.layout, ensure_ascii=False),
+                        batch.grid_path, batch.created_at])
+        return batch
+
+    def get_batch(self, batch_id: str, owner: str) -> BatchRecord | None:
+        row = self._connection().execute("SELECT * FROM batches WHERE id = ? AND owner = ?",
+                                          [batch_id, owner]).fetchone()
+        if row is None:
+            return None
+        return BatchRecord(id=row["id"], owner=row["owner"], tab=row["tab"],
+                           task_ids=tuple(json.loads(row["task_ids"])), script=row["script"],
+                           layout=json.loads(row["layout"]), grid_path=row["grid_path"],
+                           created_at=row["created_at"])
+
+    def set_batch_grid(self, batch_id: str, owner: str, grid_path: str) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE batches SET grid_path = ? WHERE id = ? AND owner = ?",
+                       [grid_path, batch_id, owner])
 
     def billed_total(self, owner: str) -> int:
         row = self._connection().execute(

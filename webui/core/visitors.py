@@ -77,6 +77,9 @@ class Preferences:
     cfg_scale: float = 7.0
     output_format: str = "png"  # what the service makes: png (lossless) or jpg (smaller)
     controlnet_units: int = 3
+    # Ask before sending more than this many images or (estimated) billed calls at once
+    confirm_images: int = 16
+    confirm_calls: int = 16
 
     @classmethod
     def checked(cls, values: Any, fallback: Preferences | None = None) -> Preferences:
@@ -123,6 +126,8 @@ def _valid(name: str, value: Any) -> bool:
         "cfg_scale": lambda: number and 1 <= value <= 30,
         "output_format": lambda: value in m.OUTPUT_FORMATS,
         "controlnet_units": lambda: number and value == int(value) and 1 <= value <= 3,
+        "confirm_images": lambda: number and value == int(value) and 0 <= value <= 100_000,
+        "confirm_calls": lambda: number and value == int(value) and 0 <= value <= 100_000,
     }
     return rules[name]()
 

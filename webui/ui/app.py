@@ -30,9 +30,10 @@ from webui.core.visitors import Preferences
 from webui.ui import toasts
 from webui.ui.context import NO_VISITOR, UiContext
 from webui.ui.i18n import translate, translations
-from webui.ui.inputs import guard_pillow, guard_uploads
+from webui.ui.inputs import guard_pillow, guard_uploads, quiet_choice_refusals
 from webui.ui.messages import script as messages_script
 from webui.ui.prompt_box import picker_updates, style_choices
+from webui.ui.queue_strip import build_queue_strip, wire_queue_strip
 from webui.ui.results import meter_markdown
 from webui.ui.send_to import wire_send_to
 from webui.ui.tabs.extras import build_extras
@@ -42,8 +43,6 @@ from webui.ui.tabs.img2img import build_img2img
 from webui.ui.tabs.pnginfo import build_pnginfo
 from webui.ui.tabs.settings import browser_stores, build_settings, restore
 from webui.ui.tabs.txt2img import build_txt2img
-from webui.ui.tasks import reattach
-from webui.ui.tool_tab import reattach_tool
 from webui.ui.topbar import build_topbar, model_updates
 from webui.ui.working_state import TOPBAR, build_working_state, forget_prefs_script, plain_fields
 
@@ -125,6 +124,7 @@ def build(ctx: UiContext) -> gr.Blocks:
         page_visible = gr.Checkbox(True, visible="hidden", elem_id="zq_page_visible",
                                    label="page visible")
         topbar = build_topbar(ctx, visitor)
+        queue_strip = build_queue_strip()  # visible from every tab
         with gr.Tabs(elem_id="zq_tabs") as main_tabs:
             with gr.Tab("txt2img", id="txt2img", elem_id="tab_txt2img"):
                 txt2img = build_txt2img(ctx, topbar, visitor, last_tasks)
@@ -187,10 +187,7 @@ def build(ctx: UiContext) -> gr.Blocks:
                 later.get((TOPBAR, "vae"), data[topbar.vae]))
             yield {topbar.checkpoint: checkpoint, topbar.vae: vae,
                    **list_updates(ctx, tabs, visitor_id)}
-            for tab in tabs:  # 3. each tab's last task, one after the other
-                yield from reattach(ctx, tab.panel, visitor_id, data[last_tasks])
-            for tool in tools:
-                yield from reattach_tool(ctx, tool, visitor_id, data[last_tasks])
+            # 3. each tab's last batch: its own follower, started after this (see below)
 
         def on_visibility(who: Any, shown: Any, request: gr.Request) -> None:
             who = ctx.visitor_id(who, request)
@@ -207,10 +204,13 @@ def build(ctx: UiContext) -> gr.Blocks:
                      *(c for fields in work.groups.values() for c in fields.values()
                        if c not in applied and c not in (topbar.checkpoint, topbar.vae)),
                      *settings.prefs.values(), settings.tradeoff, settings.key_status,
-                     settings.delivery,
-                     *(c for tab in tabs for c in tab.panel.outputs),
-                     *(c for tool in tools for c in tool.outputs)],
+                     settings.delivery, *(tab.panel.meter for tab in tabs)],
             concurrency_limit=None, show_progress="hidden")
+        # After a reload each tab follows its last batch again, side by side; the same
+        # followers show each new batch after a click (`tasks.follow_tab`).
+        reattached = {id(tab_): tab_.follower.after(load_event, load=True)
+                      for tab_ in (txt2img, img2img, extras, faceswap)}
+        wire_queue_strip(ctx, queue_strip, visitor, load_event)
         # after Save or a key change: the forms, pickers and model lists follow
         def after_settings(who: Any, current: str | None, vae_now: str | None,
                            txt2img_styles: Any, img2img_styles: Any,
@@ -233,13 +233,12 @@ def build(ctx: UiContext) -> gr.Blocks:
         settings.handlers["events"][0].then(None, js=forget_prefs_script(work),
                                             inputs=work.state, outputs=work.state,
                                             queue=False, show_progress="hidden")
-        for panel, event in ((txt2img.panel, txt2img.generate_event),
-                             (img2img.panel, img2img.generate_event),
-                             (extras.results.panel, extras.run_event),
-                             (faceswap.results.panel, faceswap.run_event)):
+        for panel, tab_ in ((txt2img.panel, txt2img), (img2img.panel, img2img),
+                            (extras.results.panel, extras), (faceswap.results.panel, faceswap)):
             # the status is written once the cancel has gone through: a last update of the
             # stopped stream must not overwrite it
-            panel.interrupt.click(None, cancels=[event, load_event], queue=False).then(
+            panel.interrupt.click(None, cancels=[tab_.follower.event, reattached[id(tab_)]],
+                                  queue=False).then(
                 panel.interrupted, outputs=panel.interrupt_outputs, queue=False,
                 show_progress="hidden")
         untranslated = translate(demo)  # before the page's config is made, as the block ends
@@ -282,6 +281,7 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
     """Start everything and return (the server runs in its own threads)."""
     access = access or Access()
     guard_pillow()  # no image past the app's own limit is decoded anywhere in the process
+    quiet_choice_refusals()  # a forged choice is refused without a traceback in the log
     runtime = Runtime.open(settings)
     runtime.warm_up()  # the model lists load while the page is built
     ctx = UiContext.create(runtime, preview_interval=preview_interval, show_adult=show_adult,

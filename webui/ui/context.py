@@ -17,6 +17,8 @@ from webui.core.history import Thumbnails
 from webui.core.limits import Limiter, Limits, RateLimited, Ticket, request_address
 from webui.core.presets import PRESETS_DIR, Styles, defaults, retire_shared_styles, sizes
 from webui.core.runtime import Runtime
+from webui.core.scripts.wildcards import Wildcards
+from webui.core.submission import SubmissionService
 from webui.core.visitors import Preferences, PreviewMode, Visitors
 
 PREVIEW_INTERVAL = 1.5  # seconds between live previews while a tab watches a task
@@ -40,6 +42,27 @@ class UiContext:
     covers: CoverCache | None = None
     visitors: Visitors | None = None
     trusted_proxies: int = 0  # proxies in front of the app that append to X-Forwarded-For
+    service: SubmissionService | None = None  # made in __post_init__
+    wildcards: Wildcards | None = None
+
+    def __post_init__(self) -> None:
+        if self.visitors is not None and self.service is None:
+            self.service = SubmissionService(
+                self.runtime.engine, self.runtime.store, self.limiter, owner=self.owner,
+                own_client=self._own_client, metered=self.metered,
+                address=self.people.address)
+        if self.wildcards is None:
+            self.wildcards = Wildcards([PRESETS_DIR / "wildcards",
+                                        self.runtime.settings.data_dir / "wildcards"])
+
+    def _own_client(self, visitor: str) -> ZhiqiteClient | None:
+        client = self.client(visitor)
+        return None if client is self.runtime.client else client
+
+    @property
+    def submissions(self) -> SubmissionService:
+        assert self.service is not None
+        return self.service
 
     @classmethod
     def create(cls, runtime: Runtime, *, preview_interval: float | None = None,
@@ -170,18 +193,8 @@ class UiContext:
 
     def reserve(self, visitor: str, count: int = 1) -> tuple[list[Ticket], RateLimited | None]:
         """Places for up to `count` tasks, taken before anything is uploaded or hosted (a
-        refused task must cost no disk): (the tickets, why the rest were refused). Raises
-        RateLimited when not even one is allowed."""
-        tickets: list[Ticket] = []
-        for _ in range(count):
-            try:
-                tickets.append(self.limiter.admit_task(visitor, self.people.address(visitor),
-                                                       metered=self.metered(visitor)))
-            except RateLimited as limited:
-                if not tickets:
-                    raise
-                return tickets, limited
-        return tickets, None
+        refused task must cost no disk): `SubmissionService.reserve`."""
+        return self.submissions.reserve(visitor, count)
 
     def submit(self, visitor: str, request: Any, ticket: Ticket | None = None) -> TaskHandle:
         """The limits first (`Limiter.admit_task`: the budgets on the operator's key, tasks

@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from webui.api import models as m
 from webui.api.errors import FieldIssue, InvalidRequestError
+from webui.core.delivery import DeliveryMode
 from webui.core.engine import kind_of
 from webui.core.presets import StyleRefused
 from webui.core.request_view import curl, wire_json
@@ -119,7 +120,7 @@ class RequestPanel:
     def views(self, ctx: UiContext, request: Any) -> dict[Any, Any]:
         endpoint = kind_of(request)
         client = ctx.runtime.client
-        return {self.json: wire_json(request, callback=ctx.engine.mode == "callback"),
+        return {self.json: wire_json(request, callback=ctx.engine.mode == DeliveryMode.CALLBACK),
                 self.curl: curl(endpoint, request, base_url=client.base_url,
                                 auth_mode=client.auth_mode)}
 

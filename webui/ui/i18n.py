@@ -284,6 +284,40 @@ ZH: dict[str, str] = {
     "**Settings** at the foot of the page.":
         "**语言**：页面跟随浏览器的语言（English 或中文）；可在页面底部的**设置**中切换。",
     "Save settings": "保存设置",
+    # scripts (A1111's names), the queue and the bill
+    "Script": "脚本",
+    "Put variable parts at start of prompt": "把可变部分放在提示词开头",
+    "Use different seed for each picture": "每张图片使用不同的随机种子",
+    "Select prompt": "选择提示词",
+    "Select joining char": "选择连接符",
+    "Grid margins (px)": "网格边距（像素）",
+    "Iterate seed every line": "每行递增随机种子",
+    "Use same random seed for all lines": "所有行使用同一随机种子",
+    "Insert prompts at the": "提示词插入位置",
+    "List of prompt inputs": "提示词输入列表",
+    "X type": "X 轴类型",
+    "X values": "X 轴值",
+    "Y type": "Y 轴类型",
+    "Y values": "Y 轴值",
+    "Z type": "Z 轴类型",
+    "Z values": "Z 轴值",
+    "Draw legend": "绘制图例",
+    "Keep -1 for seeds": "保持种子为 -1",
+    "Include Sub Images": "包含子图",
+    "Max generations": "最多生成数",
+    "Generate forever": "无限生成",
+    "Send": "发送",
+    "Cancel": "取消",
+    "finished": "已完成",
+    "Queue": "队列",
+    "Stop following": "停止跟踪",
+    "### Before a large Generate": "### 大批量生成之前",
+    "Ask before sending more than this many images": "发送图像数超过此值时先询问",
+    "Ask before more than this many billed calls": "计费调用数超过此值时先询问",
+    "submits and status queries of one Generate (a plot's cells, a batch); live previews apart":
+        "一次生成的提交与状态查询（图表的各单元格、一个批次）；不含实时预览",
+    "Makes one image for every combination of the prompt's choices: `{red|green|blue} cat` makes\nthree. `__name__` stands for each line of the wildcard file `name.txt` (the app's\n`presets/wildcards/` folder and the data folder's `wildcards/`). Without this script the same\nsyntax picks one choice per image, at random from its seed.":
+        "为提示词中每种选择的组合各生成一张图：`{red|green|blue} cat` 生成三张。`__name__` 代表通配符文件 `name.txt` 的每一行（应用的 `presets/wildcards/` 文件夹和数据文件夹的 `wildcards/`）。不使用此脚本时，同样的语法按每张图的种子随机选一项。",
 }
 
 # Names that read the same in both languages: identifiers, not prose.

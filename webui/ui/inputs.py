@@ -53,6 +53,32 @@ def guard_pillow() -> None:
     Image.MAX_IMAGE_PIXELS = PILLOW_LIMIT if current is None else min(current, PILLOW_LIMIT)
 
 
+CHOICE_REFUSED = "{label}: not one of the choices"
+
+
+def quiet_choice_refusals() -> None:
+    """Gradio refuses a value a choice component does not list (a scripted client's forged
+    value) with an Error that prints a whole traceback and echoes every choice: a client
+    could fill the log with them. The same refusal, named by the component's label, without
+    the traceback. Idempotent."""
+    for cls in (gr.Dropdown, gr.Radio, gr.CheckboxGroup):
+        original = cls.preprocess
+        if getattr(original, "_zq_quiet", False):
+            continue
+
+        def preprocess(self: Any, payload: Any, _original: Any = original) -> Any:
+            try:
+                return _original(self, payload)
+            except gr.Error as refused:
+                if not refused.print_exception:
+                    raise
+                label = self.label if isinstance(self.label, str) and self.label else "Value"
+                raise toasts.error(CHOICE_REFUSED.format(label=label)) from None
+
+        preprocess._zq_quiet = True  # type: ignore[attr-defined]
+        cls.preprocess = preprocess  # type: ignore[method-assign]
+
+
 class GuardedInput:
     """The checks, mixed in before a Gradio component class. No __init__ of its own: Gradio
     reads a component's props from its __init__ signature and rebuilds it from its

@@ -65,6 +65,20 @@ PATTERNS: list[tuple[str, str]] = [
     # the cost meter: "Billed calls: **n** for this task, **m** in this browser (...)"
     (r"^Billed calls:$", "计费调用："),
     (r"^for this task,$", "次（本任务），"),
+    (r"^for these tasks,$", "次（这些任务），"),
+    # the queue strip, the bill and the scripts (webui/ui/queue_strip.py, tasks.py, batch_view.py)
+    (rf"^Queue: {N} running, {N} waiting$", "队列：$1 个运行中，$2 个等待中"),
+    (r"^Queue: nothing running$", "队列：没有运行中的任务"),
+    (r"^Stop following$", "停止跟踪"),
+    (rf"^{R}: not one of the choices$", "$1：不是可选项之一"),
+    (rf"^queued, position {N}$", "排队中，第 $1 位"),
+    (rf"^{N}%, about {N} s left$", "$1%，约剩 $2 秒"),
+    (rf"^Sent: {N} tasks?, {N} images?, about {N} billed calls?(.*)$",
+     "已发送：$1 个任务，$2 张图像，约 $3 次计费调用$4"),
+    (rf"^{N} tasks?, {N} images?, about {N} billed calls?$", "$1 个任务，$2 张图像，约 $3 次计费调用"),
+    (r"^This sends$", "将发送"),
+    (rf"^{R}: {N} of {N} done \({N}%\)(.*)$", "$1：已完成 $2/$3（$4%）$5"),
+    (rf"^{R}: done, {N} of {N} succeeded(.*)$", "$1：完成，$3 个中成功 $2 个$4"),
     (r"^in this browser \(each submit and status query is billed\)$",
      "次（此浏览器）（每次提交和状态查询都计费）"),
     # History

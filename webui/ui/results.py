@@ -88,15 +88,13 @@ class ResultsPanel:
     # --- streaming --------------------------------------------------------------------------
 
     def following(self, progress: str | None = None) -> dict[Any, Any]:
-        """Interrupt and the progress bar, shown while a task is followed (a prop update
-        rebuilds a component: sent once, at the start)."""
-        return {self.interrupt: gr.Button(visible=True),
-                self.progress: gr.HTML(progress_html(None) if progress is None else progress,
-                                       visible=True)}
+        """The progress bar while a task is followed; Interrupt shows with it (assets/app.css).
+        Plain values, no prop updates: one lost in a stream (seen with Gradio 6 after a
+        reload) left the bar or the button shown or hidden for good."""
+        return {self.progress: progress_html(None) if progress is None else progress}
 
     def not_following(self) -> dict[Any, Any]:
-        return {self.interrupt: gr.Button(visible=False), self.progress: gr.HTML(visible=False),
-                self.preview: gr.Image(value=None, visible=False)}
+        return {self.progress: "", self.preview: None}
 
     def interrupted(self) -> dict[Any, Any]:
         """After Interrupt: what happened, in the status line (the task goes on)."""
@@ -127,9 +125,9 @@ class ResultsPanel:
                                and not event.final)
             if new_preview:
                 image = event.preview_image()
-                # visible once; after that a plain value (a prop update rebuilds the component)
-                update[self.preview] = image if last_preview else gr.Image(value=image,
-                                                                           visible=True)
+                # a plain value: the component is always there, hidden by CSS while empty (a
+                # prop update rebuilds it, and one lost in a stream left it hidden)
+                update[self.preview] = image
                 last_preview = event.preview
             if event.final:
                 update.update(self.final(event))
@@ -164,14 +162,14 @@ def build_results_panel(tab: str) -> ResultsPanel:
     # Interrupt and the progress bar come and go in space kept for them (assets/app.css)
     with gr.Row(elem_classes="zq-status-row"):
         status = gr.Markdown("", elem_id=f"{tab}_status")
+        # shown only while the progress bar is (assets/app.css)
         interrupt = gr.Button("Interrupt", variant="stop", size="sm", scale=0, min_width=96,
-                              elem_id=f"{tab}_interrupt", visible=False)
+                              elem_id=f"{tab}_interrupt", elem_classes="zq-interrupt")
     with gr.Column(elem_classes="zq-progress-slot"):
-        progress = gr.HTML(progress_html(None), elem_id=f"{tab}_progress", visible=False,
-                           padding=False)
+        progress = gr.HTML("", elem_id=f"{tab}_progress", padding=False)
     # the live preview lies over the gallery (assets/app.css): nothing below moves
     with gr.Column(elem_classes="zq-results-area"):
-        preview = gr.Image(label="Live preview", visible=False, interactive=False,
+        preview = gr.Image(label="Live preview", interactive=False,
                            height=GALLERY_HEIGHT, elem_id=f"{tab}_preview", format="jpeg",
                            elem_classes="zq-live-preview")
         gallery = gr.Gallery(label="Results", columns=1, height=GALLERY_HEIGHT,
@@ -229,8 +227,8 @@ def progress_html(event: TaskEvent | None) -> str:
             f'<div class="zq-progress-fill" style="width:{fraction * 100:.1f}%"></div></div>')
 
 
-def meter_markdown(task_calls: int, total_calls: int) -> str:
-    return (f"Billed calls: **{task_calls}** for this task, **{total_calls}** in this browser "
+def meter_markdown(task_calls: int, total_calls: int, what: str = "this task") -> str:
+    return (f"Billed calls: **{task_calls}** for {what}, **{total_calls}** in this browser "
             "(each submit and status query is billed)")
 
 

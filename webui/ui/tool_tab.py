@@ -4,17 +4,18 @@ reload. A tool's own module only lays out its inputs and turns them into request
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
+from webui.api.endpoints import ENDPOINTS
 from webui.api.errors import InvalidRequestError
-from webui.core.limits import RateLimited
 from webui.core.outputs import read_infotext
-from webui.core.store import TaskRecord
+from webui.core.store import BatchRecord, TaskRecord
+from webui.core.submission import Plan, PlannedTask
 from webui.ui import toasts
 from webui.ui.context import NO_VISITOR, UiContext
 from webui.ui.results import (
@@ -26,10 +27,16 @@ from webui.ui.results import (
     status_markdown,
 )
 from webui.ui.served import shown as served
-from webui.ui.tasks import KEEP, read_last_tasks, warn_invalid, write_last_tasks
-
-# The request field holding the picture a tool's result replaces, per tool code.
-BEFORE_FIELDS = {"enhance": "image", "roop": "targetUrl"}
+from webui.ui.tasks import (
+    KEEP,
+    Follower,
+    follow_tab,
+    read_last_tasks,
+    reattach,
+    send_plan,
+    warn_invalid,
+    write_last_tasks,
+)
 
 
 @dataclass
@@ -70,116 +77,137 @@ def _slider_value(pair: list[str | None]) -> Any:
 
 def before_path(ctx: UiContext, record: TaskRecord) -> str | None:
     """The task's input picture while our own upload of it lasts (None for a pasted URL)."""
-    field = BEFORE_FIELDS.get(record.kind)
+    endpoint = ENDPOINTS.get(record.kind)  # the field holding the picture a result replaces
+    field = endpoint.before_field if endpoint else None
     path = ctx.runtime.local_host.path_for(record.request.get(field)) if field else None
     return str(path) if path else None
 
 
 def run_tool(ctx: UiContext, results: ToolResults, *, visitor: str | None, last_tasks: Any,
              last_tasks_state: Any, build: Callable[[], list[Callable[[], Any]]],
-             labels: dict[str, str]) -> Iterator[dict[Any, Any]]:
+             labels: dict[str, str]) -> dict[Any, Any]:
     """Check every input from its header (nothing is sent when one is bad; nothing decoded
-    yet), take places within the limits, then for each place decode and host one input and
-    submit its task (a task that may not run costs no memory or disk), remember the batch in
-    the browser, then follow the tasks in order. `build` gives one maker per input."""
+    yet), then send one task per input (`SubmissionService`: places within the limits first,
+    as many as allowed; each input decoded and hosted only once its task has a place), and
+    remember the batch in the browser. Returns at once: the tab's follower shows it."""
     if not visitor:
         toasts.warn(NO_VISITOR)
-        yield KEEP  # a refusal keeps what is shown
-        return
+        return KEEP  # a refusal keeps what is shown
     try:
         pending = build()
     except InvalidRequestError as error:
         warn_invalid(error, labels)
-        yield KEEP
-        return
-    try:
-        tickets, refused = ctx.reserve(visitor, len(pending))
-    except RateLimited as limited:
-        toasts.warn(f"Not sent: {limited}")
-        yield KEEP
-        return
-    ids: list[str] = []
-    for number, (make, ticket) in enumerate(zip(pending, tickets, strict=False)):
-        try:
-            ids.append(ctx.submit(visitor, make(), ticket).task_id)
-        except InvalidRequestError as error:  # the ones sent go on and are followed
-            for unused in tickets[number:]:
-                unused.release()
-            warn_invalid(error, labels)
-            refused = None
-            break
-        except BaseException:
-            for unused in tickets[number:]:
-                unused.release()
-            raise
-    if refused is not None:
-        toasts.warn(f"{len(pending) - len(tickets)} not sent: {refused}")
-    if not ids:
-        yield KEEP
-        return
-    remembered = write_last_tasks({**read_last_tasks(last_tasks), results.tab: ",".join(ids)})
-    yield {last_tasks_state: remembered, results.panel.gallery: [], results.panel.results: [],
-           results.panel.infotext: "", results.pairs: [],
-           results.slider: gr.ImageSlider(value=None),
-           results.panel.status: f"Submitted {len(ids)} task(s)",
-           **results.panel.following()}
-    yield from follow(ctx, results, visitor, ids, controls_shown=True)
+        return KEEP
+    plan = Plan(results.tab, tuple(PlannedTask(make=make) for make in pending), whole=False)
+    batch = send_plan(ctx, visitor, plan, labels)
+    if batch is None:
+        return KEEP
+    remembered = write_last_tasks({**read_last_tasks(last_tasks), results.tab: batch.id})
+    count = len(batch.task_ids)
+    return {last_tasks_state: remembered, results.panel.gallery: [], results.panel.results: [],
+            results.panel.infotext: "", results.pairs: [],
+            results.slider: gr.ImageSlider(value=None),
+            results.panel.status: f"Submitted {count} task(s)"}
 
 
-def follow(ctx: UiContext, results: ToolResults, visitor: str, ids: list[str], *,
-           ended: Collection[str] = (),
-           controls_shown: bool = False) -> Iterator[dict[Any, Any]]:
-    """Stream a batch: each task's status in turn, the gallery growing as each one ends.
-    A failure is a toast only when it happens while followed: the tasks in `ended` had
-    already ended (a reload shows them), and say so in the status line alone."""
+@dataclass
+class ToolView:
+    """A batch of a tool tab in its results panel (`tasks.follow_tab` drives it)."""
+
+    results: ToolResults
+
+    @property
+    def tab(self) -> str:
+        return self.results.tab
+
+    def stream(self, ctx: UiContext, visitor: str, batch: BatchRecord,
+               stop: Callable[[], bool] | None = None, done: dict[Any, Any] | None = None
+               ) -> Generator[dict[Any, Any], None, bool]:
+        return (yield from follow(ctx, self.results, visitor, batch, stop=stop, done=done))
+
+
+def follow(ctx: UiContext, results: ToolResults, visitor: str, batch: BatchRecord, *,
+           stop: Callable[[], bool] | None = None, done: dict[Any, Any] | None = None
+           ) -> Generator[dict[Any, Any], None, bool]:
+    """Stream a batch: each task's status as it changes, the gallery growing as each one
+    ends (in the batch's order). A failure is a toast only when it happens while followed:
+    tasks that had already ended (a reload shows them) say so in the status line alone.
+    Returns True once every task ended, False when `stop()` ended it first."""
     panel = results.panel
-    if not controls_shown and not all(i in ended for i in ids):
-        yield panel.following()
     owner = ctx.owner(visitor)
+    ids = list(batch.task_ids)
+    controls = False
+    ended: set[str] = set()
+    failed: list[str] = []
+    complete = False
+    for progress in ctx.submissions.follow(visitor, batch, stop=stop):
+        if progress.changed is None:
+            ended = {e.task_id for e in progress.finished}
+        event = progress.changed
+        if event is None:
+            event = next((progress.events[i] for i in ids if i in progress.events
+                          and not progress.events[i].final), None) or \
+                next(iter(progress.events.values()), None)
+        if event is None:
+            break
+        number = ids.index(event.task_id) + 1
+        prefix = f"Image {number} of {len(ids)}: " if len(ids) > 1 else ""
+        update: dict[Any, Any] = {
+            panel.status: prefix + status_markdown(event),
+            panel.progress: progress_html(event),
+            panel.meter: meter_markdown(progress.billed_calls, ctx.engine.billed_calls(owner)),
+        }
+        if not controls and not progress.done:
+            update.update(panel.following())
+            controls = True
+        if progress.changed is not None and event.final and event.error:
+            failed.append(f"{prefix}{event.error}")
+            if event.task_id not in ended:
+                toasts.warn(f"{prefix}{event.error}")
+        elif progress.changed is None:
+            failed = [f"Image {ids.index(e.task_id) + 1} of {len(ids)}: {e.error}"
+                      if len(ids) > 1 else str(e.error) for e in progress.failed]
+        if progress.changed is None or event.final:
+            update.update(_gallery(ctx, results, owner, ids, progress))
+        if progress.done:
+            complete = True
+            update.update(panel.not_following())
+            update.update(done or {})
+            if len(ids) > 1:
+                summary = f"Done: {len(ids) - len(progress.failed)} of {len(ids)} succeeded"
+                if failed:
+                    summary += "  \n" + "  \n".join(toasts.markdown_text(f) for f in failed)
+                update[panel.status] = summary
+        yield update
+    return complete
+
+
+def _gallery(ctx: UiContext, results: ToolResults, owner: str, ids: list[str],
+             progress: Any) -> dict[Any, Any]:
+    """The finished tasks' images, in order, each paired with the picture it replaces."""
+    panel = results.panel
     paths: list[str] = []
     captions: list[tuple[str, str]] = []
     pairs: list[list[str | None]] = []
-    failed: list[str] = []
-    calls = 0
-    for number, task_id in enumerate(ids, 1):
-        prefix = f"Image {number} of {len(ids)}: " if len(ids) > 1 else ""
-        for event in ctx.events(visitor, task_id, previews=False):
-            update: dict[Any, Any] = {
-                panel.status: prefix + status_markdown(event),
-                panel.progress: progress_html(event),
-                panel.meter: meter_markdown(calls + event.billed_calls,
-                                            ctx.engine.billed_calls(owner)),
-            }
-            if event.final:
-                calls += event.billed_calls
-                record = ctx.runtime.store.get(task_id, owner)
-                before = before_path(ctx, record) if record else None
-                shown_before = len(pairs)
-                for image in event.images:
-                    if image.shown and image.path:
-                        paths.append(image.path)
-                        captions.append((served(image.path), Path(image.path).name))
-                        pairs.append([before, image.path])
-                if event.error:
-                    failed.append(f"{prefix}{event.error}")
-                    if task_id not in ended:
-                        toasts.warn(f"{prefix}{event.error}")
-                update.update({panel.gallery: gr.Gallery(value=list(captions),
-                                                         selected_index=None,
-                                                         columns=grid_columns(len(captions))),
-                               panel.results: list(paths),
-                               results.pairs: [list(pair) for pair in pairs]})
-                if pairs and not shown_before:  # the first result goes on the slider
-                    update[results.slider] = _slider_value(pairs[0])
-                    update[panel.infotext] = _first_infotext(paths)
-            yield update
-    done: dict[Any, Any] = panel.not_following()
-    if len(ids) > 1:
-        summary = f"Done: {len(ids) - len(failed)} of {len(ids)} succeeded"
-        if failed:
-            summary += "  \n" + "  \n".join(toasts.markdown_text(f) for f in failed)
-        done[panel.status] = summary
-    yield done
+    for task_id in ids:
+        event = progress.events.get(task_id)
+        if event is None or not event.final:
+            continue
+        record = ctx.runtime.store.get(task_id, owner)
+        before = before_path(ctx, record) if record else None
+        for image in event.images:
+            if image.shown and image.path:
+                paths.append(image.path)
+                captions.append((served(image.path), Path(image.path).name))
+                pairs.append([before, image.path])
+    update: dict[Any, Any] = {
+        panel.gallery: gr.Gallery(value=list(captions), selected_index=None,
+                                  columns=grid_columns(len(captions))),
+        panel.results: list(paths), results.pairs: [list(pair) for pair in pairs]}
+    if pairs:
+        update[results.slider] = _slider_value(pairs[0])
+        update[panel.infotext] = _first_infotext(paths)
+    return update
 
 
 def _first_infotext(paths: list[str]) -> str:
@@ -192,31 +220,51 @@ def _first_infotext(paths: list[str]) -> str:
 def reattach_tool(ctx: UiContext, results: ToolResults, visitor: str,
                   last_tasks: Any) -> Iterator[dict[Any, Any]]:
     """After a reload: the tab's last batch, followed again or shown as it ended."""
-    value = read_last_tasks(last_tasks).get(results.tab)
-    owner = ctx.owner(visitor)
-    records = {i: ctx.runtime.store.get(i, owner) for i in (value or "").split(",") if i}
-    ids = [i for i, record in records.items() if record]
-    ended = {i for i, record in records.items() if record and record.is_final}
-    if ids:
-        yield from follow(ctx, results, visitor, ids, ended=ended)
+    yield from reattach(ctx, ToolView(results), visitor, last_tasks)
 
 
 def wire_tool(ctx: UiContext, results: ToolResults, *, run_button: gr.Button, visitor: Any,
               last_tasks: Any, inputs: set[Any],
               build: Callable[[dict[Any, Any]], list[Callable[[], Any]]],
-              labels: dict[str, str]) -> tuple[Any, Callable[..., Iterator[dict[Any, Any]]]]:
-    """Run button -> run_tool. Returns (the event, its handler taking Gradio's value dict).
+              labels: dict[str, str]
+              ) -> tuple[Any, Any, Callable[..., Iterator[dict[Any, Any]]]]:
+    """Run button -> run_tool (returns at once), then the tab's follower. Returns (the
+    click, the follow event, a handler that runs then follows, taking Gradio's value dict).
     `build(data)` checks the form and every input without decoding it, and gives one maker
     per input that decodes, hosts and returns its request."""
 
     def run(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
-            ) -> Iterator[dict[Any, Any]]:
+            ) -> dict[Any, Any]:
         data = ctx.with_visitor(data, visitor, request)
-        yield from run_tool(ctx, results, visitor=data[visitor], last_tasks=data[last_tasks],
-                            last_tasks_state=last_tasks, build=lambda: build(data),
-                            labels=labels)
+        return run_tool(ctx, results, visitor=data[visitor], last_tasks=data[last_tasks],
+                        last_tasks_state=last_tasks, build=lambda: build(data), labels=labels)
+
+    def following(data: dict[Any, Any], request: Any, take_over: bool
+                  ) -> Iterator[dict[Any, Any]]:
+        who = ctx.visitor_id(data[visitor], request)
+        yield from follow_tab(ctx, ToolView(results), visitor=who, last_tasks=data[last_tasks],
+                              page=getattr(request, "session_hash", None),
+                              take_over=take_over)
+
+    def follow_batch(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
+                     ) -> Iterator[dict[Any, Any]]:
+        yield from following(data, request, True)
+
+    def reattach_batch(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
+                       ) -> Iterator[dict[Any, Any]]:
+        yield from following(data, request, False)
+
+    def run_and_follow(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
+                       ) -> Iterator[dict[Any, Any]]:
+        first = run(data, request)
+        yield first
+        if isinstance(first, dict) and last_tasks in first:
+            yield from follow_batch({**data, last_tasks: first[last_tasks]}, request)
 
     event = run_button.click(run, inputs={visitor, last_tasks, *inputs},
                              outputs=[*results.outputs, last_tasks], concurrency_limit=None,
-                             show_progress="hidden")
-    return event, run
+                             show_progress="hidden", trigger_mode="multiple")
+    follower = Follower(follow_batch, reattach_batch, {visitor, last_tasks}, results.outputs,
+                        None)
+    follower.event = follower.after(event)
+    return event, follower, run_and_follow

@@ -13,6 +13,7 @@ MAX_PROMPT_LINES = 500  # lines of a prompts file
 MAX_COMBINATIONS = 1000  # combinatorial expansions of one template
 MAX_WILDCARD_DEPTH = 10  # `__a__` naming `__b__` naming ...
 MAX_WILDCARD_BYTES = 256 * 1024  # one wildcard file
+MAX_NESTING = 32  # `{a|{b|{c|...}}}` levels (each is a recursion in the parser)
 MAX_EXPANSION_STEPS = 100_000  # nodes visited while expanding one template
 RANDOM_SEEDS = 4294967294  # a random seed, as A1111 draws it: random.randrange(RANDOM_SEEDS)
 

@@ -17,6 +17,7 @@ from webui.api.models.common import MAX_PROMPT_CHARS
 from webui.core.scripts.common import (
     MAX_COMBINATIONS,
     MAX_EXPANSION_STEPS,
+    MAX_NESTING,
     MAX_WILDCARD_BYTES,
     MAX_WILDCARD_DEPTH,
     PromptScriptError,
@@ -105,9 +106,16 @@ def parse_template(template: str) -> _Seq:
         flush()
         return tuple(nodes)
 
+    depth = 0
+
     def variant() -> _Variant:
-        nonlocal pos
+        nonlocal pos, depth
         start = pos
+        depth += 1
+        if depth > MAX_NESTING:
+            raise PromptScriptError(
+                f"Braces nest deeper than {MAX_NESTING} levels at character {start}",
+                "too_deep", {"at": start, "limit": MAX_NESTING})
         low = high = 1
         sep = ", "
         quantity = _QUANTITY.match(template, pos)
@@ -128,6 +136,7 @@ def parse_template(template: str) -> _Seq:
         if pos >= len(template):
             raise PromptScriptError(f"Unmatched '{{' at character {start}", "syntax", {"at": start})
         pos += 1  # the closing brace
+        depth -= 1
         high = min(high, len(options))
         low = min(low, high)
         return _Variant(tuple(options), low, high, sep)
@@ -292,13 +301,20 @@ def expand_random(
     return Expansion(template, text, seed)
 
 
-def _elementary(counts: Sequence[int], k: int) -> int:
-    """Sum over k-subsets of the product of their counts."""
-    table = [1] + [0] * k
-    for count in counts:
-        for j in range(k, 0, -1):
-            table[j] += table[j - 1] * count
-    return table[k]
+COUNT_CAP = 10**9  # counts are exact below this, and only "at least this" above it
+
+
+def _picks(counts: Sequence[int], low: int, high: int) -> int:
+    """Sum over subsets of `low`..`high` options of the product of their counts (how many
+    prompts `{low-high$$...}` makes): one table for every size, each entry capped (a
+    template past the cap is refused anyway; the numbers stay small and quick)."""
+    table = [1] + [0] * high
+    for seen, count in enumerate(counts, 1):
+        for j in range(min(high, seen), 0, -1):  # sizes past `seen` are still 0
+            table[j] = min(COUNT_CAP, table[j] + table[j - 1] * count)
+        if seen % 32 == 0 and sum(table[low : high + 1]) >= COUNT_CAP:
+            return COUNT_CAP  # already too many: the rest cannot lower it
+    return min(COUNT_CAP, sum(table[low : high + 1]))
 
 
 def _count_seq(seq: _Seq, walk: _Walk) -> int:
@@ -307,11 +323,12 @@ def _count_seq(seq: _Seq, walk: _Walk) -> int:
         walk.visit()
         if isinstance(node, _Wildcard):
             options = walk.enter(node.name)
-            total *= sum(_count_seq(option, walk) for option in options)
+            total *= min(COUNT_CAP, sum(_count_seq(option, walk) for option in options))
             walk.chain.pop()
         elif isinstance(node, _Variant):
             counts = [_count_seq(option, walk) for option in node.options]
-            total *= sum(_elementary(counts, k) for k in range(node.low, node.high + 1))
+            total *= _picks(counts, node.low, node.high)
+        total = min(total, COUNT_CAP)
     return total
 
 

@@ -37,6 +37,7 @@ from itertools import chain, product
 from typing import Any
 
 from webui.api.models import (
+    MAX_PROMPT_CHARS,
     SAMPLERS,
     OverrideSettings,
     Range,
@@ -216,9 +217,16 @@ def _float(text: str) -> float:
     return float(text.replace(" ", ""))
 
 
+def _compact(item: str) -> str:
+    """The item without blanks, for the range patterns: their optional blanks then never
+    backtrack (a long run of spaces took seconds)."""
+    return re.sub(r"\s+", "", item)
+
+
 def expand_ints(item: str) -> list[int | str]:
     """One item of a whole-number axis: a range's values, or the item itself (checked later)."""
-    if m := RE_RANGE.fullmatch(item):
+    compact = _compact(item)
+    if m := RE_RANGE.fullmatch(compact):
         start, end = _int(m.group(1)), _int(m.group(2)) + 1
         step = int(m.group(3)) if m.group(3) is not None else 1
         if step == 0:
@@ -226,7 +234,7 @@ def expand_ints(item: str) -> list[int | str]:
         values = range(start, end, step)
         _check_size(item, len(values))
         return list(values)
-    if m := RE_RANGE_COUNT.fullmatch(item):
+    if m := RE_RANGE_COUNT.fullmatch(compact):
         count = int(m.group(3)) if m.group(3) is not None else 1
         _check_size(item, count)
         return [int(v) for v in linspace(_int(m.group(1)), _int(m.group(2)), count)]
@@ -235,14 +243,15 @@ def expand_ints(item: str) -> list[int | str]:
 
 def expand_floats(item: str) -> list[float | str]:
     """One item of a decimal axis: a range's values, or the item itself (checked later)."""
-    if m := RE_RANGE_FLOAT.fullmatch(item):
+    compact = _compact(item)
+    if m := RE_RANGE_FLOAT.fullmatch(compact):
         start, end = _float(m.group(1)), _float(m.group(2))
         step = float(m.group(3)) if m.group(3) is not None else 1.0
         if step == 0:
             raise ValueError(f"{item!r}: the step must not be 0")
         _check_size(item, arange_length(start, end + step, step))
         return list(arange(start, end + step, step))
-    if m := RE_RANGE_COUNT_FLOAT.fullmatch(item):
+    if m := RE_RANGE_COUNT_FLOAT.fullmatch(compact):
         count = int(m.group(3)) if m.group(3) is not None else 1
         _check_size(item, count)
         return list(linspace(_float(m.group(1)), _float(m.group(2)), count))
@@ -298,6 +307,14 @@ class Axis:
                 "prompt or the negative prompt",
                 self.name,
             )
+        for text in (prompt, negative):  # measured before it is built
+            grown = len(text) + text.count(search) * (len(value) - len(search))
+            if grown > MAX_PROMPT_CHARS:
+                raise XYZError(
+                    f"{self.name} values: Prompt S/R would make a prompt of {grown} "
+                    f"characters; at most {MAX_PROMPT_CHARS}",
+                    self.name,
+                )
         return {
             "prompt": prompt.replace(search, value),
             "negative_prompt": negative.replace(search, value),
@@ -360,14 +377,14 @@ def parse_axis(
     if not items:
         raise refuse(f"no values for {kind.value}")
     try:
-        if kind.kind == "int":
-            values: list[Any] = [
-                _whole(v, kind) for v in chain.from_iterable(expand_ints(i) for i in items)
-            ]
-        elif kind.kind == "float":
-            values = [
-                _decimal(v, kind) for v in chain.from_iterable(expand_floats(i) for i in items)
-            ]
+        if kind.kind in ("int", "float"):
+            expand, read = (expand_ints, _whole) if kind.kind == "int" else \
+                (expand_floats, _decimal)
+            values: list[Any] = []
+            for item in items:  # the total is bounded as it grows, not once all is built
+                values += [read(v, kind) for v in expand(item)]  # type: ignore[operator]
+                if len(values) > MAX_AXIS_VALUES:
+                    raise ValueError(f"more than {MAX_AXIS_VALUES} values")
         elif kind.kind == "choice":
             values = [_choose(v, kind, choices) for v in items]
         else:

@@ -23,6 +23,7 @@ from webui.ui.context import UiContext
 from webui.ui.controls import bounds
 from webui.ui.forms import Form
 from webui.ui.inputs import GuardedFile, GuardedImage
+from webui.ui.tasks import Follower
 from webui.ui.tool_tab import ToolResults, build_tool_results, wire_tool
 
 TAB = "extras"
@@ -45,7 +46,8 @@ class ExtrasTab:
     batch: gr.File
     run_button: gr.Button
     results: ToolResults
-    run_event: Any
+    run_event: Any  # Run's click (it sends and returns)
+    follower: Follower  # what shows the tab's newest batch
     run: Callable[[dict[Any, Any]], Iterator[dict[Any, Any]]]
 
 
@@ -131,8 +133,9 @@ def build_extras(ctx: UiContext, visitor: gr.BrowserState, last_tasks: gr.Browse
 
         return [make(path, label) for path, label in zip(files, labels, strict=True)]
 
-    run_event, run = wire_tool(ctx, results, run_button=run_button, visitor=visitor,
+    run_event, follower, run = wire_tool(ctx, results, run_button=run_button, visitor=visitor,
                                last_tasks=last_tasks,
                                inputs={mode, image, batch, *form.components}, build=build,
                                labels=LABELS)
-    return ExtrasTab(form, mode, mode_tabs, image, batch, run_button, results, run_event, run)
+    return ExtrasTab(form, mode, mode_tabs, image, batch, run_button, results, run_event,
+                       follower, run)

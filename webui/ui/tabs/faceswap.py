@@ -14,6 +14,7 @@ from webui.api.errors import FieldIssue, InvalidRequestError
 from webui.core.tools import check_batch, check_upload, host_upload, read_upload, roop_request
 from webui.ui.context import UiContext
 from webui.ui.inputs import GuardedFile, GuardedImage
+from webui.ui.tasks import Follower
 from webui.ui.tool_tab import ToolResults, build_tool_results, wire_tool
 
 TAB = "faceswap"
@@ -30,7 +31,8 @@ class FaceSwapTab:
     targets: gr.File
     run_button: gr.Button
     results: ToolResults
-    run_event: Any
+    run_event: Any  # Run's click (it sends and returns)
+    follower: Follower  # what shows the tab's newest batch
     run: Callable[[dict[Any, Any]], Iterator[dict[Any, Any]]]
 
 
@@ -93,10 +95,11 @@ def build_faceswap(ctx: UiContext, visitor: gr.BrowserState, last_tasks: gr.Brow
 
         return [make(path, label) for path, label in zip(files, labels, strict=True)]
 
-    run_event, run = wire_tool(ctx, results, run_button=run_button, visitor=visitor,
+    run_event, follower, run = wire_tool(ctx, results, run_button=run_button, visitor=visitor,
                                last_tasks=last_tasks, inputs={mode, source, target, targets},
                                build=build, labels=LABELS)
-    return FaceSwapTab(mode, mode_tabs, source, target, targets, run_button, results, run_event, run)
+    return FaceSwapTab(mode, mode_tabs, source, target, targets, run_button, results, run_event,
+                       follower, run)
 
 
 def _missing(field: str, what: str) -> InvalidRequestError:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,8 +52,17 @@ from webui.ui.inputs import GuardedImage, GuardedImageEditor
 from webui.ui.networks import NetworksBrowser, build_networks
 from webui.ui.prompt_box import PromptBox, build_prompt_box
 from webui.ui.results import ResultsPanel, build_results_panel
+from webui.ui.scripts import ScriptControls, build_scripts
 from webui.ui.tabs.txt2img import LABELS as TXT2IMG_LABELS
-from webui.ui.tasks import PLACEHOLDER_URL, host_files, wire_generate
+from webui.ui.tasks import (
+    PLACEHOLDER_URL,
+    Follower,
+    Prepared,
+    SendControls,
+    build_send_controls,
+    host_files,
+    wire_generate,
+)
 from webui.ui.topbar import TopBar
 
 TAB = "img2img"
@@ -80,9 +89,12 @@ class Img2ImgTab:
     adetailer: ADetailerControls
     scale_by: gr.Slider
     request_json: gr.Code
-    generate_event: Any
-    generate: Callable[[dict[Any, Any]], Iterator[dict[Any, Any]]]
+    generate_event: Any  # Generate's click (it sends and returns)
+    follower: Follower  # what shows the tab's newest batch, after each click
+    generate: Callable[..., Iterator[dict[Any, Any]]]  # send, then follow (for tests)
     networks: NetworksBrowser
+    scripts: ScriptControls
+    send: SendControls
 
 
 def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
@@ -163,8 +175,10 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
             seed = seed_controls(form, TAB)
             controlnet = build_controlnet(TAB, ctx.controlnet_units, img2img=True)
             adetailer = build_adetailer(TAB, m.Image2ImageADetailerArgs, d)
+            scripts = build_scripts(TAB, img2img=True)
             requests_view = request_panel(TAB)
         with gr.Column(scale=5, elem_id=f"{TAB}_results"):
+            send = build_send_controls(TAB)
             panel = build_results_panel(TAB)
     seed.wire(panel.results)
 
@@ -175,9 +189,9 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
 
     images = {mode, init_image, editor, upload_image, upload_mask, image_url, scale_by}
 
-    def form_of(data: dict[Any, Any], init_url: str, mask_url: str | None,
-                init_size: tuple[int, int] | None) -> Img2ImgForm:
-        values = styled_values(ctx, form, data, data.get(visitor))
+    def form_of(data: dict[Any, Any], values: dict[str, Any], init_url: str,
+                mask_url: str | None, init_size: tuple[int, int] | None) -> Img2ImgForm:
+        values = dict(values)
         scale = float(data[scale_by] or 1)
         if init_size and abs(scale - 1) > 1e-6:  # "Resize by": from the image, multiple of 8
             values["width"], values["height"] = (max(8, round(side * scale / 8) * 8)
@@ -185,7 +199,10 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
         return Img2ImgForm.from_values({**values, "mode": data[mode], "init_url": init_url,
                                         "mask_url": mask_url})
 
-    def build(data: dict[Any, Any]) -> Any:
+    def prepare(data: dict[Any, Any]) -> Prepared:
+        """The form and its pictures read once; each task's values are checked whole
+        (placeholders for the uploads) before anything is uploaded; the pictures are
+        hosted once, for the first task that is made."""
         units, files = controlnet.read(data, PLACEHOLDER_URL)
         ad = adetailer.read(data)
         init, init_png, mask = pictures(data)
@@ -198,19 +215,38 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
             init_url = pasted
         else:
             init_url = PLACEHOLDER_URL if init is not None else ""
-        # the whole form is checked before anything is uploaded
-        build_request(TAB, form_of(data, init_url, placeholder_mask, size), units, ad)
-        sources, owner = ctx.runtime.sources, ctx.owner(data.get(visitor) or "")
-        try:
-            if init is not None:  # one of the visitor's results goes by the service's own URL
-                init_url = sources.url_for(owner, init, png=init_png, what="Image").url
-            mask_url = (sources.url_for(owner, mask, png=to_png(mask), what="Mask").url
-                        if mask is not None else None)
-        except UploadRefused as refused:
-            raise _invalid("image_link", str(refused)) from None
-        for index, url in host_files(ctx, data.get(visitor), files).items():
-            units[index].image_url = url
-        return build_request(TAB, form_of(data, init_url, mask_url, size), units, ad)[1]
+        hosted: dict[str, Any] = {}
+
+        def check(values: dict[str, Any]) -> Any:
+            return build_request(TAB, form_of(data, values, init_url, placeholder_mask, size),
+                                 units, ad)[1]
+
+        def host() -> dict[str, Any]:
+            if hosted:
+                return hosted
+            sources, owner = ctx.runtime.sources, ctx.owner(data.get(visitor) or "")
+            try:
+                # one of the visitor's results goes by the service's own URL
+                hosted["init"] = (sources.url_for(owner, init, png=init_png, what="Image").url
+                                  if init is not None else init_url)
+                hosted["mask"] = (sources.url_for(owner, mask, png=to_png(mask),
+                                                  what="Mask").url
+                                  if mask is not None else None)
+            except UploadRefused as refused:
+                raise _invalid("image_link", str(refused)) from None
+            hosted["units"] = host_files(ctx, data.get(visitor), files)
+            return hosted
+
+        def make(values: dict[str, Any]) -> Any:
+            check(values)
+            urls = host()
+            made = [replace(unit) for unit in units]
+            for index, url in urls["units"].items():
+                made[index].image_url = url
+            return build_request(TAB, form_of(data, values, urls["init"], urls["mask"], size),
+                                 made, ad)[1]
+
+        return Prepared(styled_values(ctx, form, data, data.get(visitor)), check, make)
 
     def pictures(data: dict[Any, Any]
                  ) -> tuple[Image.Image | None, bytes | None, Image.Image | None]:
@@ -229,21 +265,15 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
         init, init_png = _open(data[init_image], "Image")
         return init, init_png, None
 
-    def preview(data: dict[Any, Any]) -> Any:
-        init, _, mask = pictures(data)
-        init_url = PLACEHOLDER_URL if init is not None else (data[image_url] or "").strip()
-        units, _ = controlnet.read(data, PLACEHOLDER_URL)
-        return build_request(TAB, form_of(
-            data, init_url, PLACEHOLDER_URL if mask is not None else None,
-            init.size if init else None), units, adetailer.read(data))[1]
-
-    generate_event, generate, _ = wire_generate(
-        ctx, generate_button=box.generate, panel=panel, requests_view=requests_view,
-        visitor=visitor, last_tasks=last_tasks, build=build, preview=preview, labels=LABELS,
+    handlers = wire_generate(
+        ctx, generate_button=box.generate, panel=panel, controls=send,
+        requests_view=requests_view, visitor=visitor, last_tasks=last_tasks, prepare=prepare,
+        labels=LABELS, scripts=scripts,
         inputs={*form.components, *images, *controlnet.components, *adetailer.components})
     return Img2ImgTab(form, box, panel, mode, mode_tabs, init_image, editor, upload_image,
                       upload_mask, image_url, controlnet, adetailer, scale_by,
-                      requests_view.json, generate_event, generate, networks)
+                      requests_view.json, handlers.submit_event, handlers.follower,
+                      handlers.generate, networks, scripts, send)
 
 
 def _invalid(field: str, message: str) -> InvalidRequestError:

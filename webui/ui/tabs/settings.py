@@ -18,6 +18,7 @@ import gradio as gr
 from webui.api import models as m
 from webui.api.errors import ConfigurationError, ZhiqiteError
 from webui.core import untrusted
+from webui.core.delivery import DeliveryMode
 from webui.core.engine import PollPolicy, PreviewSchedule
 from webui.core.limits import RateLimited
 from webui.core.visitors import CREDENTIAL_FIELDS, Credentials, Preferences, PreviewMode
@@ -63,11 +64,12 @@ def _idle_polls(seconds: float) -> int:
     return count
 
 
-def calls_per_task(schedule: PreviewSchedule | None, mode: str, seconds: float) -> int:
+def calls_per_task(schedule: PreviewSchedule | None, mode: DeliveryMode, seconds: float
+                   ) -> int:
     """Billed calls of a task of `seconds` with this preview schedule: the submit, each
     preview, and in polling mode the queries that learn the result."""
     previews = len(schedule.times(seconds)) if schedule else 0
-    if mode == "callback":
+    if mode == DeliveryMode.CALLBACK:
         return 1 + previews
     if schedule is None:
         return 1 + _idle_polls(seconds)
@@ -84,7 +86,7 @@ def _shown(mode: str, interval: float | None) -> str:
     return "spaced out" if mode == PreviewMode.SPACED else "off"
 
 
-def tradeoff_text(mode: str, interval: float | None, delivery: str) -> str:
+def tradeoff_text(mode: str, interval: float | None, delivery: DeliveryMode) -> str:
     schedule = _schedule(mode, interval)
     short, minute = (calls_per_task(schedule, delivery, t) for t in (20, 60))
     off = calls_per_task(None, delivery, 20)
@@ -93,7 +95,7 @@ def tradeoff_text(mode: str, interval: float | None, delivery: str) -> str:
             "preview is a billed status query.")
 
 
-def _tradeoff_zh(mode: str, interval: float | None, delivery: str) -> str:
+def _tradeoff_zh(mode: str, interval: float | None, delivery: DeliveryMode) -> str:
     schedule = _schedule(mode, interval)
     short, minute = (calls_per_task(schedule, delivery, t) for t in (20, 60))
     off = calls_per_task(None, delivery, 20)
@@ -106,7 +108,7 @@ def _tradeoff_zh(mode: str, interval: float | None, delivery: str) -> str:
 # every position of the controls, in both delivery modes
 ZH.update({tradeoff_text(mode, step / 2 or None, delivery):
            _tradeoff_zh(mode, step / 2 or None, delivery)
-           for step in range(11) for delivery in ("callback", "poll")
+           for step in range(11) for delivery in DeliveryMode
            for mode in PreviewMode})
 ZH.update({"Spaced out: 2 s, 4 s, 8 s … 16 s (cheapest)": "逐渐拉长：2 秒、4 秒、8 秒 … 16 秒（最省）",
            "Steady, every N seconds while this page is shown": "固定间隔：本页面显示时每 N 秒",
@@ -122,7 +124,7 @@ ZH[CALLBACK_TEXT] = ("结果通过**回调**送达（服务回调本应用）：
 
 
 def delivery_text(ctx: UiContext) -> str:
-    if ctx.engine.mode == "callback":
+    if ctx.engine.mode == DeliveryMode.CALLBACK:
         return CALLBACK_TEXT
     return ("Results are learnt by **polling** (no public URL the service can call back): "
             "queries every 2 s growing to 30 s. Set `ZHIQITE_PUBLIC_URL`, or start the app with "
@@ -227,11 +229,22 @@ def build_settings(ctx: UiContext, visitor: gr.BrowserState,
             adult = gr.Checkbox(value=d.show_adult, label="Show models marked adult (isAdult)",
                                 elem_id="settings_show_adult")
             gr.Markdown(LANGUAGE_NOTE, elem_id="settings_language")
+        gr.Markdown("### Before a large Generate")
+        with gr.Row():
+            confirm_images = gr.Number(d.confirm_images, precision=0, minimum=0,
+                                       maximum=100_000, elem_id="settings_confirm_images",
+                                       label="Ask before sending more than this many images")
+            confirm_calls = gr.Number(d.confirm_calls, precision=0, minimum=0,
+                                      maximum=100_000, elem_id="settings_confirm_calls",
+                                      label="Ask before more than this many billed calls",
+                                      info="submits and status queries of one Generate "
+                                           "(a plot's cells, a batch); live previews apart")
         save = gr.Button("Save settings", variant="primary", elem_id="settings_save")
 
     prefs = {"preview_mode": preview_mode, "preview_interval": interval, "show_adult": adult, "sampler": sampler,
              "width": width, "height": height, "steps": steps, "cfg_scale": cfg,
-             "output_format": output_format, "controlnet_units": units}
+             "output_format": output_format, "controlnet_units": units,
+             "confirm_images": confirm_images, "confirm_calls": confirm_calls}
     tab = SettingsTab(keys, remember, use_keys, forget_keys, test, key_status, prefs, tradeoff,
                       delivery, save, saved_prefs, saved_keys, {})
     tab.handlers = _wire(ctx, tab, visitor)

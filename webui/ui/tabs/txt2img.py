@@ -4,7 +4,7 @@ right. Every parameter the `text2image` endpoint takes; limits come from the req
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import gradio as gr
@@ -31,7 +31,17 @@ from webui.ui.forms import Form
 from webui.ui.networks import NetworksBrowser, build_networks
 from webui.ui.prompt_box import PromptBox, build_prompt_box
 from webui.ui.results import ResultsPanel, build_results_panel
-from webui.ui.tasks import PLACEHOLDER_URL, host_files, wire_generate
+from webui.ui.scripts import ScriptControls, build_scripts
+from webui.ui.tasks import (
+    PLACEHOLDER_URL,
+    Follower,
+    GenerateHandlers,
+    Prepared,
+    SendControls,
+    build_send_controls,
+    host_files,
+    wire_generate,
+)
 from webui.ui.topbar import TopBar
 
 TAB = "txt2img"
@@ -66,10 +76,14 @@ class Txt2ImgTab:
     adetailer: ADetailerControls
     request_json: gr.Code
     request_curl: gr.Code
-    generate_event: Any
-    generate: Callable[[dict[Any, Any]], Iterator[dict[Any, Any]]]  # the handlers, for tests
+    generate_event: Any  # Generate's click (it sends and returns)
+    follower: Follower  # what shows the tab's newest batch, after each click
+    generate: Callable[..., Iterator[dict[Any, Any]]]  # send, then follow (for tests)
     preview_request: Callable[[dict[Any, Any]], dict[Any, Any]]
     networks: NetworksBrowser
+    scripts: ScriptControls
+    send: SendControls
+    handlers: GenerateHandlers
 
 
 def build_txt2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
@@ -113,31 +127,38 @@ def build_txt2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
             seed = seed_controls(form, TAB)
             controlnet = build_controlnet(TAB, ctx.controlnet_units)
             adetailer = build_adetailer(TAB, m.Text2ImageADetailerArgs, d)
+            scripts = build_scripts(TAB, img2img=False)
             requests_view = request_panel(TAB)
         with gr.Column(scale=5, elem_id=f"{TAB}_results"):
+            send = build_send_controls(TAB)
             panel = build_results_panel(TAB)
     seed.wire(panel.results)
 
-    def form_of(data: dict[Any, Any]) -> Txt2ImgForm:
-        return Txt2ImgForm.from_values(styled_values(ctx, form, data, data.get(visitor)))
-
-    def build(data: dict[Any, Any]) -> Any:
-        """Checked whole first (placeholders for control images), then uploads, then built."""
+    def prepare(data: dict[Any, Any]) -> Prepared:
+        """The form read once; each task's values are checked whole (placeholders for
+        control images) before anything is uploaded, then uploaded and built."""
         units, files = controlnet.read(data, PLACEHOLDER_URL)
         ad = adetailer.read(data)
-        build_request(TAB, form_of(data), units, ad)
-        for index, url in host_files(ctx, data.get(visitor), files).items():
-            units[index].image_url = url
-        return build_request(TAB, form_of(data), units, ad)[1]
 
-    def preview(data: dict[Any, Any]) -> Any:
-        units, _ = controlnet.read(data, PLACEHOLDER_URL)
-        return build_request(TAB, form_of(data), units, adetailer.read(data))[1]
+        def check(values: dict[str, Any]) -> Any:
+            return build_request(TAB, Txt2ImgForm.from_values(values), units, ad)[1]
 
-    generate_event, generate, preview_request = wire_generate(
-        ctx, generate_button=box.generate, panel=panel, requests_view=requests_view,
-        visitor=visitor, last_tasks=last_tasks, build=build, preview=preview, labels=LABELS,
+        def make(values: dict[str, Any]) -> Any:
+            check(values)
+            hosted = [replace(unit) for unit in units]
+            for index, url in host_files(ctx, data.get(visitor), files).items():
+                hosted[index].image_url = url
+            return build_request(TAB, Txt2ImgForm.from_values(values), hosted, ad)[1]
+
+        return Prepared(styled_values(ctx, form, data, data.get(visitor)), check, make)
+
+    handlers = wire_generate(
+        ctx, generate_button=box.generate, panel=panel, controls=send,
+        requests_view=requests_view, visitor=visitor, last_tasks=last_tasks, prepare=prepare,
+        labels=LABELS, scripts=scripts,
         inputs={*form.components, *controlnet.components, *adetailer.components})
     return Txt2ImgTab(form, box, panel, controlnet, adetailer, requests_view.json,
-                      requests_view.curl, generate_event, generate, preview_request, networks)
+                      requests_view.curl, handlers.submit_event, handlers.follower,
+                      handlers.generate, handlers.preview_request, networks, scripts, send,
+                      handlers)
 
