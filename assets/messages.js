@@ -18,8 +18,9 @@
     }
     return text;
   };
-  const WATCHED = ".toast-body, [id$='_status'], [id$='_meter'], #history_pager, " +
-                  "#history_rows td, #settings_key_status";
+  // History's table and pager, and the queue strip, come rendered in the visitor's language
+  // (webui/core/messages.py): nothing there is rewritten, a prompt shows as typed
+  const WATCHED = ".toast-body, [id$='_status'], [id$='_meter'], #settings_key_status";
   const done = new WeakMap();  // text node -> the Chinese we put there
   const visit = (node) => {
     if (node.nodeType !== Node.TEXT_NODE || !inChinese()) return;

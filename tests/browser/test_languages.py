@@ -58,3 +58,30 @@ def test_the_page_translates_messages_as_python_does(page: Any) -> None:
                "got 151", "Page 1 of 3 · 45 task(s)", "Something else entirely"]
     in_page = page.evaluate("(texts) => texts.map((t) => window.zqTranslate(t))", samples)
     assert in_page == [translate(text) for text in samples]
+
+
+@pytest.mark.parametrize(("locale", "headings", "empty_queue"), [
+    ("zh-CN", ["类型", "状态", "提示词", "计费调用", "创建时间"], "队列：没有运行中的任务"),
+    ("en-US", ["Kind", "State", "Prompt", "Billed calls", "Created"], "Queue: nothing running"),
+])
+def test_history_and_the_queue_are_rendered_in_the_browsers_language(
+        browser: Any, app: Launched, locale: str, headings: list[str],
+        empty_queue: str) -> None:
+    """Rendered on the server from the catalogue: a prompt that is also a word the page
+    translates ("original") shows as typed."""
+    context, page = open_page(browser, app, locale)
+    try:
+        page.wait_for_function("t => document.querySelector('#zq_queue').innerText.trim() === t",
+                               arg=empty_queue)
+        page.locator("#txt2img_prompt textarea").fill("original")
+        set_number(page, "txt2img_steps", 4)
+        page.locator("#txt2img_generate").click()
+        page.locator("#txt2img_gallery img").first.wait_for(timeout=30_000)
+        page.locator("#tab_history-button").click()
+        page.locator("#history_rows tr[data-task]").first.wait_for()
+        table = page.locator("#history_rows thead").inner_text()
+        assert all(heading in table for heading in headings), table
+        prompts = page.locator("#history_rows tbody td:nth-child(4)").all_inner_texts()
+        assert "original" in prompts, prompts
+    finally:
+        context.close()

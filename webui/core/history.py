@@ -17,6 +17,7 @@ from webui.api.endpoints import ENDPOINTS, TaskKind
 from webui.api.models import TaskState
 from webui.api.validation import parse_request
 from webui.core.builder import TASK_ID_PREFIXES, new_task_id
+from webui.core.messages import Language, message
 from webui.core.store import TaskRecord, TaskStore
 
 PAGE_SIZE = 20
@@ -50,18 +51,22 @@ class HistoryPage:
     pages: int
 
 
-def state_phrase(record: TaskRecord) -> str:
+def state_phrase(record: TaskRecord, language: Language = Language.EN) -> str:
+    """A short phrase in `language`; the service's own reason for a failure as it gave it."""
     if record.state == TaskState.SUCCEEDED:
-        phrase = "done"
+        phrase = message("task.state.done", language)
     elif record.state == TaskState.FAILED:
-        phrase = f"failed: {record.error or 'no reason given'}"
+        reason = record.error or message("task.state.no_reason", language)
+        phrase = message("task.state.failed", language, reason=reason)
     elif record.state == TaskState.QUEUED:
-        phrase = "queued" + (f" (position {record.queue_position})"
-                             if record.queue_position else "")
+        phrase = message("task.state.queued_at", language, position=record.queue_position) \
+            if record.queue_position else message("task.state.queued", language)
     else:
-        phrase = "running" + (f" {record.progress * 100:.0f}%" if record.progress else "")
+        phrase = message("task.state.running_at", language,
+                         percent=f"{record.progress * 100:.0f}") if record.progress \
+            else message("task.state.running", language)
     if record.resumed:
-        phrase += " (resumed after restart)"
+        phrase = message("task.state.resumed", language, state=phrase)
     return phrase
 
 
@@ -115,22 +120,24 @@ class Thumbnails:
 
 def history_page(store: TaskStore, thumbs: Thumbnails, owner: str, *, page: int = 1,
                  kind: str | None = None, text: str | None = None,
-                 page_size: int = PAGE_SIZE) -> HistoryPage:
+                 page_size: int = PAGE_SIZE, language: Language = Language.EN) -> HistoryPage:
     text = (text or "").strip() or None
     total = store.count(owner, kind=kind, text=text)
     pages = max(1, -(-total // page_size))
     page = min(max(1, page), pages)
     records = store.list(owner, limit=page_size, offset=(page - 1) * page_size, kind=kind,
                          text=text)
-    return HistoryPage([summary(record, thumbs) for record in records], total, page, pages)
+    return HistoryPage([summary(record, thumbs, language) for record in records], total, page,
+                       pages)
 
 
-def summary(record: TaskRecord, thumbs: Thumbnails) -> HistoryRow:
+def summary(record: TaskRecord, thumbs: Thumbnails,
+            language: Language = Language.EN) -> HistoryRow:
     shown = [image for image in record.images if image.shown]
     prompt = record.prompt or _tool_line(record)
     return HistoryRow(
         id=record.id, kind=KIND_LABELS.get(record.kind, record.kind),
-        state=state_phrase(record), final=record.is_final,
+        state=state_phrase(record, language), final=record.is_final,
         failed=record.state == TaskState.FAILED, prompt=prompt, images=len(shown),
         billed_calls=record.billed_calls,
         created=time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created_at)),

@@ -22,6 +22,8 @@ import gradio as gr
 
 from webui.api.endpoints import ENDPOINTS
 from webui.api.models import TaskState
+from webui.core.history import state_phrase
+from webui.core.messages import Language, language_of, message
 from webui.core.store import TaskRecord
 from webui.ui.context import UiContext
 from webui.ui.tasks import KEEP
@@ -30,7 +32,6 @@ LOOK_SECONDS = 1.0  # how often a page's watcher looks at the doorbell
 HEARTBEAT_SECONDS = 30.0  # a quiet page still hears from its watcher (a closed one ends)
 MAX_SHOWN = 30  # rows in the strip (the rest counted)
 THUMB = 48  # pixels: the live preview's size in the strip
-EMPTY = '<div class="zq-queue"><span class="zq-queue-head">Queue: nothing running</span></div>'
 
 STOP_JS = """
 element.addEventListener('click', (e) => {
@@ -49,7 +50,7 @@ class QueueStrip:
 
 
 def build_queue_strip() -> QueueStrip:
-    strip = gr.HTML(EMPTY, elem_id="zq_queue", js_on_load=STOP_JS, padding=False,
+    strip = gr.HTML(empty(), elem_id="zq_queue", js_on_load=STOP_JS, padding=False,
                     elem_classes="zq-queue")
     return QueueStrip(strip)
 
@@ -62,6 +63,7 @@ def wire_queue_strip(ctx: UiContext, strip: QueueStrip, visitor: Any, after: Any
         who = ctx.visitor_id(who, request)
         if not who:
             return
+        language = language_of(request)
         owner = ctx.owner(who)
         bell = ctx.engine.bell
         seen_rings, shown, last_sent = -1, None, time.monotonic()
@@ -71,7 +73,7 @@ def wire_queue_strip(ctx: UiContext, strip: QueueStrip, visitor: Any, after: Any
             rings = bell.rings(owner)
             if rings != seen_rings:
                 seen_rings = rings
-                text = await asyncio.to_thread(render, ctx, who, rates, thumbs)
+                text = await asyncio.to_thread(render, ctx, who, rates, thumbs, language)
                 if text != shown:
                     shown, last_sent = text, time.monotonic()
                     yield text
@@ -87,7 +89,7 @@ def wire_queue_strip(ctx: UiContext, strip: QueueStrip, visitor: Any, after: Any
         task_id = data.get("stop") if isinstance(data, dict) else None
         if who and isinstance(task_id, str):
             ctx.submissions.stop_following(who, task_id)
-            return render(ctx, who, {}, {})
+            return render(ctx, who, {}, {}, language_of(request))
         return KEEP
 
     strip.html.click(stop, inputs=[visitor], outputs=strip.html, concurrency_limit=None,
@@ -96,63 +98,74 @@ def wire_queue_strip(ctx: UiContext, strip: QueueStrip, visitor: Any, after: Any
                       show_progress="hidden")
 
 
+def empty(language: Language = Language.EN) -> str:
+    return (f'<div class="zq-queue"><span class="zq-queue-head">'
+            f'{html.escape(message("queue.empty", language))}</span></div>')
+
+
 def render(ctx: UiContext, visitor: str, rates: dict[str, tuple[float, float]],
-           thumbs: dict[tuple[str, int], str]) -> str:
-    """The strip's HTML (empty when nothing runs: the strip takes no room)."""
+           thumbs: dict[tuple[str, int], str], language: Language = Language.EN) -> str:
+    """The strip's HTML in the visitor's language (the prompts as typed)."""
     tasks = ctx.submissions.queue(visitor)
     if not tasks:
         rates.clear()
         thumbs.clear()
-        return EMPTY
+        return empty(language)
     now = time.monotonic()
-    rows = [_row(ctx, record, rates, thumbs, now) for record in tasks[:MAX_SHOWN]]
+    rows = [_row(ctx, record, rates, thumbs, now, language) for record in tasks[:MAX_SHOWN]]
     running = sum(1 for r in tasks if r.state != TaskState.QUEUED)
-    more = f'<span class="zq-queue-more">+{len(tasks) - MAX_SHOWN} more</span>' \
-        if len(tasks) > MAX_SHOWN else ""
+    more = (f'<span class="zq-queue-more">'
+            f'{html.escape(message("queue.more", language, count=len(tasks) - MAX_SHOWN))}'
+            "</span>") if len(tasks) > MAX_SHOWN else ""
     for gone in set(rates) - {r.id for r in tasks}:
         del rates[gone]
-    return (f'<div class="zq-queue"><span class="zq-queue-head">Queue: {running} running, '
-            f'{len(tasks) - running} waiting</span><ol class="zq-queue-list">'
-            + "".join(rows) + f"</ol>{more}</div>")
+    head = message("queue.head", language, running=running, waiting=len(tasks) - running)
+    return (f'<div class="zq-queue"><span class="zq-queue-head">{html.escape(head)}</span>'
+            f'<ol class="zq-queue-list">{"".join(rows)}</ol>{more}</div>')
 
 
 def _row(ctx: UiContext, record: TaskRecord, rates: dict[str, tuple[float, float]],
-         thumbs: dict[tuple[str, int], str], now: float) -> str:
+         thumbs: dict[tuple[str, int], str], now: float, language: Language) -> str:
     latest = ctx.engine.latest(record.id)
     progress = latest.progress if latest and latest.progress is not None else record.progress
     position = latest.queue_position if latest else record.queue_position
     state = latest.state if latest else record.state
     if state == TaskState.QUEUED:
-        where = f"queued, position {position}" if position else "queued"
+        where = message("queue.queued_at", language, position=position) if position \
+            else message("queue.queued", language)
     elif progress is not None:
-        where = f"{progress:.0%}{_eta(record.id, progress, rates, now)}"
+        left = _eta(record.id, progress, rates, now)
+        percent = f"{progress * 100:.0f}"
+        where = message("queue.percent_eta", language, percent=percent, seconds=left) \
+            if left is not None else message("queue.percent", language, percent=percent)
     else:
-        where = str(state)
+        where = state_phrase(record, language)
     endpoint = ENDPOINTS.get(record.kind)
     tab = TAB_OF_KIND.get(str(record.kind), getattr(endpoint, "label", None) or record.kind)
-    prompt = record.prompt.strip() or "(no prompt)"
+    prompt = record.prompt.strip()
+    shown = prompt or message("queue.no_prompt", language)
     thumb = _thumb(latest, thumbs) if latest is not None else ""
     image = f'<img class="zq-queue-thumb" alt="" src="{thumb}">' if thumb else \
         '<span class="zq-queue-thumb"></span>'
+    stop, why = message("queue.stop", language), message("queue.stop_title", language)
     return (f'<li class="zq-queue-item" data-task="{html.escape(record.id)}">{image}'
             f'<span class="zq-queue-tab">{html.escape(str(tab))}</span>'
-            f'<span class="zq-queue-prompt" title="{html.escape(prompt[:500])}">'
-            f"{html.escape(prompt[:60])}</span>"
+            f'<span class="zq-queue-prompt" title="{html.escape(shown[:500])}">'
+            f"{html.escape(shown[:60])}</span>"
             f'<span class="zq-queue-where">{html.escape(where)}</span>'
             f'<button class="zq-queue-stop" data-stop="{html.escape(record.id)}" '
-            f'title="The service has no cancel: the task finishes and is kept in History">'
-            "Stop following</button></li>")
+            f'title="{html.escape(why)}">{html.escape(stop)}</button></li>')
 
 
 def _eta(task_id: str, progress: float, rates: dict[str, tuple[float, float]],
-         now: float) -> str:
-    """", about 12 s left" from the rate seen since the first percent."""
+         now: float) -> str | None:
+    """Seconds left from the rate seen since the first percent (None: not known yet)."""
     first = rates.setdefault(task_id, (now, progress))
     elapsed, gained = now - first[0], progress - first[1]
     if elapsed < 0.5 or gained <= 0.01 or progress >= 1:
-        return ""
+        return None
     left = (1 - progress) * elapsed / gained
-    return f", about {left:.0f} s left" if left < 5400 else ""
+    return f"{left:.0f}" if left < 5400 else None
 
 
 def _thumb(event: Any, thumbs: dict[tuple[str, int], str]) -> str:

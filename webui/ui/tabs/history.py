@@ -25,6 +25,7 @@ from webui.core.history import (
 )
 from webui.core.hosting import UPLOADS_PATH
 from webui.core.limits import RateLimited
+from webui.core.messages import Language, language_of, message
 from webui.ui import toasts
 from webui.ui.context import UiContext
 from webui.ui.results import ResultsPanel, build_results_panel, meter_markdown
@@ -118,14 +119,18 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
         visitor_id = ctx.visitor_id(visitor_id, request)
         if not visitor_id:
             return gr.skip()
-        return page_of(visitor_id, kind, text, page)
+        return page_of(visitor_id, kind, text, page, language_of(request))
 
-    def page_of(visitor_id: str, kind: str, text: str, page: Any) -> dict[Any, Any]:
-        """A page of the list, for a visitor already resolved by the calling handler."""
+    def page_of(visitor_id: str, kind: str, text: str, page: Any,
+                language: Language = Language.EN) -> dict[Any, Any]:
+        """A page of the list, for a visitor already resolved by the calling handler, in the
+        visitor's language (what they typed shown as typed)."""
         found = history_page(ctx.runtime.store, ctx.thumbs, ctx.owner(visitor_id),
                              page=_page(page or 1), kind=kind if isinstance(kind, str) and kind
-                             else None, text=text[:MAX_SEARCH] if isinstance(text, str) else "")
-        return {h.rows: rows_html(found), h.pager: pager_text(found), h.page: found.page}
+                             else None, text=text[:MAX_SEARCH] if isinstance(text, str) else "",
+                             language=language)
+        return {h.rows: rows_html(found, language), h.pager: pager_text(found, language),
+                h.page: found.page}
 
     filters = [visitor, h.kind, h.search]
     for trigger in (h.tab.select, refresh.click):
@@ -207,7 +212,7 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
         except RateLimited as limited:
             toasts.warn(f"Not sent: {limited}")
             return gr.skip()
-        return {**page_of(visitor_id, kind, text, 1),
+        return {**page_of(visitor_id, kind, text, 1, language_of(request)),
                 h.opened: f"{handle.task_id}|{time.monotonic()}"}
 
     def rerun_same(v: Any, o: str, k: str, t: str, request: gr.Request) -> dict[Any, Any]:
@@ -243,7 +248,7 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
                    h.panel.infotext: "", h.panel.status: "Deleted", h.request_json: "",
                    h.panel.meter: meter_markdown(0, ctx.engine.billed_calls(owner)),
                    h.opened: ""}
-        return {**page_of(visitor_id, kind, text, page), **cleared}
+        return {**page_of(visitor_id, kind, text, page, language_of(request)), **cleared}
 
     h.delete.click(delete, inputs=[visitor, h.opened, h.kind, h.search, h.page, confirmed],
                    outputs=[*h.refresh_outputs, *h.panel.outputs, h.request_json, h.opened],
@@ -297,22 +302,29 @@ def _expired_inputs(ctx: UiContext, request: Any) -> bool:
 # --- rendering ----------------------------------------------------------------------------------
 
 
-def rows_html(found: HistoryPage) -> str:
+HEADINGS = ("kind", "state", "prompt", "images", "billed_calls", "took", "created")
+
+
+def rows_html(found: HistoryPage, language: Language = Language.EN) -> str:
+    """The table, rendered here in the visitor's language (nothing in it is rewritten in the
+    browser: a prompt is shown as typed)."""
     if not found.rows:
-        return '<p class="zq-history-empty">No tasks yet (or none match).</p>'
-    body = "".join(_row(row) for row in found.rows)
-    return ('<table class="zq-history"><thead><tr><th></th><th>Kind</th><th>State</th>'
-            '<th>Prompt</th><th>Images</th><th>Billed calls</th><th>Took</th><th>Created</th>'
+        return f'<p class="zq-history-empty">{html.escape(message("history.empty", language))}</p>'
+    body = "".join(_row(row, language) for row in found.rows)
+    headings = "".join(f"<th>{html.escape(message(f'history.heading.{name}', language))}</th>"
+                       for name in HEADINGS)
+    return (f'<table class="zq-history"><thead><tr><th></th>{headings}'
             f"</tr></thead><tbody>{body}</tbody></table>")
 
 
-def _row(row: HistoryRow) -> str:
+def _row(row: HistoryRow, language: Language = Language.EN) -> str:
     e = html.escape
     thumb = (f'<img src="{e(row.thumbnail)}" alt="" width="48" height="48" loading="lazy">'
              if row.thumbnail else '<span class="zq-nothumb"></span>')
     state_class = "zq-failed" if row.failed else ("zq-done" if row.final else "zq-running")
     prompt = row.prompt if len(row.prompt) <= 140 else row.prompt[:137] + "..."
-    return (f'<tr data-task="{e(row.id)}" tabindex="0" title="Open this task">'
+    return (f'<tr data-task="{e(row.id)}" tabindex="0" '
+            f'title="{e(message("history.open", language))}">'
             f'<td>{thumb}</td><td class="zq-nowrap">{e(row.kind)}</td>'
             f'<td class="{state_class}">{e(row.state)}</td><td>{e(prompt)}</td>'
             f"<td>{row.images}</td><td>{row.billed_calls}</td>"
@@ -320,5 +332,6 @@ def _row(row: HistoryRow) -> str:
             f'<td class="zq-nowrap">{e(row.created)}</td></tr>')
 
 
-def pager_text(found: HistoryPage) -> str:
-    return f"Page {found.page} of {found.pages} · {found.total} task(s)"
+def pager_text(found: HistoryPage, language: Language = Language.EN) -> str:
+    return message("history.pager", language, page=found.page, pages=found.pages,
+                   total=found.total)
