@@ -18,7 +18,7 @@ from webui.core.limits import Limiter, Limits, RateLimited, Ticket, request_addr
 from webui.core.presets import PRESETS_DIR, Styles, defaults, retire_shared_styles, sizes
 from webui.core.runtime import Runtime
 from webui.core.scripts.wildcards import Wildcards
-from webui.core.submission import SubmissionService
+from webui.core.submission import Plan, PlannedTask, SubmissionService
 from webui.core.visitors import Preferences, PreviewMode, Visitors
 
 PREVIEW_INTERVAL = 1.5  # seconds between live previews while a tab watches a task
@@ -196,24 +196,14 @@ class UiContext:
         refused task must cost no disk): `SubmissionService.reserve`."""
         return self.submissions.reserve(visitor, count)
 
-    def submit(self, visitor: str, request: Any, ticket: Ticket | None = None) -> TaskHandle:
-        """The limits first (`Limiter.admit_task`: the budgets on the operator's key, tasks
-        at once for everyone; or a `ticket` from `reserve`), then the task under this
-        visitor's owner key, sent with the key in use; its billed calls are charged to the
-        visitor, their address and the deployment. Raises RateLimited."""
-        owner = self.owner(visitor)
-        client = self.client(visitor)
-        own = client is not self.runtime.client
-        if ticket is None:
-            ticket = self.reserve(visitor)[0][0]
-        try:
-            handle = self.engine.submit(request, owner=owner, client=client if own else None,
-                                        charge=ticket.charge)
-        except BaseException:
-            ticket.release()
-            raise
-        ticket.bind(handle.task_id)
-        return handle
+    def submit(self, visitor: str, request: Any, tab: str = "history") -> TaskHandle:
+        """One ready request (a History re-run) through the submission service like every
+        Generate: the limits first, then the task under this visitor's owner key, its billed
+        calls charged to them. Raises RateLimited and InvalidRequestError."""
+        plan = Plan(tab, (PlannedTask(make=lambda: request),))
+        batch = self.submissions.submit(visitor, plan).batch
+        assert batch is not None and batch.task_ids  # a plan of one: sent, or it raised
+        return TaskHandle(self.engine, batch.task_ids[0], self.owner(visitor))
 
     def events(self, visitor: str, task_id: str, *, previews: bool = True
                ) -> Any:

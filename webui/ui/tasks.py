@@ -334,6 +334,45 @@ class Follower:
                           show_progress="hidden", trigger_mode="multiple")
 
 
+def make_follower(ctx: UiContext, view: Any, *, visitor: Any, last_tasks: Any,
+                  outputs: list[Any], finished: Any = None) -> Follower:
+    """The handlers of a tab's follower (`follow_tab`): after a click it takes over, after
+    the page's load it steps aside. Wire it with `Follower.after`."""
+
+    def following(data: dict[Any, Any], request: Any, take_over: bool
+                  ) -> Iterator[dict[Any, Any]]:
+        who = ctx.visitor_id(data[visitor], request)
+        yield from follow_tab(ctx, view, visitor=who, last_tasks=data[last_tasks],
+                              page=getattr(request, "session_hash", None), finished=finished,
+                              take_over=take_over)
+
+    def follow(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
+               ) -> Iterator[dict[Any, Any]]:
+        yield from following(data, request, True)
+
+    def reattach_tab(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
+                     ) -> Iterator[dict[Any, Any]]:
+        yield from following(data, request, False)
+
+    return Follower(follow, reattach_tab, {visitor, last_tasks}, outputs, None)
+
+
+def then_follow(send: Callable[..., Any], follower: Follower, last_tasks: Any
+                ) -> Callable[..., Iterator[dict[Any, Any]]]:
+    """A click's handler then the follower, in one generator (what the page does in two
+    events; for tests and scripted use)."""
+
+    def sent_and_followed(data: dict[Any, Any],
+                          request: gr.Request = None  # type: ignore[assignment]
+                          ) -> Iterator[dict[Any, Any]]:
+        first = send(data, request)
+        yield first
+        if isinstance(first, dict) and last_tasks in first:
+            yield from follower.fn({**data, last_tasks: first[last_tasks]}, request)
+
+    return sent_and_followed
+
+
 @dataclass
 class GenerateHandlers:
     submit_event: Any
@@ -416,28 +455,10 @@ def wire_generate(ctx: UiContext, *, generate_button: Any, panel: ResultsPanel,
             PENDING.take(who, tab)
         return {controls.confirm_row: gr.Row(visible=False)}
 
-    def following(data: dict[Any, Any], request: Any, take_over: bool
-                  ) -> Iterator[dict[Any, Any]]:
-        who = ctx.visitor_id(data[visitor], request)
-        yield from follow_tab(ctx, view, visitor=who, last_tasks=data[last_tasks],
-                              page=getattr(request, "session_hash", None),
-                              finished=controls.finished, take_over=take_over)
-
-    def follow(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
-               ) -> Iterator[dict[Any, Any]]:
-        yield from following(data, request, True)
-
-    def reattach_tab(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
-                     ) -> Iterator[dict[Any, Any]]:
-        yield from following(data, request, False)
-
-    def generate_and_follow(data: dict[Any, Any],
-                            request: gr.Request = None  # type: ignore[assignment]
-                            ) -> Iterator[dict[Any, Any]]:
-        first = generate(data, request)
-        yield first
-        if isinstance(first, dict) and last_tasks in first:
-            yield from follow({**data, last_tasks: first[last_tasks]}, request)
+    follower = make_follower(ctx, view, visitor=visitor, last_tasks=last_tasks,
+                             outputs=[*panel.outputs, controls.finished],
+                             finished=controls.finished)
+    generate_and_follow = then_follow(generate, follower, last_tasks)
 
     def preview_request(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
                         ) -> dict[Any, Any]:
@@ -450,11 +471,9 @@ def wire_generate(ctx: UiContext, *, generate_button: Any, panel: ResultsPanel,
 
     every = {visitor, last_tasks, *inputs, *script_inputs}
     sent_outputs = [*controls.outputs, last_tasks, panel.status, *requests_view.outputs]
-    follow_outputs = [*panel.outputs, controls.finished]
     submit_event = generate_button.click(generate, inputs=every, outputs=sent_outputs,
                                          concurrency_limit=None, show_progress="hidden",
                                          trigger_mode="multiple")
-    follower = Follower(follow, reattach_tab, {visitor, last_tasks}, follow_outputs, None)
     follower.event = follower.after(submit_event)
     follower.after(controls.confirm.click(confirm, inputs={visitor, last_tasks},
                                           outputs=sent_outputs, concurrency_limit=None,

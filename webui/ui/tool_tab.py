@@ -29,11 +29,11 @@ from webui.ui.results import (
 from webui.ui.served import shown as served
 from webui.ui.tasks import (
     KEEP,
-    Follower,
-    follow_tab,
+    make_follower,
     read_last_tasks,
     reattach,
     send_plan,
+    then_follow,
     warn_invalid,
     write_last_tasks,
 )
@@ -239,32 +239,10 @@ def wire_tool(ctx: UiContext, results: ToolResults, *, run_button: gr.Button, vi
         return run_tool(ctx, results, visitor=data[visitor], last_tasks=data[last_tasks],
                         last_tasks_state=last_tasks, build=lambda: build(data), labels=labels)
 
-    def following(data: dict[Any, Any], request: Any, take_over: bool
-                  ) -> Iterator[dict[Any, Any]]:
-        who = ctx.visitor_id(data[visitor], request)
-        yield from follow_tab(ctx, ToolView(results), visitor=who, last_tasks=data[last_tasks],
-                              page=getattr(request, "session_hash", None),
-                              take_over=take_over)
-
-    def follow_batch(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
-                     ) -> Iterator[dict[Any, Any]]:
-        yield from following(data, request, True)
-
-    def reattach_batch(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
-                       ) -> Iterator[dict[Any, Any]]:
-        yield from following(data, request, False)
-
-    def run_and_follow(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
-                       ) -> Iterator[dict[Any, Any]]:
-        first = run(data, request)
-        yield first
-        if isinstance(first, dict) and last_tasks in first:
-            yield from follow_batch({**data, last_tasks: first[last_tasks]}, request)
-
     event = run_button.click(run, inputs={visitor, last_tasks, *inputs},
                              outputs=[*results.outputs, last_tasks], concurrency_limit=None,
                              show_progress="hidden", trigger_mode="multiple")
-    follower = Follower(follow_batch, reattach_batch, {visitor, last_tasks}, results.outputs,
-                        None)
+    follower = make_follower(ctx, ToolView(results), visitor=visitor, last_tasks=last_tasks,
+                             outputs=results.outputs)
     follower.event = follower.after(event)
-    return event, follower, run_and_follow
+    return event, follower, then_follow(run, follower, last_tasks)
