@@ -128,8 +128,15 @@ def test_forged_ids_given_to_followers_show_nothing_of_another_visitor(
         {"txt2img": batch_id},
         [batch_id],
     ]
-    # txt2img, img2img, Extras and Face swap followers (the _1/_3 twins run the same code)
-    followers = ["follow", "follow_2", "follow_batch", "follow_batch_1"]
+    # txt2img, img2img, Extras and Face swap followers: one per results panel (a twin after
+    # the confirmation runs the same code)
+    by_outputs: dict[tuple[int, ...], str] = {}
+    for dep in api.config["dependencies"]:
+        name = dep.get("api_name")
+        if isinstance(name, str) and name.startswith("follow"):
+            by_outputs.setdefault(tuple(sorted(dep["outputs"])), name)
+    followers = list(by_outputs.values())
+    assert len(followers) == 4, followers
     for name in followers:
         for forged in forged_values:
             for token in (mtok,) if forged is not alice_last else (mtok, atok.split(".")[0]):
