@@ -27,8 +27,10 @@ def generate(tmp_path: Path, *args: str, payload: object = PAYLOAD, env: dict | 
              ) -> subprocess.CompletedProcess[str]:
     source = tmp_path / "payload.json"
     source.write_text(payload if isinstance(payload, str) else json.dumps(payload))
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("ZHIQITE_")}
-    clean.update({"ZHIQITE_OFFLINE_TIME_SCALE": "0.01", "PYTHONPATH": str(ROOT), **(env or {})})
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith("ZHIQITE_") and k not in ("LC_ALL", "LC_MESSAGES", "LANG")}
+    clean.update({"ZHIQITE_OFFLINE_TIME_SCALE": "0.01", "PYTHONPATH": str(ROOT),
+                  "LANG": "C.UTF-8", **(env or {})})
     return subprocess.run([sys.executable, "-m", "webui", "generate", *args, str(source)],
                           cwd=tmp_path, env=clean, capture_output=True, text=True, timeout=60)
 
@@ -69,6 +71,18 @@ def test_bad_payload_is_refused_with_the_field_named(tmp_path: Path, payload: ob
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "data").exists()  # refused before anything started
+
+
+def test_errors_are_printed_in_the_terminals_language(tmp_path: Path) -> None:
+    """LANG=zh_CN.UTF-8: what the CLI says on stderr is Chinese, the field's wire name and
+    the values as they are; stdout keeps only paths."""
+    done = generate(tmp_path, "text2image", payload={**PAYLOAD, "width": 1020},
+                    env={"LANG": "zh_CN.UTF-8"})
+    assert done.returncode == 2
+    assert done.stderr.strip() == "错误：width 必须是 8 的倍数，范围 (0, 1024]，当前为 1020"
+    ok = generate(tmp_path, "text2image", "--quiet", env={"LC_ALL": "zh_CN.UTF-8"})
+    assert ok.returncode == 0, ok.stderr
+    assert "已保存 2 张图像" in ok.stderr and ok.stdout.count(".png") == 2
 
 
 def test_failed_task_exits_non_zero_with_the_reason(tmp_path: Path) -> None:

@@ -23,16 +23,19 @@ from webui.core.delivery import DeliveryMode
 from webui.core.hosting import UploadRefused, prepare_upload
 from webui.core.runtime import Runtime, Settings
 from webui.core.store import TaskRecord
+from webui.messages import Msg, language_of_environment, render
 
 SUBMIT_ENDPOINTS = tuple(name for name, e in ENDPOINTS.items() if e.kind == CallKind.SUBMIT)
 CLI_VISITOR = "cli"
 
 
 class CliError(Exception):
-    """A message for the user; exit code 2 for bad input, 1 for a failed task."""
+    """A message for the user (`.msg`, printed in the terminal's language); exit code 2 for
+    bad input, 1 for a failed task."""
 
-    def __init__(self, message: str, code: int = 2) -> None:
-        super().__init__(message)
+    def __init__(self, msg: Msg, code: int = 2) -> None:
+        super().__init__(str(msg))
+        self.msg = msg
         self.code = code
 
 
@@ -71,13 +74,15 @@ def load_payload(endpoint: str, source: str) -> dict[str, Any]:
     try:
         text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except OSError as exc:
-        raise CliError(f"payload: cannot read {source}: {exc.strerror}") from None
+        raise CliError(Msg("cli.payload", reason=Msg("cli.cannot_read", source=source,
+                                                     reason=exc.strerror))) from None
     try:
         payload = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise CliError(f"payload: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        raise CliError(Msg("cli.payload", reason=Msg("cli.not_json", reason=exc.msg,
+                                                     line=exc.lineno))) from None
     if not isinstance(payload, dict):
-        raise CliError("payload: must be a JSON object")
+        raise CliError(Msg("cli.payload", reason=Msg("cli.not_object")))
     return with_task_id(endpoint, payload)
 
 
@@ -107,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             prepared[text] = prepare_upload(path.read_bytes(), text).png
         except (OSError, UploadRefused) as exc:
-            raise CliError(f"payload: {exc}") from None
+            raise CliError(Msg("cli.payload", reason=exc)) from None
     settings = Settings.from_env(outputs_dir=args.out, backend=args.backend)
     runtime = Runtime.open(settings)
     server = None
@@ -120,12 +125,11 @@ def run(args: argparse.Namespace) -> int:
         try:
             urls = {text: runtime.image_host.host(png) for text, png in prepared.items()}
         except UploadRefused as exc:
-            raise CliError(f"payload: {exc}") from None
+            raise CliError(Msg("cli.payload", reason=exc)) from None
         request = parse_request(endpoint.request, with_urls(payload, urls), args.endpoint)
         handle = runtime.engine.submit(request, owner=runtime.owner(CLI_VISITOR), mode=mode)
-        print(f"task {handle.task_id} submitted ({mode} mode, "
-              f"{'offline backend' if runtime.is_offline else 'Zhiqite cloud'})",
-              file=sys.stderr)
+        say(Msg("cli.submitted", task=handle.task_id, mode=str(mode),
+                backend=Msg("cli.offline") if runtime.is_offline else Msg("cli.cloud")))
         record = _follow(runtime, handle.task_id, args, getattr(request, "steps", None))
     finally:
         if server is not None:
@@ -150,7 +154,7 @@ def local_images(payload: Any, base_dir: Path) -> dict[str, Path]:
                 found[text] = candidate
                 break
         else:
-            raise CliError(f"payload: {text!r} is neither an http(s) URL nor a local file")
+            raise CliError(Msg("cli.payload", reason=Msg("cli.not_url_or_file", text=repr(text))))
     return found
 
 
@@ -192,9 +196,7 @@ def _listen(runtime: Runtime, port: int, *, callbacks: bool) -> Any:
     if not runtime.settings.public_url:
         if not runtime.is_offline:
             server.stop()
-            raise CliError("callbacks and local image files need ZHIQITE_PUBLIC_URL with the "
-                           "cloud: an address the service can reach that forwards to "
-                           "--callback-port (or use --poll and image URLs / S3 hosting)")
+            raise CliError(Msg("cli.needs_public_url"))
         runtime.set_public_url(server.url, callbacks=callbacks)
     return server
 
@@ -211,7 +213,8 @@ def _follow(runtime: Runtime, task_id: str, args: argparse.Namespace, steps: int
         for event in runtime.engine.events(task_id, owner, preview_interval=args.interval or None,
                                            timeout=args.timeout):
             batch = f" {event.job_no}/{event.job_count}" if (event.job_count or 0) > 1 else ""
-            bar.set_description_str(event.status_line.split(",")[0] + batch)
+            status = render(event.status, language_of_environment())
+            bar.set_description_str(status.split(",")[0].split("，")[0] + batch)
             if event.progress is not None:
                 bar.n = round(event.progress * total)
                 bar.refresh()
@@ -219,7 +222,7 @@ def _follow(runtime: Runtime, task_id: str, args: argparse.Namespace, steps: int
         bar.close()
     record = runtime.store.get(task_id, owner)
     if record is None:
-        raise CliError(f"task {task_id} was deleted meanwhile", 1)
+        raise CliError(Msg("cli.task_deleted", task=task_id), 1)
     return record
 
 
@@ -227,17 +230,23 @@ def _report(record: TaskRecord) -> int:
     for image in record.images:
         if image.path:
             print(image.path)
-        elif image.hidden_reason:
-            print(f"image {image.index}: not saved, {image.hidden_reason}", file=sys.stderr)
-        elif image.error:
-            print(f"image {image.index}: not saved, {image.error}", file=sys.stderr)
+        elif image.hidden_reason or image.error:
+            say(Msg("cli.image_not_saved", index=image.index,
+                    reason=image.hidden_reason or image.error_msg or image.error))
     if record.state != "succeeded":
-        raise CliError(f"task {record.id} failed: {record.error}", 1)
+        raise CliError(Msg("cli.task_failed", task=record.id,
+                           reason=record.error_msg or record.error), 1)
     if not any(image.path for image in record.images):
-        raise CliError(f"task {record.id} finished without a displayable image", 1)
-    print(f"task {record.id}: {sum(1 for i in record.images if i.path)} image(s) saved, "
-          f"{record.billed_calls} billed call(s)", file=sys.stderr)
+        raise CliError(Msg("cli.no_image", task=record.id), 1)
+    say(Msg("cli.saved", task=record.id, images=sum(1 for i in record.images if i.path),
+            calls=record.billed_calls))
     return 0
+
+
+def say(text: Any) -> None:
+    """A line for the user on stderr, in the terminal's language (LC_ALL, LC_MESSAGES, LANG;
+    stdout has only the saved paths)."""
+    print(render(text, language_of_environment()), file=sys.stderr)
 
 
 def main(argv: list[str]) -> int:
@@ -246,15 +255,14 @@ def main(argv: list[str]) -> int:
     try:
         return run(args)
     except CliError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        say(Msg("cli.error", reason=exc))
         return exc.code
     except ZhiqiteError as exc:  # invalid payload (names the field) or a refused call
-        print(f"error: {exc}", file=sys.stderr)
+        say(Msg("cli.error", reason=exc))
         return 2
     except (ValueError, TimeoutError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        say(Msg("cli.error", reason=exc))
         return 1
     except KeyboardInterrupt:
-        print("interrupted: the API has no cancel, the task keeps running on the service "
-              "and is resumed the next time the web UI starts", file=sys.stderr)
+        say(Msg("cli.interrupted"))
         return 130

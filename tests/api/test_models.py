@@ -260,7 +260,8 @@ def test_message_is_the_documented_example() -> None:
     assert str(caught.value) == "width must be a multiple of 8 in (0, 1024], got 1020"
     issue = caught.value.issues[0]
     assert issue.field == "width" and issue.kind == "out_of_range"
-    assert issue.context == {"rule": "a multiple of 8 in (0, 1024]", "got": "1020"}
+    assert issue.context == {"rule": "a multiple of 8 in (0, 1024]", "got": "1020",
+                             "multiple_of": 8, "range": "(0, 1024]"}
 
 
 @pytest.mark.parametrize("body, expected", [

@@ -126,10 +126,10 @@ def test_interrupt_says_the_service_cannot_cancel(page: Any, app: Launched) -> N
     shot(page, "interrupt-before")
     page.locator("#txt2img_interrupt").click()
     page.wait_for_function("t => document.querySelector('#txt2img_status').innerText.trim()"
-                           " === t", arg=INTERRUPTED)
+                           " === t", arg=str(INTERRUPTED))
     time.sleep(1.0)  # a late update of the stopped stream must not overwrite it
     shot(page, "interrupt-after")
-    assert page.locator("#txt2img_status").inner_text().strip() == INTERRUPTED
+    assert page.locator("#txt2img_status").inner_text().strip() == str(INTERRUPTED)
     assert not visible(page, "txt2img_interrupt") and not visible(page, "txt2img_progress")
     assert abs(box(page, "#txt2img_infotext")["y"] - infotext_y) < 2
 

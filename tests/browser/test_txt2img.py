@@ -109,7 +109,7 @@ def test_interrupt_stops_following_but_the_task_completes(page: Any, app: Launch
     page.locator("#txt2img_preview img").first.wait_for()
     page.locator("#txt2img_interrupt").click()
     page.wait_for_function("t => document.querySelector('#txt2img_status').innerText.trim()"
-                           " === t", arg=INTERRUPTED)
+                           " === t", arg=str(INTERRUPTED))
     task_id = next(key for key in app.runtime.offline.runner.tasks if key not in known)
     deadline = time.monotonic() + 30
     while not (record := app.runtime.store.get(task_id)).is_final:  # type: ignore[union-attr]

@@ -9,6 +9,7 @@ from tests.core.conftest import Rig
 from webui.api.models import TaskState
 from webui.core.engine import SPACED, PreviewSchedule
 from webui.core.visitors import Preferences, PreviewMode, Visitors
+from webui.messages import Language, render
 from webui.ui.tabs.settings import calls_per_task, tradeoff_text
 
 
@@ -25,9 +26,11 @@ def test_the_default_schedule_costs_little_and_still_shows_progress() -> None:
 
 
 def test_settings_show_the_cost_next_to_the_choice() -> None:
-    text = tradeoff_text(PreviewMode.SPACED, 1.5, "callback")
+    text = str(tradeoff_text(PreviewMode.SPACED, 1.5, "callback"))
     assert "spaced out" in text and "**4** billed calls" in text and "**6**" in text
-    assert "**14**" in tradeoff_text(PreviewMode.STEADY, 1.5, "callback")
+    assert "**14**" in str(tradeoff_text(PreviewMode.STEADY, 1.5, "callback"))
+    chinese = render(tradeoff_text(PreviewMode.STEADY, 1.5, "callback"), Language.ZH_CN)
+    assert chinese.startswith("实时预览**每 1.5 秒**") and "**14**" in chinese
 
 
 def test_steady_previews_only_while_the_page_is_shown() -> None:

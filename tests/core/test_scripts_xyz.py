@@ -273,7 +273,7 @@ def test_labels_as_a1111() -> None:
         ),
         ("X", "Sampler", "Euler z", "X values: unknown sampler 'Euler z'"),
         ("Y", "Checkpoint name", "sd3", "Y values: unknown checkpoint name 'sd3'"),
-        ("Y", "VAE", "kl-f8", "Y values: unknown vae 'kl-f8'"),
+        ("Y", "VAE", "kl-f8", "Y values: unknown VAE 'kl-f8'"),
         ("Y", "Hires upscaler", "Lanczos", "Y values: unknown hires upscaler 'Lanczos'"),
         ("Y", "Sampler", "Euler, ", "Y values: an empty value for Sampler"),
         ("Z", "LoRA weight", "0.5, 1", "Z values: LoRA weight needs the LoRA's name first"),

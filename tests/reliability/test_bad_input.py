@@ -5,17 +5,27 @@ traceback, and costs nothing: the offline backend receives no call at all."""
 from __future__ import annotations
 
 import io
+import re
 import struct
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, get_args
 
 import pytest
+from gradio.context import LocalContext
 from PIL import Image
+from pydantic import BaseModel
 
 from tests.helpers.images import drawn_face, gradient, png
 from tests.ui.conftest import BuiltUi, built_ui
+from webui.api import models as m
+from webui.api.endpoints import ENDPOINTS
+from webui.messages import Language, catalogue, label
+
+REQUEST_MODELS = {endpoint.request for endpoint in ENDPOINTS.values() if endpoint.request}
 
 Case = tuple[str, Callable[[BuiltUi, Path], Any], str]
 
@@ -268,17 +278,87 @@ CASES: list[Case] = [
 ]
 
 
+@contextmanager
+def browser_language(accept_language: str) -> Iterator[None]:
+    """Handlers called as Gradio calls them for a browser that sends this Accept-Language
+    (Gradio sets the event's request around every handler call)."""
+    token = LocalContext.request.set(SimpleNamespace(  # type: ignore[arg-type]
+        headers={"accept-language": accept_language}))
+    try:
+        yield
+    finally:
+        LocalContext.request.reset(token)
+
+
+# Latin words a Chinese message may hold besides the request's wire names and the values:
+# those the translation itself uses (identifiers: ControlNet, CFG Scale, PNG, ZHIQITE_...)
+TRANSLATORS_WORDS = {word for text in catalogue(Language.ZH_CN).values()
+                     for word in re.findall(r"[A-Za-z]{2,}", re.sub(r"\{\w+\}", "", text))}
+def wire_names(model: type[BaseModel], seen: set[type] | None = None) -> set[str]:
+    """Every field name of a request model and of the models inside it."""
+    seen = seen if seen is not None else set()
+    if model in seen:
+        return set()
+    seen.add(model)
+    names: set[str] = set()
+    for name, field in model.model_fields.items():
+        names |= set(re.findall(r"[A-Za-z]{2,}", f"{name} {field.alias or ''}"))
+        for inner in _models_in(field.annotation):
+            names |= wire_names(inner, seen)
+    return names
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in get_args(annotation) for m in _models_in(arg)]
+
+
+WIRE_NAMES = {word for model in REQUEST_MODELS for word in wire_names(model)}
+# the values a choice may take (sampler names, upscalers...) are values too
+CHOICE_VALUES = {word for values in vars(m).values() if isinstance(values, tuple)
+                 for value in values if isinstance(value, str)
+                 for word in re.findall(r"[A-Za-z]{2,}", value)}
+
+
+def english_words(message: str, case: str) -> list[str]:
+    """What is left of `message` once the values (quoted, numbers, the case's own inputs),
+    wire names and the translation's identifiers are taken out."""
+    text = re.sub(r"'[^']*'|\"[^\"]*\"", "", message)
+    allowed = TRANSLATORS_WORDS | WIRE_NAMES | CHOICE_VALUES | \
+        set(re.findall(r"[A-Za-z]{2,}", case))
+    return [w for w in re.findall(r"[A-Za-z]{2,}", text) if w not in allowed]
+
+
+NAMED_IN_CHINESE = {"guidance": "引导", "ControlNet unit 0": "ControlNet 单元 0",
+                    "Image 2": "第 2 张图像"}
+
+
+def in_chinese(names: str) -> str:
+    """The field a case names, as a Chinese visitor reads it ("Width:" -> "宽度：")."""
+    if names.endswith(":"):
+        return label(names[:-1], Language.ZH_CN) + "："
+    return NAMED_IN_CHINESE.get(names, names)
+
+
+@pytest.mark.parametrize("language", [Language.EN, Language.ZH_CN])
 @pytest.mark.parametrize(("name", "run", "names"), CASES, ids=[c[0] for c in CASES])
 def test_bad_input_is_refused_naming_the_field_for_free(shared: BuiltUi, tmp_path: Path,
-                                                        name: str, run: Any,
-                                                        names: str) -> None:
+                                                        name: str, run: Any, names: str,
+                                                        language: Language) -> None:
     before = dict(shared.stats().calls)
-    with pytest.warns(UserWarning) as warned:
+    chinese = language is Language.ZH_CN
+    with browser_language("zh-CN,zh;q=0.9" if chinese else "en-US,en;q=0.9"), \
+            pytest.warns(UserWarning) as warned:
         updates = run(shared, tmp_path)
     messages = [str(w.message) for w in warned]
     assert updates == [] or all(shared.tab.panel.gallery not in u for u in updates)
-    assert any(names in m for m in messages), messages
+    expected = in_chinese(names) if chinese else names
+    assert any(expected in m for m in messages), messages
     assert not any("Traceback" in m or "Error:" in m.split(":")[0] for m in messages), messages
+    if chinese:
+        leftover = {m: english_words(m, name) for m in messages}
+        assert not any(leftover.values()), leftover
     assert shared.stats().calls == before, f"{name}: the backend was called"
 
 

@@ -13,6 +13,7 @@ import pytest
 from tests.helpers.images import gradient
 from tests.ui.conftest import BuiltUi
 from tests.ui.test_txt2img import merged
+from webui.messages import Language, render
 from webui.ui.inputs import GuardedFile, GuardedImage
 from webui.ui.prompt_box import wire_paste
 from webui.ui.tabs.pnginfo import build_pnginfo
@@ -113,8 +114,10 @@ def test_history_show_of_nothing_leaves_the_buttons_alone(ui: BuiltUi) -> None:
 
 
 def test_test_connection_says_it_plainly() -> None:
-    assert connection_works("appcode", "https://api.example.com/v1", 12) == (
+    assert str(connection_works("appcode", "https://api.example.com/v1", 12)) == (
         "Connection works: AppCode at api.example.com: 12 checkpoints listed.")
-    offline = connection_works("none", "http://127.0.0.1:7861", 3)
+    offline = str(connection_works("none", "http://127.0.0.1:7861", 3))
     assert offline == "Connection works: 127.0.0.1:7861, no key needed: 3 checkpoints listed."
+    assert render(connection_works("vendor-key", "https://api.example.com/v1", None),
+                  Language.ZH_CN) == "连接正常：服务商密钥，服务地址 api.example.com。"
     assert "none" not in offline and "(" not in offline

@@ -13,7 +13,7 @@ from tests.helpers.images import drawn_face, gradient
 from tests.ui.conftest import BuiltUi
 from tests.ui.test_tools import picture, swap
 from tests.ui.test_txt2img import merged
-from webui.ui.messages import translate
+from webui.messages import Language, render
 from webui.ui.results import INTERRUPTED, grid_columns
 from webui.ui.tasks import reattach
 from webui.ui.tool_tab import reattach_tool
@@ -72,7 +72,7 @@ def test_interrupt_writes_the_status_and_hides_the_controls(ui: BuiltUi) -> None
         warnings.simplefilter("always")
         update = panel.interrupted()
     assert not warned  # the status line says it; no toast on top
-    assert update[panel.status] == INTERRUPTED
+    assert update[panel.status] == str(INTERRUPTED)
     assert set(update) <= set(panel.interrupt_outputs)
     # the bar empties and Interrupt goes with it (assets/app.css); the preview empties
     assert update[panel.progress] == "" and update[panel.preview] is None
@@ -93,4 +93,5 @@ def test_a_batch_is_a_square_grid() -> None:
 
 
 def test_the_interrupt_sentence_has_its_chinese() -> None:
-    assert translate(INTERRUPTED) == "已停止跟踪——服务不支持取消；此任务会继续完成，并保存在历史记录中"
+    assert render(INTERRUPTED, Language.ZH_CN) == \
+        "已停止跟踪——服务不支持取消；此任务会继续完成，并保存在历史记录中"

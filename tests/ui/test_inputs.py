@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import pytest
 from gradio import processing_utils
 from gradio.components.image_editor import EditorData
 from gradio.data_classes import FileData, ImageData, ListFiles
+from gradio.i18n import I18nData
 from PIL import Image, ImageFile
 
 from tests.conftest import BOMB_SIDE, FAST
@@ -23,6 +25,9 @@ from tests.helpers.aio import run
 from tests.helpers.images import gradient, png
 from webui.core.engine import PollPolicy
 from webui.core.runtime import Runtime, Settings
+from webui.messages import Language, render
+from webui.messages import label as label_in
+from webui.ui import toasts
 from webui.ui.context import UiContext
 from webui.ui.inputs import (
     PILLOW_LIMIT,
@@ -31,8 +36,8 @@ from webui.ui.inputs import (
     GuardedImageEditor,
     GuardedInput,
     guard_pillow,
+    quiet_choice_refusals,
 )
-from webui.ui.messages import translate
 
 
 @pytest.fixture
@@ -115,7 +120,8 @@ def test_a_payload_names_at_most_32_files(picture: Path, monkeypatch: pytest.Mon
                                           ) -> None:
     """A 4 MB body holds some 25,000 file entries: refused by count before any is opened."""
     opened: list[str] = []
-    monkeypatch.setattr(GuardedInput, "_screen", lambda self, file: opened.append(file.path))
+    monkeypatch.setattr(GuardedInput, "_file_refusal",
+                        lambda self, file: opened.append(file.path))
     files = components()["files"]
     payload = ListFiles(root=[FileData(path=str(picture))] * 1000)
     assert refusal(files.preprocess, payload) == \
@@ -270,11 +276,84 @@ def test_every_file_input_of_the_app_is_guarded(tmp_path: Path) -> None:
     assert [c for c in file_inputs if not isinstance(c, GuardedInput)] == []
 
 
-def test_refusals_are_translated() -> None:
-    for message in ("Control image: the app does not fetch URLs; upload the file instead",
-                    "Source: 13000x13000 is larger than 4096x4096",
-                    "Image: the upload could not be read"):
-        assert translate(message) != message and "：" in translate(message), message
+# --- in the visitor's language ----------------------------------------------------------------
+
+NAMES = {"PNG", "JPEG", "WebP", "URL"}
+
+
+def english_words(text: str) -> set[str]:
+    return set(re.findall(r"(?<![0-9])[A-Za-z][A-Za-z0-9_]+", text)) - NAMES
+
+
+@pytest.fixture
+def chinese_visitor(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Toasts rendered for a visitor whose browser reads Chinese."""
+    monkeypatch.setattr(toasts, "current_language", lambda: Language.ZH_CN)
+
+
+def test_refusals_are_in_chinese_for_a_chinese_visitor(bomb: Path, tmp_path: Path,
+                                                       picture: Path, chinese_visitor: None,
+                                                       no_decoding: None) -> None:
+    with gr.Blocks():
+        control = GuardedImage(label="Control image", type="filepath")
+        source = GuardedImage(label="Source", type="filepath")
+        unlabelled = GuardedImage(type="filepath")
+        files = GuardedFile(file_count="multiple")
+        editor = GuardedImageEditor(label="Paint the area to change (white)", type="pil")
+    cases = {
+        "控制图：本应用不会下载 URL；请直接上传文件":
+            (control.preprocess, ImageData(path="https://example.com/x.png", is_stream=True)),
+        "源图像：13000x13000 大于 4096x4096": (source.preprocess, ImageData(path=str(bomb))),
+        "图像：无法读取上传的文件":
+            (unlabelled.preprocess, ImageData(path=str(tmp_path / "gone.png"))),
+        "文件：一次最多 32 个文件，当前为 40":
+            (files.preprocess, ListFiles(root=[FileData(path=str(picture))] * 40)),
+        f"{label_in('Paint the area to change (white)', Language.ZH_CN)}：不接受":
+            (editor.accept_blobs, None),
+    }
+    for chinese, (call, payload) in cases.items():
+        shown = refusal(call, payload)
+        assert shown == chinese and not english_words(shown), shown
+
+
+def test_a_damaged_picture_is_named_in_chinese(tmp_path: Path, chinese_visitor: None) -> None:
+    cut = tmp_path / "cut.png"
+    cut.write_bytes(png(gradient(256, 256))[:400])
+    shown = refusal(components()["editor"].preprocess,
+                    EditorData(background=FileData(path=str(cut))))
+    assert shown.endswith("：文件已损坏或不完整") and not english_words(shown), shown
+
+
+def test_the_upload_check_says_why_in_both_languages(tmp_path: Path) -> None:
+    fake = tmp_path / "notes.png"
+    fake.write_text("just some notes, not a picture")
+    with gr.Blocks():
+        image = GuardedImage(label="Control image", type="filepath")
+    refused = image.refusal_msg({"path": str(fake)})
+    assert render(refused) == "Control image: not a readable image (PNG, JPEG or WebP)"
+    assert render(refused, Language.ZH_CN) == "控制图：无法读取的图像（请用 PNG、JPEG 或 WebP）"
+    assert image.refusal({"path": str(fake)}) == render(refused)  # outside an event: English
+    assert render(image.refusal_msg("a string"), Language.ZH_CN) == \
+        "控制图：无法读取的图像（请用 PNG、JPEG 或 WebP）"
+
+
+def test_a_forged_choice_is_refused_by_its_label(chinese_visitor: None) -> None:
+    quiet_choice_refusals()
+    with gr.Blocks():
+        width = gr.Dropdown(choices=["a", "b"], label="Width")
+        translated = gr.Radio(choices=["a", "b"], label="Width")
+        nameless = gr.Dropdown(choices=["a", "b"])
+    translated.label = I18nData("sampling.width")  # as `ui/i18n.py` leaves it
+    assert refusal(width.preprocess, "forged") == "宽度：不是可选项之一"
+    assert refusal(translated.preprocess, "forged") == "宽度：不是可选项之一"
+    assert refusal(nameless.preprocess, "forged") == "值：不是可选项之一"
+
+
+def test_a_forged_choice_reads_as_before_in_english() -> None:
+    quiet_choice_refusals()
+    with gr.Blocks():
+        width = gr.Dropdown(choices=["a", "b"], label="Width")
+    assert refusal(width.preprocess, "forged") == "Width: not one of the choices"
 
 
 # --- Pillow's own limit ----------------------------------------------------------------------

@@ -16,6 +16,7 @@ from webui.core.presets import PRESETS_DIR
 from webui.core.scripts.common import PromptScriptError
 from webui.core.scripts.wildcards import Wildcards
 from webui.core.scripts.xyz import AxisChoices, XYZError
+from webui.messages import Language, render
 from webui.ui.scripts import Script, ScriptControls, ScriptPlan, build_scripts, wildcard_prompt
 
 VALUES: dict[str, Any] = {
@@ -286,6 +287,51 @@ def test_dynamic_prompts_bounded(txt2img: ScriptControls) -> None:
         plan(txt2img, "Dynamic prompts (all combinations)", many, dynamic__max_generations=10**9)
     with pytest.raises(PromptScriptError, match=r"^Prompt: wildcard __colors__ not found"):
         plan(txt2img, "Dynamic prompts (all combinations)", {**VALUES, "prompt": "__colors__"})
+
+
+# --- in the visitor's language ----------------------------------------------------------------
+
+_LOCALIZED: list[tuple[str, dict[str, Any], dict[str, Any], str, str]] = [
+    ("Prompts from file or textbox", {}, {"from_file__prompts": "a cat\n--steps 20\n--bogus 1"},
+     "List of prompt inputs: line 3: unknown option --bogus", "提示词输入列表：第 3 行：未知的选项 --bogus"),
+    ("Prompts from file or textbox", {}, {"from_file__prompts": "  \n"},
+     "List of prompt inputs: no prompts; write one a line", "提示词输入列表：没有提示词；请每行写一个"),
+    ("Prompts from file or textbox", {}, {"from_file__prompts": "a", "from_file__position": "mid"},
+     "Insert prompts at the: unknown position 'mid'", "提示词插入位置：未知的插入位置 'mid'"),
+    ("Dynamic prompts (all combinations)", {"prompt": "{a|b|c|d} {a|b|c|d} {a|b|c|d}"},
+     {"dynamic__max_generations": 10},
+     "Prompt: the template makes 64 prompts; at most 10 are allowed (Max generations)",
+     "正向提示词：模板会生成 64 个提示词；最多允许 10 个（最多生成数）"),
+    ("Dynamic prompts (all combinations)", {"prompt": "a {cat"}, {},
+     "Prompt: unmatched '{' at character 3", "正向提示词：第 3 个字符处的 '{' 没有闭合"),
+    ("Dynamic prompts (all combinations)", {}, {"dynamic__max_generations": 10**9},
+     "Max generations: must be from 1 to 256, got 1000000000",
+     "最多生成数：必须在 1 到 256 之间，当前为 1000000000"),
+    ("Prompt matrix", {}, {"matrix__prompt_type": "both"},
+     "Select prompt: unknown prompt 'both'", "选择提示词：未知的提示词类型 'both'"),
+    ("Prompt matrix", {"seed": "abc"}, {},
+     "seed: 'abc' is not a whole number", "seed：'abc' 不是整数"),
+    ("X/Y/Z plot", {}, {"xyz__x_type": "Steps", "xyz__x_values": 20},
+     "X values: expected text, got int", "X 轴值：应为文本，收到的是 int"),
+    ("X/Y/Z plot", {}, {"xyz__x_type": "Steps", "xyz__x_values": "10", "xyz__margin": True},
+     "Grid margins (px): expected a whole number, got True",
+     "网格边距（像素）：应为整数，收到的是 True"),
+    ("X/Y/Z plot", {}, {"xyz__x_type": "rm -rf"},
+     "X type: unknown axis 'rm -rf'", "X 轴类型：未知的轴类型 'rm -rf'"),
+    ("X/Y/Z plot", {}, {"xyz__x_type": "Steps", "xyz__x_values": "10, 9000"},
+     "X values: Steps must be in [1, 150], got 9000",
+     "X 轴值：迭代步数必须在 [1, 150] 之内，当前为 9000"),
+    ("Loopback", {}, {}, "Script: unknown script 'Loopback'", "脚本：未知的脚本 'Loopback'"),
+]
+
+
+@pytest.mark.parametrize(("script", "values", "changed", "english", "chinese"), _LOCALIZED)
+def test_refusals_in_both_languages(txt2img: ScriptControls, script: str, values: dict[str, Any],
+                                    changed: dict[str, Any], english: str, chinese: str) -> None:
+    with pytest.raises((PromptScriptError, XYZError)) as refused:
+        plan(txt2img, script, {**VALUES, **values}, **changed)
+    assert str(refused.value) == english == render(refused.value)
+    assert render(refused.value, Language.ZH_CN) == chinese
 
 
 # --- wildcard_prompt --------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from webui.api.errors import ConfigurationError
 from webui.api.signing import sign_headers
+from webui.messages import Msg
 
 JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json;charset=UTF-8"}
 VENDOR_KEY_HEADERS = ("X-Request-req-accessKeyId", "X-Request-req-accessKeySecret")
@@ -108,13 +109,15 @@ def check_destination(auth: Auth, url: str) -> None:
     """Refuse, before a byte is sent, to send vendor access keys to the marketplace gateway:
     decided on the URL the request goes to, whoever built the auth object."""
     if isinstance(auth, VendorKeyAuth) and is_marketplace_host(url):
-        raise ConfigurationError(VENDOR_KEYS_ON_MARKETPLACE)
+        raise ConfigurationError(VENDOR_KEYS_ON_MARKETPLACE,
+                                 Msg("error.vendor_keys_on_marketplace"))
 
 
 def _pair(first: str | None, second: str | None, names: tuple[str, str]) -> bool:
     if bool(first) != bool(second):
         missing = names[1] if first else names[0]
-        raise ConfigurationError(f"{missing} is missing: {names[0]} and {names[1]} go together")
+        wrong = Msg("error.pair_missing", missing=missing, first=names[0], second=names[1])
+        raise ConfigurationError(str(wrong), wrong)
     return bool(first)
 
 

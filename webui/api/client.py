@@ -36,6 +36,7 @@ from webui.api.errors import (
 )
 from webui.api.signing import redacted, string_to_sign
 from webui.api.validation import parse_request
+from webui.messages import Msg
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +82,8 @@ class ZhiqiteClient:
         auth: Auth | None = None,
     ) -> None:
         if not re.match(r"^https?://", base_url or ""):
-            raise ConfigurationError(f"api base must be an http(s) URL, got {base_url!r}")
+            wrong = Msg("error.api_base", got=repr(base_url))
+            raise ConfigurationError(str(wrong), wrong)
         self.base_url = base_url.rstrip("/")
         self.auth = auth or auth_from(
             self.base_url, appcode=appcode, app_key=app_key, app_secret=app_secret,
@@ -160,8 +162,9 @@ class ZhiqiteClient:
     def query_tool_task(self, tool_code: str, task_id: str | m.QueryTaskRequest | dict, *,
                         meter: Meter | None = None) -> m.ToolTaskResponse:
         if not _TOOL_CODE.match(tool_code or ""):
-            raise InvalidRequestError([FieldIssue(
-                "toolCode", f"toolCode must look like 'roop' or 'hair/change', got {tool_code!r}")])
+            wrong = Msg("field.named", field="toolCode", problem=Msg(
+                "field.tool_code", example="'roop'", other="'hair/change'", got=repr(tool_code)))
+            raise InvalidRequestError([FieldIssue("toolCode", str(wrong), "tool_code", {}, wrong)])
         return self.call("query_tool_task", _task_query(task_id), tool_code=tool_code,
                          meter=meter)
 
@@ -237,10 +240,11 @@ class ZhiqiteClient:
             if meter and _maybe_served(exc):
                 meter(endpoint.name)
             if isinstance(exc, requests.Timeout):
-                raise APITimeoutError(f"{endpoint.name}: no answer within the timeout") from None
-            raise APIConnectionError(
-                f"{endpoint.name}: could not reach {self.base_url} ({type(exc).__name__})"
-            ) from None
+                silent = Msg("error.timeout", endpoint=endpoint.name)
+                raise APITimeoutError(str(silent), silent) from None
+            unreachable = Msg("error.unreachable", endpoint=endpoint.name, url=self.base_url,
+                              error=type(exc).__name__)
+            raise APIConnectionError(str(unreachable), unreachable) from None
         log.debug("POST %s -> %d in %.0f ms (request id %s)", path, response.status_code,
                   (time.monotonic() - started) * 1000, response.headers.get("X-Ca-Request-Id"))
         if meter and not 400 <= response.status_code < 500:
@@ -254,9 +258,9 @@ class ZhiqiteClient:
         try:
             return endpoint.response.model_validate(payload)
         except ValidationError as exc:
+            odd = Msg("error.malformed.shape", endpoint=endpoint.name, count=exc.error_count())
             raise MalformedResponseError(
-                f"{endpoint.name}: the answer does not match the documented shape "
-                f"({exc.error_count()} problem(s))", status=response.status_code,
+                str(odd), odd, status=response.status_code,
                 request_id=response.headers.get("X-Ca-Request-Id"),
             ) from None
 
@@ -271,11 +275,7 @@ class ZhiqiteClient:
         for secret in self.auth.secrets:
             if not secret:
                 continue
-            error.message = error.message.replace(secret, "***")
-            error.args = tuple(a.replace(secret, "***") if isinstance(a, str) else a
-                               for a in error.args)
-            if getattr(error, "error_message", None):
-                error.error_message = error.error_message.replace(secret, "***")  # type: ignore[attr-defined]
+            error.redact(secret)
 
     def _log_signature_mismatch(self, path: str, headers: dict[str, str], error: Any) -> None:
         assert isinstance(self.auth, SignatureAuth)

@@ -12,6 +12,7 @@ from webui.api import models as m
 from webui.api.errors import FieldIssue, InvalidRequestError
 from webui.api.validation import parse_request
 from webui.core.extensions import ADetailerForm, ControlNetUnitForm, conflicts, number
+from webui.messages import Msg
 
 # A1111's hires upscalers; the API takes the name as a string.
 HIRES_UPSCALERS: tuple[str, ...] = (
@@ -21,9 +22,13 @@ HIRES_UPSCALERS: tuple[str, ...] = (
 )
 
 
-NO_CHECKPOINT = FieldIssue("alwayson_scripts.sd_model_checkpoint",
-                           "sd_model_checkpoint is empty: pick a checkpoint in the top bar",
-                           "missing")
+def issue(field: str, msg: Msg, kind: str = "invalid") -> FieldIssue:
+    """A refusal of `field`: its sentence in English and by key."""
+    return FieldIssue(field, str(msg), kind, msg=msg)
+
+
+NO_CHECKPOINT = issue("alwayson_scripts.sd_model_checkpoint",
+                      Msg("builder.no_checkpoint", field="sd_model_checkpoint"), "missing")
 
 
 TASK_ID_PREFIXES = {"enhance": "x", "roop": "f"}  # by kind; SD tasks: "w"
@@ -165,13 +170,11 @@ def img2img_request(form: Img2ImgForm, task_id: str | None = None) -> m.Image2Im
     if not (form.checkpoint or "").strip():
         issues.append(NO_CHECKPOINT)
     if not form.init_url:
-        issues.append(FieldIssue("alwayson_scripts.image_link",
-                                 "image_link is empty: upload an image or paste its URL",
-                                 "missing"))
+        issues.append(issue("alwayson_scripts.image_link",
+                            Msg("builder.no_image", field="image_link"), "missing"))
     if form.mode != "img2img" and not form.mask_url:
-        issues.append(FieldIssue("alwayson_scripts.mask_link",
-                                 "mask_link is empty: paint the area to change, or upload a "
-                                 "mask", "missing"))
+        issues.append(issue("alwayson_scripts.mask_link",
+                            Msg("builder.no_mask", field="mask_link"), "missing"))
     if issues:
         raise InvalidRequestError(issues, "image2image")
     return parse_request(m.Image2ImageRequest, img2img_body(form, task_id or new_task_id()),
@@ -194,8 +197,8 @@ def build_request(tab: str, form: Txt2ImgForm, units: list[ControlNetUnitForm] |
         features.add("mask")
     refused = conflicts(features)
     if refused:
-        raise InvalidRequestError([FieldIssue("controlnet", message, "unsupported")
-                                   for message in refused], tab)
+        raise InvalidRequestError([issue("controlnet", msg, "unsupported") for msg in refused],
+                                  tab)
     task_id = task_id or new_task_id()
     if not enabled:
         request = (img2img_request(form, task_id) if isinstance(form, Img2ImgForm)
@@ -224,13 +227,13 @@ def controlnet_request(form: Txt2ImgForm, units: list[ControlNetUnitForm], task_
         body.update(resize_mode=number(form.resize_mode),
                     denoising_strength=number(form.denoising_strength))
         scripts["image_link"] = form.init_url or None
-    issues = [FieldIssue(f"controlnet.args.{index}.image_link",
-                         f"ControlNet unit {index}: add a control image", "missing")
+    issues = [issue(f"controlnet.args.{index}.image_link",
+                    Msg("builder.no_control_image", unit=index), "missing")
               for index, unit in enumerate(units)
               if not unit.use_init and not unit.image_url]
-    issues += [FieldIssue(f"controlnet.args.{index}.guidance_start",
-                          f"ControlNet unit {index}: guidance start ({unit.guidance_start}) "
-                          f"must not be after guidance end ({unit.guidance_end})", "order")
+    issues += [issue(f"controlnet.args.{index}.guidance_start",
+                     Msg("builder.guidance_order", unit=index, start=unit.guidance_start,
+                         end=unit.guidance_end), "order")
                for index, unit in enumerate(units) if unit.guidance_start > unit.guidance_end]
     if issues:
         raise InvalidRequestError(issues, "controlnet")

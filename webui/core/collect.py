@@ -15,10 +15,15 @@ from webui.core import infotext
 from webui.core.outputs import Downloaded, Downloader, DownloadError, OutputWriter
 from webui.core.sources import pixel_fingerprint
 from webui.core.store import StoredImage
+from webui.messages import Msg
 
 
 class NotYet(Exception):
     """The result exists but an image could not be fetched yet (network, 5xx): try later."""
+
+    def __init__(self, msg: Msg) -> None:
+        super().__init__(str(msg))
+        self.msg = msg
 
 
 @dataclass
@@ -71,13 +76,13 @@ class ResultCollector:
         if row.image_status == 2 or row.img_audit_status is False:
             return StoredImage(index, row.seed, hidden_reason=row.hidden_reason)
         if not row.image_url:
-            return StoredImage(index, row.seed, error="the service returned no image URL")
+            return _lost(index, row.seed, Msg("task.reason.no_image_url"))
         try:
             downloaded = task.probed.get(row.image_url) or self.downloader.fetch(row.image_url)
         except DownloadError as exc:
             if exc.transient:
-                raise NotYet(str(exc)) from exc
-            return StoredImage(index, row.seed, url=row.image_url, error=str(exc))
+                raise NotYet(exc.msg) from exc
+            return _lost(index, row.seed, exc.msg, url=row.image_url)
         checkpoint = getattr(task.request, "checkpoint", None)
         text = infotext.for_request(task.kind, task.request, row.seed, index,
                                     model_hash=self.model_hash(checkpoint) if checkpoint
@@ -86,3 +91,8 @@ class ResultCollector:
                                 original=downloaded.data)
         return StoredImage(index, row.seed, url=row.image_url, path=str(path),
                            pixels=pixel_fingerprint(downloaded.image))
+
+
+def _lost(index: int, seed: int | None, reason: Msg, url: str | None = None) -> StoredImage:
+    """An image that could not be had: why, in English and keyed."""
+    return StoredImage(index, seed, url=url, error=str(reason), error_msg=reason)

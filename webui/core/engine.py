@@ -32,12 +32,12 @@ from webui.core.events import Channel, Doorbell, TaskEvent, decode_preview, queu
 from webui.core.keys import Keys
 from webui.core.outputs import Downloader, OutputWriter
 from webui.core.store import StoredImage, TaskRecord, TaskStore
+from webui.messages import Msg
 
 log = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/api/zhiqite/callback"
-NO_CANCEL = ("The API has no cancel: the task keeps running on the service, is still billed, "
-             "and its result lands in History.")
+NO_CANCEL = Msg("task.no_cancel")  # "The API has no cancel: the task keeps running ..."
 PREVIEW_DEFAULT: Any = object()  # "the policy's preview interval"
 
 
@@ -162,6 +162,13 @@ class _Live:
         wanted = [schedule.gap(self.previews) for source in list(self.watchers.values())
                   if (schedule := source()) is not None]
         return min(wanted) if wanted else None
+
+
+def said(exc: BaseException) -> Msg | str:
+    """What an error says: its message when it carries one (ours, or the API layer's words
+    for a service refusal), else its text (the service's words, as it gave them)."""
+    carried = getattr(exc, "msg", None)
+    return carried if isinstance(carried, Msg) else str(exc)
 
 
 def kind_of(request: Any) -> TaskKind:
@@ -297,8 +304,8 @@ class TaskEngine:
                 live.wake.wait(min(due, live.deadline) - now)
         except Exception:  # a bug must not leave the task silently unfinished
             log.exception("following task %s failed", live.id)
-            self._finish(live, TaskState.FAILED, error="internal error while following the "
-                         "task; it is retried when the app restarts", keep_open=True)
+            self._finish(live, TaskState.FAILED, error=Msg("task.reason.internal_error"),
+                         keep_open=True)
 
     def _next_poll_at(self, live: _Live) -> float:
         gap = live.preview_gap()
@@ -325,16 +332,15 @@ class TaskEngine:
             # Refused by the service: but if an earlier attempt of ours (lost answer, restart)
             # started it, the id is taken by that very task. Ask before calling it failed.
             if not self._found_submitted(live):
-                self._finish(live, TaskState.FAILED, error=str(exc))
+                self._finish(live, TaskState.FAILED, error=said(exc))
             return
         except ZhiqiteError as exc:
             if not exc.retryable:  # refused at the gateway (auth, quota, input): nothing started
-                self._finish(live, TaskState.FAILED, error=str(exc))
+                self._finish(live, TaskState.FAILED, error=said(exc))
                 return
             if not self._found_submitted(live):
                 live.next_submit_at = self.clock() + self.policy.resubmit_delay
-                self._notice(live, f"submit not confirmed ({exc}); sending it again under the "
-                             "same task id")
+                self._notice(live, Msg("task.notice.resubmitting", error=said(exc)))
             return
         self._mark_submitted(live)
         data = getattr(answer, "data", None)
@@ -380,7 +386,7 @@ class TaskEngine:
             self._unknown_to_service(live, exc)
         except ZhiqiteError as exc:
             info = None
-            self._notice(live, f"status query failed ({exc}); will ask again")
+            self._notice(live, Msg("task.notice.query_failed", error=said(exc)))
         live.last_poll = self.clock()
         if not previewing:
             if live.mode == DeliveryMode.CALLBACK:
@@ -399,7 +405,7 @@ class TaskEngine:
         service that does know the id refuses it, and then the task fails with that answer
         instead of waiting for the deadline."""
         live.unknown_answers += 1
-        self._notice(live, f"status query refused ({exc}); will ask again")
+        self._notice(live, Msg("task.notice.query_refused", error=said(exc)))
         patience = 1 if live.resumed else 3  # after a restart, a backend may have lost it
         if live.unknown_answers >= patience and not live.resent_unknown:
             live.resent_unknown = True
@@ -445,31 +451,35 @@ class TaskEngine:
                 live.final = True
                 return True
             if state == TaskState.FAILED:
-                reason = (info.desc or "").strip() or "the service reported that the task failed"
-                self._finish(live, TaskState.FAILED, error=reason)
+                said_by_service = (info.desc or "").strip()
+                self._finish(live, TaskState.FAILED,
+                             error=said_by_service or Msg("task.reason.service_failed"))
                 return True
             try:
                 images = self.collector.collect(live.results, info)
             except NotYet as exc:
-                self._notice(live, f"result ready, images not fetched yet ({exc}); retrying")
+                self._notice(live, Msg("task.notice.fetch_later", error=exc.msg))
                 return False
             if not images:
-                self._finish(live, TaskState.FAILED,
-                             error="the service reported success but returned no image")
+                self._finish(live, TaskState.FAILED, error=Msg("task.reason.no_image"))
             elif all(image.error for image in images):
                 self._finish(live, TaskState.FAILED, images=images,
-                             error=f"no result image could be downloaded: {images[0].error}")
+                             error=Msg("task.reason.download_failed",
+                                       detail=images[0].error_msg or images[0].error))
             else:
                 self._finish(live, TaskState.SUCCEEDED, images=images)
             return True
 
     def _finish(self, live: _Live, state: TaskState, *, images: tuple[StoredImage, ...] = (),
-                error: str | None = None, timed_out: bool = False, keep_open: bool = False
-                ) -> None:
-        """Store the final state, then tell watchers. `keep_open`: tell watchers it failed
+                error: Msg | str | None = None, timed_out: bool = False,
+                keep_open: bool = False) -> None:
+        """Store the final state, then tell watchers. `error`: our own reason (a message, kept
+        keyed beside its English) or the service's words. `keep_open`: tell watchers it failed
         but leave the row unfinished so that a restart tries again."""
+        error_msg = error if isinstance(error, Msg) else None
+        text = str(error) if error is not None else None
         with live.lock:
-            changes: dict[str, Any] = {"images": images, "error": error}
+            changes: dict[str, Any] = {"images": images, "error": text, "error_msg": error_msg}
             if not keep_open:
                 changes.update(state=state, finished_at=self.clock(), timed_out=timed_out,
                                submitted=live.submitted or state == TaskState.SUCCEEDED)
@@ -481,8 +491,8 @@ class TaskEngine:
                 record = None
             live.final = True
             event = TaskEvent.from_record(record) if record else TaskEvent(live.id, state)
-            live.publish(replace(event, state=state, error=error,
-                                         billed_calls=live.billed, resumed=live.resumed))
+            live.publish(replace(event, state=state, error=text, error_msg=error_msg,
+                                 billed_calls=live.billed, resumed=live.resumed))
             live.wake.set()
         # Done: the store has it all. Watchers still hold `live`; nothing else keeps it (an
         # app that ran 100,000 tasks holds only the unfinished ones).
@@ -500,10 +510,9 @@ class TaskEngine:
                 return
         minutes = self.policy.deadline / 60
         self._finish(live, TaskState.FAILED, timed_out=True,
-                     error=f"no final status within {minutes:g} min; if the service still "
-                           "finishes the task, its callback is still accepted")
+                     error=Msg("task.reason.timed_out", minutes=f"{minutes:g}"))
 
-    def _notice(self, live: _Live, text: str) -> None:
+    def _notice(self, live: _Live, text: Msg) -> None:
         log.info("task %s: %s", live.id, text)
         live.publish(replace(live.channel.latest, notice=text, billed_calls=live.billed))
 

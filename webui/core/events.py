@@ -14,6 +14,7 @@ from PIL import Image
 
 from webui.api.models import TaskState
 from webui.core.store import StoredImage, TaskRecord
+from webui.messages import Msg
 
 
 @dataclass(frozen=True)
@@ -27,10 +28,11 @@ class TaskEvent:
     job_count: int | None = None
     preview: bytes | None = field(default=None, repr=False)  # the service's preview, decoded
     images: tuple[StoredImage, ...] = ()
-    error: str | None = None
+    error: str | None = None  # in English (as stored); `reason` is what to show
+    error_msg: Msg | None = None  # the same, keyed, when the reason is our own
     billed_calls: int = 0
     resumed: bool = False
-    notice: str | None = None  # a passing problem (e.g. a status query failed; retrying)
+    notice: Msg | str | None = None  # a passing problem (e.g. a status query failed; retrying)
 
     @property
     def final(self) -> bool:
@@ -52,30 +54,49 @@ class TaskEvent:
         return image
 
     @property
-    def status_line(self) -> str:
+    def reason(self) -> Msg | str | None:
+        """Why it failed: our own reason as a message, or the service's words as it gave them."""
+        return self.error_msg or self.error
+
+    @property
+    def status(self) -> Msg:
+        """The status line, to render in the visitor's language."""
         if self.state == TaskState.QUEUED:
-            where = f" (position {self.queue_position})" if self.queue_position else ""
-            return f"Queued{where}"
+            return Msg("task.status.queued_at", position=self.queue_position) \
+                if self.queue_position else Msg("task.status.queued")
         if self.state == TaskState.UPLOADING:
-            return "Uploading input images"
+            return Msg("task.status.uploading")
         if self.state == TaskState.GENERATING:
-            parts = ["Generating"]
-            if self.job_count and self.job_count > 1 and self.job_no:
-                parts.append(f"batch {self.job_no}/{self.job_count}")
-            if self.progress is not None:
-                parts.append(f"{self.progress:.0%}")
-            return ", ".join(parts)
+            return self._generating()
         if self.state == TaskState.SUCCEEDED:
             shown = sum(1 for image in self.images if image.shown)
-            return f"Done: {shown} image{'s' if shown != 1 else ''}"
-        return f"Failed: {self.error or 'unknown reason'}"
+            return Msg("task.status.done_one", count=shown) if shown == 1 \
+                else Msg("task.status.done", count=shown)
+        return Msg("task.status.failed", reason=self.reason or Msg("task.status.no_reason"))
+
+    def _generating(self) -> Msg:
+        batch = bool(self.job_count and self.job_count > 1 and self.job_no)
+        if self.progress is None:
+            return Msg("task.status.generating_batch", job=self.job_no, jobs=self.job_count) \
+                if batch else Msg("task.status.generating")
+        percent = f"{self.progress:.0%}".removesuffix("%")  # rounded as the line always was
+        if batch:
+            return Msg("task.status.generating_batch_percent", job=self.job_no,
+                       jobs=self.job_count, percent=percent)
+        return Msg("task.status.generating_percent", percent=percent)
+
+    @property
+    def status_line(self) -> str:
+        """The status line in English (logs, the CLI)."""
+        return str(self.status)
 
     @classmethod
     def from_record(cls, record: TaskRecord, version: int = 0) -> TaskEvent:
         return cls(task_id=record.id, state=record.state, version=version,
                    queue_position=record.queue_position, progress=record.progress,
                    job_no=record.job_no, job_count=record.job_count, images=record.images,
-                   error=record.error, billed_calls=record.billed_calls,
+                   error=record.error, error_msg=record.error_msg,
+                   billed_calls=record.billed_calls,
                    resumed=record.resumed > 0)
 
 

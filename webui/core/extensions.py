@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from webui.api.models.controlnet import MODULE_DEFAULT_MODEL, MODULE_SLIDERS
+from webui.messages import Msg
 
 
 @dataclass
@@ -109,17 +110,15 @@ class ADetailerForm:
 
 # What the API cannot express together, and what to turn off. The controlnet endpoint takes
 # no mask and lists no ADetailer; if the reference turns out to allow one, delete its row.
-UNSUPPORTED: tuple[tuple[frozenset[str], str], ...] = (
-    (frozenset({"mask", "controlnet"}),
-     "Inpainting and ControlNet cannot be combined: the controlnet endpoint takes no mask. "
-     "Turn off the ControlNet units, or use the img2img sub-tab without a mask."),
-    (frozenset({"adetailer", "controlnet"}),
-     "ADetailer and ControlNet cannot be combined: the controlnet endpoint has no ADetailer. "
-     "Turn off ADetailer, or the ControlNet units."),
+UNSUPPORTED: tuple[tuple[frozenset[str], Msg], ...] = (
+    # "Inpainting and ControlNet cannot be combined: the controlnet endpoint takes no mask. ..."
+    (frozenset({"mask", "controlnet"}), Msg("extensions.mask_and_controlnet")),
+    # "ADetailer and ControlNet cannot be combined: the controlnet endpoint has no ADetailer. ..."
+    (frozenset({"adetailer", "controlnet"}), Msg("extensions.adetailer_and_controlnet")),
 )
 
 
-def conflicts(features: set[str]) -> list[str]:
+def conflicts(features: set[str]) -> list[Msg]:
     return [message for needs, message in UNSUPPORTED if needs <= features]
 
 

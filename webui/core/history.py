@@ -17,8 +17,8 @@ from webui.api.endpoints import ENDPOINTS, TaskKind
 from webui.api.models import TaskState
 from webui.api.validation import parse_request
 from webui.core.builder import TASK_ID_PREFIXES, new_task_id
-from webui.core.messages import Language, message
 from webui.core.store import TaskRecord, TaskStore
+from webui.messages import Language, Msg, label, message
 
 PAGE_SIZE = 20
 THUMB_SIDE = 96
@@ -26,6 +26,28 @@ THUMB_SIDE = 96
 KIND_LABELS: dict[str, str] = {kind.value: ENDPOINTS[kind].label or kind.value
                                for kind in TaskKind}
 SEEDED_KINDS = tuple(kind.value for kind in TaskKind if ENDPOINTS[kind].seeded)
+
+# What History tells the visitor besides its table (the History tab shows them)
+TASK_GONE = Msg("history.task_gone")  # "That task is gone (deleted, or not yours)."
+INPUTS_EXPIRED = Msg("history.inputs_expired")  # a re-run whose upload is past its 24 h
+
+
+def deleted(task: TaskRecord) -> Msg:
+    """What Delete did: Deleted the task and its N image file(s)."""
+    return Msg("history.deleted", count=len(task.images))
+
+
+def not_deleted(reason: object) -> Msg:
+    """Why Delete did nothing (`reason`: a refusal carrying a message, or text)."""
+    return Msg("history.not_deleted", reason=getattr(reason, "msg", None) or str(reason))
+
+
+class StillRunning(ValueError):
+    """A task is deleted only once it has finished (its results are on the way)."""
+
+    def __init__(self) -> None:
+        self.msg = Msg("history.still_running")
+        super().__init__(str(self.msg))
 
 
 @dataclass(frozen=True)
@@ -56,7 +78,8 @@ def state_phrase(record: TaskRecord, language: Language = Language.EN) -> str:
     if record.state == TaskState.SUCCEEDED:
         phrase = message("task.state.done", language)
     elif record.state == TaskState.FAILED:
-        reason = record.error or message("task.state.no_reason", language)
+        # our own reason keyed (in `language`), the service's as it gave it
+        reason = record.error_msg or record.error or Msg("task.state.no_reason")
         phrase = message("task.state.failed", language, reason=reason)
     elif record.state == TaskState.QUEUED:
         phrase = message("task.state.queued_at", language, position=record.queue_position) \
@@ -70,11 +93,13 @@ def state_phrase(record: TaskRecord, language: Language = Language.EN) -> str:
     return phrase
 
 
-def took(record: TaskRecord) -> str:
+def took(record: TaskRecord, language: Language = Language.EN) -> str:
     if record.finished_at is None:
         return ""
     seconds = max(0.0, record.finished_at - record.created_at)
-    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+    if seconds < 120:
+        return message("history.took_seconds", language, seconds=f"{seconds:.1f}")
+    return message("history.took_minutes", language, minutes=f"{seconds / 60:.1f}")
 
 
 class Thumbnails:
@@ -134,24 +159,27 @@ def history_page(store: TaskStore, thumbs: Thumbnails, owner: str, *, page: int 
 def summary(record: TaskRecord, thumbs: Thumbnails,
             language: Language = Language.EN) -> HistoryRow:
     shown = [image for image in record.images if image.shown]
-    prompt = record.prompt or _tool_line(record)
+    prompt = record.prompt or _tool_line(record, language)
     return HistoryRow(
-        id=record.id, kind=KIND_LABELS.get(record.kind, record.kind),
+        id=record.id, kind=label(KIND_LABELS.get(record.kind, record.kind), language),
         state=state_phrase(record, language), final=record.is_final,
         failed=record.state == TaskState.FAILED, prompt=prompt, images=len(shown),
         billed_calls=record.billed_calls,
         created=time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created_at)),
-        took=took(record), thumbnail=thumbs.uri(shown[0].path if shown else None))
+        took=took(record, language), thumbnail=thumbs.uri(shown[0].path if shown else None))
 
 
-def _tool_line(record: TaskRecord) -> str:
+def _tool_line(record: TaskRecord, language: Language = Language.EN) -> str:
+    """What a tool's task did, in place of a prompt (the upscaler's name as the service has it)."""
     if record.kind == TaskKind.ENHANCE:
         r = record.request
         if r.get("resizeMode") == 1:
-            return f"upscale to {r.get('upscalingResizeW')}x{r.get('upscalingResizeH')}"
-        return f"upscale x{r.get('upscalingResize')} ({r.get('upscaler1')})"
+            return message("history.tool.upscale_to", language, width=r.get("upscalingResizeW"),
+                           height=r.get("upscalingResizeH"))
+        return message("history.tool.upscale_by", language, scale=r.get("upscalingResize"),
+                       upscaler=r.get("upscaler1"))
     if record.kind == TaskKind.ROOP:
-        return "face swap"
+        return message("history.tool.face_swap", language)
     return ""
 
 
@@ -172,12 +200,12 @@ def rerun_request(record: TaskRecord, *, new_seed: bool = False) -> Any:
 def delete_task(store: TaskStore, thumbs: Thumbnails, task_id: str, owner: str
                 ) -> TaskRecord | None:
     """The row and its image files. An unfinished task is kept (its results are on the way):
-    raises ValueError."""
+    raises StillRunning (a ValueError carrying its message)."""
     record = store.get(task_id, owner)
     if record is None:
         return None
     if not record.is_final:
-        raise ValueError("the task is still running: delete it once it has finished")
+        raise StillRunning
     deleted = store.delete(task_id, owner)
     for image in record.images:
         if image.path:

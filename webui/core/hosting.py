@@ -28,6 +28,7 @@ from typing import Any, BinaryIO, Protocol
 from PIL import Image, ImageOps
 
 from webui.core.headers import Header, format_name, read_header
+from webui.messages import Msg, key_of_text
 
 MAX_UPLOAD_BYTES = 20 << 20
 MAX_UPLOAD_SIDE = 4096
@@ -38,7 +39,25 @@ _NAME = re.compile(r"^[A-Za-z0-9_-]{32,64}\.png$")
 
 
 class UploadRefused(ValueError):
-    """The message says why, for the user."""
+    """Why, for the user: `.msg`, rendered in the visitor's language where it is shown
+    (`str()` is the English)."""
+
+    def __init__(self, msg: Msg) -> None:
+        super().__init__(str(msg))
+        self.msg = msg
+
+
+def field_label(english: str) -> Msg | str:
+    """A field's label as written in the code ("Image"), as a message parameter: the
+    catalogue's label when it has one (rendered "图像" in Chinese), else the text as it is."""
+    key = key_of_text(english)
+    return Msg(key) if key else english
+
+
+def labelled(label: str | Msg, text: Msg) -> Msg:
+    """"<label>: <text>": a refusal named by the field it is about."""
+    return Msg("field.labelled", label=field_label(label) if isinstance(label, str) else label,
+               text=text)
 
 
 @dataclass(frozen=True)
@@ -54,17 +73,19 @@ def check_header(stream: BinaryIO, size: int, what: str = "image",
     """What can be refused without decoding: the size in bytes, the format, the pixels (from
     the header alone; `webui/core/headers.py`). A decompression bomb stops here."""
     if max_bytes is not None and size > max_bytes:
-        raise UploadRefused(f"{what}: {size / (1 << 20):.1f} MB is over the "
-                            f"{max_bytes >> 20} MB limit")
+        megabytes = f"{size / (1 << 20):.1f}"
+        raise UploadRefused(labelled(what, Msg("upload.too_large", size=megabytes,
+                                               limit=max_bytes >> 20)))
     header = read_header(stream)
     if header is None:
         kind = format_name(stream)
         if kind and kind not in ACCEPTED_FORMATS:
-            raise UploadRefused(f"{what}: {kind} files are not accepted; use PNG, JPEG or WebP")
-        raise UploadRefused(f"{what}: not a readable image (PNG, JPEG or WebP)")
+            raise UploadRefused(labelled(what, Msg("upload.format_refused", format=kind)))
+        raise UploadRefused(labelled(what, Msg("upload.unreadable")))
     if header.width > MAX_UPLOAD_SIDE or header.height > MAX_UPLOAD_SIDE:
-        raise UploadRefused(f"{what}: {header.width}x{header.height} is larger than "
-                            f"{MAX_UPLOAD_SIDE}x{MAX_UPLOAD_SIDE}")
+        raise UploadRefused(labelled(what, Msg(
+            "upload.too_many_pixels", width=header.width, height=header.height,
+            max_width=MAX_UPLOAD_SIDE, max_height=MAX_UPLOAD_SIDE)))
     return header
 
 
@@ -75,7 +96,7 @@ def prepare_upload(data: bytes, what: str = "image") -> PreparedImage:
             image.load()
             upright = ImageOps.exif_transpose(image)
     except (OSError, ValueError, Image.DecompressionBombError):
-        raise UploadRefused(f"{what}: the file is damaged or truncated") from None
+        raise UploadRefused(labelled(what, Msg("upload.damaged"))) from None
     return PreparedImage(to_png(upright), upright.width, upright.height, upright)
 
 
@@ -105,10 +126,7 @@ class LocalImageHost:
     def host(self, png: bytes) -> str:
         base = self.public_url()
         if not base:
-            raise UploadRefused("uploads need an address the service can reach: set "
-                                "ZHIQITE_PUBLIC_URL, or start the app with --share, or host "
-                                "uploads on S3/OSS (ZHIQITE_S3_BUCKET), or paste a public "
-                                "image URL")
+            raise UploadRefused(Msg("upload.no_public_url"))
         if self.clock() - self._pruned_at > PRUNE_EVERY:  # expired uploads leave the disk
             self._pruned_at = self.clock()
             self.prune()

@@ -9,7 +9,10 @@
 - `SessionLimit`: new page sessions per address and hour, before Gradio makes their state.
 - `UploadLimit`: bytes uploaded per address and hour (Gradio keeps every upload a day).
 - `ClosedRoutes`: Gradio routes this app has no use for and that read whole multipart bodies
-  into memory for anyone (`component_server`, `process_recording`) answer 404."""
+  into memory for anyone (`component_server`, `process_recording`) answer 404.
+
+A refusal's `detail` is in the language of the browser that sent the request (its language
+cookie or Accept-Language: `webui.messages.language_of`)."""
 
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from webui.core.limits import BoundedMap, DistinctPerHour, Window, client_address
+from webui.messages import Msg, language_of
 
 LOGIN_PATHS = ("/login", "/login/")
 FAILURES_PER_ADDRESS = 5  # wrong passwords per address in FAILURE_PERIOD
@@ -46,7 +50,7 @@ class LoginThrottle:
         address = self._address(scope)
         wait = self._refusal(address)
         if wait is not None:
-            await _too_many(send, wait)
+            await _too_many(send, scope, wait)
             return
         status: list[int] = []
 
@@ -84,9 +88,9 @@ class LoginThrottle:
             failures.add(now)
 
 
-async def _too_many(send: Any, wait: float) -> None:
+async def _too_many(send: Any, scope: dict[str, Any], wait: float) -> None:
     seconds = max(1, math.ceil(wait))
-    await _answer(send, 429, {"detail": f"Too many login attempts: try again in {seconds} s."},
+    await _refuse(send, scope, 429, Msg("guards.login_throttled", seconds=seconds),
                   ((b"retry-after", str(seconds).encode()),))
 
 
@@ -119,7 +123,7 @@ class BodyLimit:
         declared = next((value for name, value in scope.get("headers", [])
                          if name.lower() == b"content-length"), None)
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await _too_large(send, self.limit)
+            await _too_large(send, scope, self.limit)
             return
         received = 0
         refused = False
@@ -134,7 +138,7 @@ class BodyLimit:
                 received += len(message.get("body", b""))
                 if received > self.limit:
                     refused = True
-                    await _too_large(send, self.limit)
+                    await _too_large(send, scope, self.limit)
                     return {"type": "http.disconnect"}
             return message
 
@@ -145,8 +149,24 @@ class BodyLimit:
         await self.app(scope, counted, guarded_send)
 
 
-async def _too_large(send: Any, limit: int) -> None:
-    await _answer(send, 413, {"detail": f"Request body over {limit >> 20} MB."})
+async def _too_large(send: Any, scope: dict[str, Any], limit: int) -> None:
+    await _refuse(send, scope, 413, Msg("guards.body_too_large", limit=limit >> 20))
+
+
+class _ScopeRequest:
+    """The headers of an ASGI scope as `language_of` reads a request's."""
+
+    def __init__(self, scope: dict[str, Any]) -> None:
+        self.headers = {name.decode("latin-1").lower(): value.decode("latin-1")
+                        for name, value in scope.get("headers", [])
+                        if name.lower() in (b"accept-language", b"cookie")}
+
+
+async def _refuse(send: Any, scope: dict[str, Any], status: int, msg: Msg,
+                  headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+    """An error answer whose `detail` is `msg` in the language of the request's browser."""
+    detail = msg.render(language_of(_ScopeRequest(scope)))
+    await _answer(send, status, {"detail": detail}, headers)
 
 
 async def _answer(send: Any, status: int, content: dict[str, Any],
@@ -192,8 +212,7 @@ class SessionLimit:
         session = secrets.token_hex(8) if path.startswith(self.CALL_PATHS) else _session(body)
         address = _scope_address(scope, self.trusted_proxies)
         if session is not None and not self._sessions.admit(address, session):
-            await _answer(send, 429, {"detail": "Too many new sessions from your network "
-                                                "address this hour: try again later."},
+            await _refuse(send, scope, 429, Msg("guards.new_sessions"),
                           ((b"retry-after", b"600"),))
             return
 
@@ -243,7 +262,7 @@ class UploadLimit:
         declared = next((value for name, value in scope.get("headers", [])
                          if name.lower() == b"content-length"), b"")
         if not declared.isdigit():
-            await _answer(send, 411, {"detail": "An upload must say its length."})
+            await _refuse(send, scope, 411, Msg("guards.upload_length"))
             return
         size, now = int(declared), self.clock()
         address = _scope_address(scope, self.trusted_proxies)
@@ -255,9 +274,8 @@ class UploadLimit:
                 window.add(now, size)
         if full:
             wait = max(60, math.ceil(window.retry_after(now)))
-            await _answer(send, 429, {"detail": f"Over {self.limit >> 20} MB of uploads from "
-                                                f"your network address this hour: try again "
-                                                f"in {math.ceil(wait / 60)} min."},
+            await _refuse(send, scope, 429, Msg("guards.upload_budget", limit=self.limit >> 20,
+                                                minutes=math.ceil(wait / 60)),
                           ((b"retry-after", str(wait).encode()),))
             return
         await self.app(scope, receive, send)

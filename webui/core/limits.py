@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Generic, TypeVar
 
+from webui.messages import Msg
+
 K = TypeVar("K")
 V = TypeVar("V")
 
@@ -32,11 +34,15 @@ class Scope(enum.StrEnum):
 
 
 class RateLimited(Exception):
-    """Refused by a limit; the message names the limit and when to try again."""
+    """Refused by a limit; the message (`.msg`, rendered in the visitor's language where it
+    is shown; `str()` is the English) names the limit and when to try again."""
 
-    def __init__(self, message: str, *, scope: Scope, retry_after: float | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: Msg | str, *, scope: Scope,
+                 retry_after: float | None = None) -> None:
+        super().__init__(str(message))
         self.scope, self.retry_after = scope, retry_after
+        # a plain string (a caller not converted yet) is shown as it is
+        self.msg: Msg | None = message if isinstance(message, Msg) else None
 
 
 @dataclass(frozen=True)
@@ -303,12 +309,13 @@ class Ticket:
             self.limiter._charge(self.keys, calls)
 
 
-def _minutes(seconds: float) -> str:
+def _minutes(seconds: float) -> Msg:
+    """A wait as the visitor reads it ("3 s", "2 min", "1 h"), rounded up."""
     if seconds >= 3600:
-        return f"{math.ceil(seconds / 3600)} h"
+        return Msg("limits.wait.hours", count=math.ceil(seconds / 3600))
     if seconds >= 60:
-        return f"{math.ceil(seconds / 60)} min"
-    return f"{math.ceil(max(seconds, 1))} s"
+        return Msg("limits.wait.minutes", count=math.ceil(seconds / 60))
+    return Msg("limits.wait.seconds", count=math.ceil(max(seconds, 1)))
 
 
 class Limiter:
@@ -358,14 +365,14 @@ class Limiter:
             records = self._scopes(keys)
             for scope, record, quota in records:
                 if quota.concurrent_tasks and self._running(record) >= quota.concurrent_tasks:
-                    raise RateLimited(f"at most {quota.concurrent_tasks} task(s) at once "
-                                      f"{_WHO[scope]}: wait for one to finish", scope=scope)
+                    raise RateLimited(Msg("limits.at_once", limit=quota.concurrent_tasks,
+                                          scope=_WHO[scope]), scope=scope)
                 if not metered:
                     continue
                 if quota.tasks_per_minute and record.tasks.count(now) >= quota.tasks_per_minute:
                     wait = record.tasks.retry_after(now)
-                    raise RateLimited(f"at most {quota.tasks_per_minute} task(s) a minute "
-                                      f"{_WHO[scope]}: try again in {_minutes(wait)}",
+                    raise RateLimited(Msg("limits.per_minute", limit=quota.tasks_per_minute,
+                                          scope=_WHO[scope], wait=_minutes(wait)),
                                       scope=scope, retry_after=wait)
                 _refuse_spent(scope, record, quota, now)
             ticket = Ticket(self, keys, metered, now)
@@ -413,8 +420,8 @@ class Limiter:
                 if quota.list_calls_per_minute and \
                         record.lists.count(now) >= quota.list_calls_per_minute:
                     wait = record.lists.retry_after(now)
-                    raise RateLimited(f"at most {quota.list_calls_per_minute} list call(s) a "
-                                      f"minute {_WHO[scope]}: try again in {_minutes(wait)}",
+                    raise RateLimited(Msg("limits.list_calls", limit=quota.list_calls_per_minute,
+                                          scope=_WHO[scope], wait=_minutes(wait)),
                                       scope=scope, retry_after=wait)
                 if metered:
                     _refuse_spent(scope, record, quota, now)
@@ -440,13 +447,14 @@ def _refuse_spent(scope: Scope, record: _Record, quota: Quota, now: float) -> No
     """RateLimited when the scope's day's budget of billed calls is spent."""
     if quota.calls_per_day and record.calls.count(now) >= quota.calls_per_day:
         wait = record.calls.retry_after(now)
-        raise RateLimited(f"the day's budget of {quota.calls_per_day} billed calls "
-                          f"{_WHO[scope]} is spent: try again in {_minutes(wait)}",
+        raise RateLimited(Msg("limits.day_budget", limit=quota.calls_per_day,
+                              scope=_WHO[scope], wait=_minutes(wait)),
                           scope=scope, retry_after=wait)
 
 
-_WHO = {Scope.VISITOR: "per visitor on this app", Scope.ADDRESS: "from your network address",
-        Scope.DEPLOYMENT: "on this app for everybody together"}
+# whose limit it is, a phrase of the refusals above
+_WHO = {Scope.VISITOR: Msg("limits.scope.visitor"), Scope.ADDRESS: Msg("limits.scope.address"),
+        Scope.DEPLOYMENT: Msg("limits.scope.deployment")}
 
 
 # --- the client's address ----------------------------------------------------------------------

@@ -18,6 +18,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from webui.api.endpoints import ENDPOINTS
+from webui.messages import Msg
 
 MAX_DOWNLOAD_BYTES = 40 << 20
 MAX_PIXELS = 4096 * 4096  # the largest result the service makes (2048 hires x 2 for extras)
@@ -28,9 +29,9 @@ class DownloadError(Exception):
     """`transient`: worth trying again later (network, 5xx); otherwise the image is lost
     (404, expired, not an image)."""
 
-    def __init__(self, message: str, *, transient: bool) -> None:
-        super().__init__(message)
-        self.transient = transient
+    def __init__(self, msg: Msg, *, transient: bool) -> None:
+        super().__init__(str(msg))
+        self.msg, self.transient = msg, transient
 
 
 @dataclass(frozen=True)
@@ -55,34 +56,34 @@ class Downloader:
 
     def fetch(self, url: str) -> Downloaded:
         if not re.match(r"^https?://", url or "", re.IGNORECASE):
-            raise DownloadError(f"not an http(s) URL: {url[:80]!r}", transient=False)
+            raise DownloadError(Msg("download.not_http", url=repr(url[:80])), transient=False)
         try:
             with self.session.get(url, stream=True, timeout=self.timeout) as response:
                 if response.status_code >= 500 or response.status_code == 429:
-                    raise DownloadError(f"the image server answered {response.status_code}",
+                    raise DownloadError(Msg("download.server_error", status=response.status_code),
                                         transient=True)
                 if response.status_code != 200:
-                    raise DownloadError(
-                        f"the image URL answered {response.status_code} (expired or deleted)",
-                        transient=False)
+                    raise DownloadError(Msg("download.gone", status=response.status_code),
+                                        transient=False)
                 data = self._read(response)
         except requests.RequestException as exc:
-            raise DownloadError(f"could not fetch the image: {type(exc).__name__}",
+            raise DownloadError(Msg("download.failed", error=type(exc).__name__),
                                 transient=True) from exc
         return Downloaded(decode(data, self.max_pixels), data)
 
     def _read(self, response: requests.Response) -> bytes:
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > self.max_bytes:
-            raise DownloadError(f"the image is larger than {self.max_bytes >> 20} MB",
-                                transient=False)
+            raise DownloadError(self._too_large(), transient=False)
         buffer = bytearray()
         for chunk in response.iter_content(64 << 10):
             buffer += chunk
             if len(buffer) > self.max_bytes:
-                raise DownloadError(f"the image is larger than {self.max_bytes >> 20} MB",
-                                    transient=False)
+                raise DownloadError(self._too_large(), transient=False)
         return bytes(buffer)
+
+    def _too_large(self) -> Msg:
+        return Msg("download.too_large", megabytes=self.max_bytes >> 20)
 
     def serves_image(self, url: str) -> bool:
         """Ruling 5's probe: does this URL serve an image yet? (Not a billed call.)"""
@@ -99,13 +100,13 @@ def decode(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
         image = Image.open(io.BytesIO(data))
         width, height = image.size
         if width * height > max_pixels:
-            raise DownloadError(f"the image is {width}x{height}, more than {max_pixels} pixels",
-                                transient=False)
+            raise DownloadError(Msg("download.too_many_pixels", width=width, height=height,
+                                    pixels=max_pixels), transient=False)
         image.load()
     except DownloadError:
         raise
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise DownloadError(f"not a readable image: {exc}", transient=False) from exc
+        raise DownloadError(Msg("download.unreadable", error=str(exc)), transient=False) from exc
     return image
 
 

@@ -20,7 +20,9 @@ from typing import Any, TextIO
 
 from webui.api.models import MAX_PROMPT_CHARS
 from webui.core.files import set_aside
+from webui.core.hosting import labelled
 from webui.core.store import Style, TaskStore
+from webui.messages import Msg
 
 log = logging.getLogger(__name__)
 
@@ -43,11 +45,13 @@ FIELD_LABELS = {"name": "Style name", "prompt": "Prompt", "negative_prompt": "Ne
 
 
 class StyleRefused(ValueError):
-    """A style (or a choice of styles) that is not allowed; the message names the field."""
+    """A style (or a choice of styles) that is not allowed; the message (`.msg`; `str()` is
+    the English) names the field by its label."""
 
-    def __init__(self, field: str, detail: str) -> None:
+    def __init__(self, field: str, detail: Msg) -> None:
         self.field, self.detail = field, detail
-        super().__init__(f"{FIELD_LABELS[field]}: {detail}")
+        self.msg = labelled(FIELD_LABELS[field], detail)
+        super().__init__(str(self.msg))
 
 
 class StyleFileError(Exception):
@@ -90,7 +94,7 @@ def _text(value: Any, field: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise StyleRefused(field, "must be text")
+        raise StyleRefused(field, Msg("presets.must_be_text"))
     return value
 
 
@@ -98,17 +102,17 @@ def checked_style(style: Style) -> Style:
     """The style with its name trimmed, or StyleRefused naming the field and its limit."""
     name = _text(style.name, "name").strip()
     if not name:
-        raise StyleRefused("name", "must not be empty")
+        raise StyleRefused("name", Msg("presets.name_empty"))
     if len(name) > MAX_STYLE_NAME:
-        raise StyleRefused("name", f"at most {MAX_STYLE_NAME} characters")
+        raise StyleRefused("name", Msg("presets.name_too_long", limit=MAX_STYLE_NAME))
     if any(ord(char) < 32 or ord(char) == 127 for char in name):
-        raise StyleRefused("name", "no line breaks or control characters")
+        raise StyleRefused("name", Msg("presets.name_control"))
     prompt = _text(style.prompt, "prompt")
     negative = _text(style.negative_prompt, "negative_prompt")
     for field, text in (("prompt", prompt), ("negative_prompt", negative)):
         if len(text) > MAX_STYLE_TEXT:
-            raise StyleRefused(field, f"a style keeps at most {MAX_STYLE_TEXT} characters "
-                                      f"(this one has {len(text)})")
+            raise StyleRefused(field, Msg("presets.text_too_long", limit=MAX_STYLE_TEXT,
+                                          got=len(text)))
     return Style(name, prompt, negative)
 
 
@@ -310,15 +314,16 @@ class Styles:
         if isinstance(names, str):
             names = [names]
         if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
-            raise StyleRefused("styles", "must be a list of style names")
+            raise StyleRefused("styles", Msg("presets.not_a_list"))
         if len(names) > MAX_APPLIED_STYLES:
-            raise StyleRefused("styles", f"at most {MAX_APPLIED_STYLES} at once")
+            raise StyleRefused("styles", Msg("presets.too_many", limit=MAX_APPLIED_STYLES))
         available = self.available(owner)
         unknown = [name for name in dict.fromkeys(names) if name not in available]
         if unknown:
-            more = f" (and {len(unknown) - 1} more)" if len(unknown) > 1 else ""
-            raise StyleRefused("styles", f"{unknown[0][:MAX_STYLE_NAME]!r}{more} is not one "
-                                         "of your styles or the shipped ones")
+            name = repr(unknown[0][:MAX_STYLE_NAME])  # as typed: never looked up
+            raise StyleRefused("styles", Msg("presets.unknown_more", name=name,
+                                             more=len(unknown) - 1) if len(unknown) > 1
+                               else Msg("presets.unknown", name=name))
         return [available[name] for name in dict.fromkeys(names)]
 
     def apply(self, owner: str | None, names: Any, prompt: Any, negative: Any
@@ -337,11 +342,9 @@ class Styles:
         a field over its limit, a shipped name, or an owner at MAX_STYLES_PER_OWNER."""
         style = checked_style(style)
         if style.name.casefold() in {name.casefold() for name in self.shipped()}:
-            raise StyleRefused("name", f"{style.name!r} is a shipped style; choose another "
-                                       "name")
+            raise StyleRefused("name", Msg("presets.shipped_name", name=repr(style.name)))
         if not self.store.save_style(owner, style, limit=self.per_owner):
-            raise StyleRefused("name", f"you already have {self.per_owner} styles, the most "
-                                       "kept: save under one of their names to replace it")
+            raise StyleRefused("name", Msg("presets.owner_full", limit=self.per_owner))
         return style
 
     def delete(self, owner: str, name: Any) -> bool:
@@ -351,8 +354,7 @@ class Styles:
 
 def _merge(text: str, style_text: str, field: str) -> str:
     if style_text and merged_length(text, style_text) > MAX_PROMPT_CHARS:
-        raise StyleRefused(field, f"with the styles it would be over {MAX_PROMPT_CHARS} "
-                                  "characters")
+        raise StyleRefused(field, Msg("presets.merged_too_long", limit=MAX_PROMPT_CHARS))
     return merge_style_text(text, style_text)
 
 

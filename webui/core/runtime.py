@@ -21,6 +21,7 @@ from webui.core.keys import Keys, load_or_create_key
 from webui.core.outputs import OutputWriter
 from webui.core.sources import Sources
 from webui.core.store import SQLiteTaskStore
+from webui.messages import Msg
 
 log = logging.getLogger(__name__)
 # httpx logs every request URL at INFO, and a callback URL carries its task's token.
@@ -56,6 +57,15 @@ def storage_from_env(env: Mapping[str, str], persistent_root: Path = SPACES_PERS
     return Path(data or root / "data"), Path(outputs or root / "outputs"), ephemeral
 
 
+class SettingError(ValueError):
+    """A setting of the environment the app cannot start with (`.msg`; `str()` is the
+    English)."""
+
+    def __init__(self, msg: Msg) -> None:
+        super().__init__(str(msg))
+        self.msg = msg
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
@@ -83,16 +93,16 @@ class Settings:
         reaches = env.get("ZHIQITE_OFFLINE_REACHES_APP", "").strip().lower()
         if reaches:
             if reaches not in ("1", "0", "on", "off", "true", "false"):
-                raise ValueError("ZHIQITE_OFFLINE_REACHES_APP must be on or off, got "
-                                 f"{reaches!r}")
+                raise SettingError(Msg("runtime.on_or_off", name="ZHIQITE_OFFLINE_REACHES_APP",
+                                       got=repr(reaches)))
             values["offline_reaches_app"] = reaches in ("1", "on", "true")
         scale = env.get("ZHIQITE_OFFLINE_TIME_SCALE", "").strip()
         if scale:
             try:
                 values["offline_time_scale"] = float(scale)
             except ValueError:
-                raise ValueError(f"ZHIQITE_OFFLINE_TIME_SCALE must be a number, got {scale!r}"
-                                 ) from None
+                raise SettingError(Msg("runtime.not_a_number", name="ZHIQITE_OFFLINE_TIME_SCALE",
+                                       got=repr(scale))) from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)
 
@@ -155,10 +165,9 @@ class Runtime:
             client = ZhiqiteClient(base_url=offline.url)
             return cls(settings, client, offline, policy, s3_host_from_env(env))
         if backend != "cloud":
-            raise ValueError(f"backend must be auto, offline or cloud, got {backend!r}")
+            raise SettingError(Msg("runtime.backend", got=repr(backend)))
         if not has_credentials(env):
-            raise ValueError("the cloud backend needs credentials: set ZHIQITE_APPCODE, or "
-                             "ZHIQITE_APP_KEY and ZHIQITE_APP_SECRET")
+            raise SettingError(Msg("runtime.no_credentials"))
         return cls(settings, ZhiqiteClient.from_env(env), None, policy, s3_host_from_env(env))
 
     def hosting(self) -> ImageHost | None:

@@ -19,17 +19,13 @@ from dataclasses import dataclass
 import requests
 from PIL import Image
 
-from webui.core.hosting import ImageHost, UploadRefused, to_png
+from webui.core.hosting import ImageHost, UploadRefused, labelled, to_png
 from webui.core.store import TaskStore
+from webui.messages import Msg
 
 RESULT_URL_LIFETIME = 28 * 24 * 3600.0  # the service keeps results "a month": stop before
 PROBE_TIMEOUT = (3.0, 5.0)
 _IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"RIFF", b"GIF8")
-
-NO_HOSTING = ("{what}: this picture exists only on this machine and the service cannot "
-              "reach it. Make the app reachable: set ZHIQITE_PUBLIC_URL to its public address, "
-              "or start it with --share (a public Gradio link), or host uploads on S3/OSS "
-              "(ZHIQITE_S3_BUCKET); or paste a public image URL. Nothing was sent or billed.")
 
 
 def pixel_fingerprint(image: Image.Image) -> str:
@@ -88,5 +84,6 @@ class Sources:
             return Source(url, True)
         host = self.host()
         if host is None:
-            raise UploadRefused(NO_HOSTING.format(what=what))
+            # the ways out: make the app reachable, host on S3/OSS, or paste a public URL
+            raise UploadRefused(labelled(what, Msg("upload.unreachable")))
         return Source(host.host(png or to_png(image)), False)

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 from webui.api.models import TaskState
 from webui.core.files import set_aside
+from webui.messages import Msg, msg_from_data, msg_to_data
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +40,9 @@ class StoredImage:
     url: str | None = None  # the service's URL; it expires
     path: str | None = None  # the saved PNG
     hidden_reason: str | None = None  # deleted or withheld by the service's audit
-    error: str | None = None  # could not be downloaded
+    error: str | None = None  # could not be downloaded (in English)
     pixels: str | None = None  # fingerprint of its pixels (core/sources.py): found again by it
+    error_msg: Msg | None = None  # `error` keyed, to show in the visitor's language
 
     @property
     def shown(self) -> bool:
@@ -60,6 +62,9 @@ class TaskRecord:
     updated_at: float = 0.0
     finished_at: float | None = None
     billed_calls: int = 0
+    # Why it failed, in English: the service's words, or our own reason. Our own is also kept
+    # keyed in `error_msg` (its own column), so that it shows in the visitor's language; the
+    # service's words are shown as it gave them. (`TaskEvent.reason` picks.)
     error: str | None = None
     timed_out: bool = False  # failed at our deadline: a late result may still revive it
     resumed: int = 0  # times picked up again after an app restart
@@ -72,6 +77,7 @@ class TaskRecord:
     # what made the request: the batch it belongs to, a script's cell, the prompt template
     # before wildcards were expanded ({"batch": id, "template": "...", "cell": [x, y, z]})
     meta: dict[str, Any] = field(default_factory=dict)
+    error_msg: Msg | None = None
 
     @property
     def prompt(self) -> str:
@@ -160,7 +166,8 @@ CREATE TABLE IF NOT EXISTS tasks (
     queue_position INTEGER,
     images TEXT NOT NULL DEFAULT '[]',
     own_key INTEGER NOT NULL DEFAULT 0,
-    meta TEXT NOT NULL DEFAULT '{}'
+    meta TEXT NOT NULL DEFAULT '{}',
+    error_msg TEXT
 );
 CREATE INDEX IF NOT EXISTS tasks_owner_created ON tasks (owner, created_at DESC);
 CREATE INDEX IF NOT EXISTS tasks_state ON tasks (state);
@@ -194,7 +201,27 @@ CREATE TABLE IF NOT EXISTS styles (
 # sqlite3 error names of a file that is not (or no longer) a database
 _DAMAGED = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
 
-_ADDED_COLUMNS = {"own_key": "INTEGER NOT NULL DEFAULT 0", "meta": "TEXT NOT NULL DEFAULT '{}'"}
+_ADDED_COLUMNS = {"own_key": "INTEGER NOT NULL DEFAULT 0", "meta": "TEXT NOT NULL DEFAULT '{}'",
+                  "error_msg": "TEXT"}
+def _stored_msg(text: str | None) -> Msg | None:
+    if not text:
+        return None
+    try:
+        return msg_from_data(json.loads(text))
+    except ValueError:
+        return None
+
+
+def _image_data(image: StoredImage) -> dict[str, Any]:
+    data = asdict(replace(image, error_msg=None))
+    data["error_msg"] = msg_to_data(image.error_msg)
+    return data
+
+
+def _image_of(data: dict[str, Any]) -> StoredImage:
+    values = {k: v for k, v in data.items() if k in _IMAGE_FIELDS}
+    values["error_msg"] = msg_from_data(values.get("error_msg"))
+    return StoredImage(**values)
 
 
 class SQLiteTaskStore:
@@ -269,24 +296,25 @@ class SQLiteTaskStore:
     def _to_row(record: TaskRecord) -> dict[str, Any]:
         row = {name: getattr(record, name) for name in _COLUMNS}
         row["request"] = json.dumps(record.request, ensure_ascii=False)
-        row["images"] = json.dumps([asdict(image) for image in record.images])
+        row["images"] = json.dumps([_image_data(image) for image in record.images])
         row["state"] = str(record.state)
         row["prompt"] = record.prompt
         row["meta"] = json.dumps(record.meta, ensure_ascii=False)
+        error_msg = msg_to_data(record.error_msg)
+        row["error_msg"] = json.dumps(error_msg, ensure_ascii=False) if error_msg else None
         return row
 
     @staticmethod
     def _from_row(row: sqlite3.Row) -> TaskRecord:
         values = {name: row[name] for name in _COLUMNS}
         values["request"] = json.loads(row["request"])
-        values["images"] = tuple(StoredImage(**{k: v for k, v in image.items()
-                                                if k in _IMAGE_FIELDS})
-                                 for image in json.loads(row["images"]))
+        values["images"] = tuple(_image_of(image) for image in json.loads(row["images"]))
         values["state"] = TaskState(row["state"])
         values["submitted"] = bool(row["submitted"])
         values["timed_out"] = bool(row["timed_out"])
         values["own_key"] = bool(row["own_key"])
         values["meta"] = json.loads(row["meta"] or "{}")
+        values["error_msg"] = _stored_msg(row["error_msg"])
         return TaskRecord(**values)
 
     # --- the interface ----------------------------------------------------------------------

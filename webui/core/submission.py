@@ -31,6 +31,7 @@ from webui.core.events import TaskEvent
 from webui.core.limits import BoundedMap, Limiter, RateLimited, Scope, Ticket
 from webui.core.scripts.plots import is_plot, save_plot
 from webui.core.store import BatchRecord, TaskRecord, TaskStore
+from webui.messages import Msg
 
 log = logging.getLogger(__name__)
 
@@ -74,15 +75,23 @@ class Bill:
     polling: bool  # status queries are billed per query (no callback URL)
     previews: int  # of `calls`, the live previews
 
-    def describe(self) -> str:
-        text = (f"{self.tasks} task{_s(self.tasks)}, {self.images} image{_s(self.images)}, "
-                f"about {self.calls} billed call{_s(self.calls)}")
-        notes = []
+    @property
+    def summary(self) -> Msg:
+        """What the plan costs, to render in the visitor's language: in English, "4 tasks, 16
+        images, about 4 billed calls (polling: each status query is billed)"."""
+        counts = Msg("bill.counts", tasks=counted(self.tasks, "task"),
+                     images=counted(self.images, "image"),
+                     calls=counted(self.calls, "billed_call"))
+        notes: list[Msg] = []
         if self.polling:
-            notes.append("polling: each status query is billed")
+            notes.append(Msg("bill.note.polling"))
         if self.previews:
-            notes.append(f"{self.previews} of them live previews")
-        return text + (f" ({'; '.join(notes)})" if notes else "")
+            notes.append(Msg("bill.note.previews", previews=self.previews))
+        return Msg("bill.with_notes", bill=counts, notes=notes) if notes else counts
+
+    def describe(self) -> str:
+        """The summary in English."""
+        return str(self.summary)
 
     def needs_confirmation(self, max_images: int, max_calls: int) -> bool:
         """Above the visitor's thresholds. Live previews do not count: they are only made
@@ -90,8 +99,19 @@ class Bill:
         return self.images > max_images or self.calls - self.previews > max_calls
 
 
-def _s(count: int) -> str:
-    return "" if count == 1 else "s"
+# "1 task", "2 tasks": a key for one and a key for any other count (English has a plural;
+# Chinese words both alike). The keys stand in `Msg(...)` here so that extraction finds them.
+COUNTED: dict[str, tuple[Msg, Msg]] = {
+    "task": (Msg("count.task_one"), Msg("count.task_many")),
+    "image": (Msg("count.image_one"), Msg("count.image_many")),
+    "billed_call": (Msg("count.billed_call_one"), Msg("count.billed_call_many")),
+}
+
+
+def counted(count: int, noun: str) -> Msg:
+    """`count` of `noun` (a key of COUNTED), worded for that count."""
+    one, many = COUNTED[noun]
+    return Msg((one if count == 1 else many).key, count=count)
 
 
 @dataclass
@@ -248,8 +268,8 @@ class SubmissionService:
         if whole and metered and count > 1:
             left = self.limiter.calls_left(visitor, address)
             if left is not None and left < count:
-                raise RateLimited(f"{count} tasks need at least {count} billed calls, and "
-                                  f"{left} are left today", scope=Scope.VISITOR)
+                raise RateLimited(Msg("limits.calls_for_tasks", count=count, left=left),
+                                  scope=Scope.VISITOR)
         for _ in range(count):
             try:
                 tickets.append(self.limiter.admit_task(visitor, address, metered=metered))
@@ -258,8 +278,9 @@ class SubmissionService:
                     for ticket in tickets:
                         ticket.release()
                     if whole and count > 1:
-                        raise RateLimited(f"{count} tasks at once is more than allowed: "
-                                          f"{limited}", scope=limited.scope,
+                        raise RateLimited(Msg("limits.tasks_at_once", count=count,
+                                              reason=limited.msg or str(limited)),
+                                          scope=limited.scope,
                                           retry_after=limited.retry_after) from None
                     raise
                 return tickets, limited
@@ -271,8 +292,8 @@ class SubmissionService:
         if not plan.tasks:
             return Submitted(None)
         if len(plan.tasks) > MAX_BATCH_TASKS:
-            raise RateLimited(f"{len(plan.tasks)} tasks in one Generate; at most "
-                              f"{MAX_BATCH_TASKS}", scope=Scope.VISITOR)
+            raise RateLimited(Msg("limits.batch_tasks", count=len(plan.tasks),
+                                  limit=MAX_BATCH_TASKS), scope=Scope.VISITOR)
         tickets, refused = self.reserve(visitor, len(plan.tasks), whole=plan.whole)
         owner = self._owner(visitor)
         client = self._own_client(visitor)

@@ -13,12 +13,19 @@ from pathlib import Path
 from typing import Any
 
 from webui.api import models as m
-from webui.api.errors import FieldIssue, InvalidRequestError
+from webui.api.errors import InvalidRequestError
 from webui.api.validation import parse_request
-from webui.core.builder import TASK_ID_PREFIXES, new_task_id
+from webui.core.builder import TASK_ID_PREFIXES, issue, new_task_id
 from webui.core.headers import Header
-from webui.core.hosting import PreparedImage, UploadRefused, check_header, prepare_upload
+from webui.core.hosting import (
+    PreparedImage,
+    UploadRefused,
+    check_header,
+    labelled,
+    prepare_upload,
+)
 from webui.core.sources import Sources
+from webui.messages import Msg
 
 RESIZE_MODES = ("Scale by", "Scale to")
 
@@ -77,8 +84,8 @@ MAX_BATCH = 32  # pictures in one batch (one task each)
 def check_batch(files: list[Any], field: str, label: str) -> None:
     """A batch is at most MAX_BATCH pictures (a scripted call may name thousands)."""
     if len(files) > MAX_BATCH:
-        raise InvalidRequestError([FieldIssue(field, f"{label}: at most {MAX_BATCH} images in "
-                                                     f"one batch, got {len(files)}")])
+        raise InvalidRequestError([issue(field, labelled(label, Msg(
+            "tools.batch_too_large", limit=MAX_BATCH, got=len(files))))])
 
 
 def check_upload(path: str | Path, field: str, label: str) -> Header:
@@ -88,10 +95,9 @@ def check_upload(path: str | Path, field: str, label: str) -> Header:
         with Path(path).open("rb") as stream:
             return check_header(stream, Path(path).stat().st_size, label)
     except OSError:
-        raise InvalidRequestError([FieldIssue(field, f"{label}: the upload could not be "
-                                                     "read")]) from None
+        raise _unread(field, label) from None
     except UploadRefused as refused:
-        raise InvalidRequestError([FieldIssue(field, str(refused))]) from None
+        raise _refused(field, refused) from None
 
 
 def read_upload(path: str | Path, field: str, label: str) -> PreparedImage:
@@ -99,10 +105,9 @@ def read_upload(path: str | Path, field: str, label: str) -> PreparedImage:
     try:
         return prepare_upload(Path(path).read_bytes(), label)
     except OSError:
-        raise InvalidRequestError([FieldIssue(field, f"{label}: the upload could not be "
-                                                     "read")]) from None
+        raise _unread(field, label) from None
     except UploadRefused as refused:
-        raise InvalidRequestError([FieldIssue(field, str(refused))]) from None
+        raise _refused(field, refused) from None
 
 
 def host_upload(sources: Sources, owner: str, image: PreparedImage, field: str,
@@ -112,4 +117,13 @@ def host_upload(sources: Sources, owner: str, image: PreparedImage, field: str,
     try:
         return sources.url_for(owner, image.image, png=image.png, what=label).url
     except UploadRefused as refused:
-        raise InvalidRequestError([FieldIssue(field, str(refused))]) from None
+        raise _refused(field, refused) from None
+
+
+def _unread(field: str, label: str) -> InvalidRequestError:
+    return InvalidRequestError([issue(field, labelled(label, Msg("upload.read_failed")))])
+
+
+def _refused(field: str, refused: UploadRefused) -> InvalidRequestError:
+    """An upload refused (its message names the field's label)."""
+    return InvalidRequestError([issue(field, refused.msg)])

@@ -27,6 +27,7 @@ from webui.api.errors import ConfigurationError
 from webui.core.catalog import Catalog
 from webui.core.engine import SPACED, PreviewSchedule
 from webui.core.limits import BoundedMap, Limiter
+from webui.messages import Msg
 
 MAX_VISITORS = 20_000  # visitor records kept; the least recently seen go first
 VISITOR_MAX_AGE = 7 * 86_400.0  # a record nobody used for a week goes (prefs are in the browser)
@@ -132,6 +133,12 @@ def _valid(name: str, value: Any) -> bool:
     return rules[name]()
 
 
+def refused(msg: Msg) -> ConfigurationError:
+    """A ConfigurationError whose text is `msg`: the English as its message (logs, the CLI),
+    and `.msg` for the page to render in the visitor's language."""
+    return ConfigurationError(str(msg), msg)
+
+
 @dataclass
 class Visitor:
     """One browser, as this process knows it."""
@@ -217,14 +224,13 @@ class Visitors:
         """Build the visitor's client (same API base as the app's); ConfigurationError says
         what is wrong with the keys without repeating them, or that no room is left."""
         if not self.allow_own_keys:
-            raise ConfigurationError("this app uses its operator's key; own keys are off")
+            raise refused(Msg("visitors.own_keys_off"))
         if credentials.empty:
-            raise ConfigurationError("enter an AppCode, or an AppKey and AppSecret, or the "
-                                     "vendor's access key id and secret")
+            raise refused(Msg("visitors.no_credentials"))
         client = ZhiqiteClient(base_url=self.default_client.base_url,
                                **{k: v or None for k, v in asdict(credentials).items()})
         if not client.auth.secrets:
-            raise ConfigurationError("these fields do not make a complete key")
+            raise refused(Msg("visitors.incomplete_key"))
         with self._lock:
             record = self._touch(visitor)
             if record.client is None:
@@ -241,15 +247,13 @@ class Visitors:
         per_address = self.limiter.limits.own_keys_per_address
         if per_address and sum(1 for other in self._keyed.values()
                                if other.address == record.address) >= per_address:
-            raise ConfigurationError(f"at most {per_address} own keys from one network "
-                                     "address are held here at once; try again later")
+            raise refused(Msg("visitors.own_keys_per_address", limit=per_address))
         if len(self._keyed) < self.max_own_keys:
             return
         now = self.clock()
         idle = min(self._keyed.values(), key=lambda other: other.key_used)
         if now - idle.key_used < KEY_IDLE:
-            raise ConfigurationError("this app holds as many own keys as it can right now; "
-                                     "try again later")
+            raise refused(Msg("visitors.own_keys_full"))
         self._drop_key(idle)
 
     def _drop_key(self, record: Visitor) -> None:

@@ -27,11 +27,12 @@ from webui.core.limits import Limits
 from webui.core.routes import callback_router, covers_router, uploads_router
 from webui.core.runtime import Runtime, Settings, choose_public_url
 from webui.core.visitors import Preferences
+from webui.messages import Language, message
 from webui.ui import toasts
 from webui.ui.context import NO_VISITOR, UiContext
 from webui.ui.i18n import translate, translations
 from webui.ui.inputs import guard_pillow, guard_uploads, quiet_choice_refusals
-from webui.ui.messages import script as messages_script
+from webui.ui.language import PageBlocks
 from webui.ui.prompt_box import picker_updates, style_choices
 from webui.ui.queue_strip import build_queue_strip, wire_queue_strip
 from webui.ui.results import meter_markdown
@@ -98,16 +99,16 @@ class Launched:
 
 
 def page_script() -> str:
-    """Gradio runs one function at load: ours runs the shortcuts and the message
-    translator."""
+    """Gradio runs one function at load: ours runs the shortcuts and keeps the language
+    cookie in step with the page's language (the server renders its messages in it)."""
     shortcuts = (ASSETS / "app.js").read_text(encoding="utf-8").strip()
-    translator = messages_script((ASSETS / "messages.js").read_text(encoding="utf-8").strip())
-    return f"() => {{ ({shortcuts})(); ({translator})(); }}"
+    language = (ASSETS / "language.js").read_text(encoding="utf-8").strip()
+    return f"() => {{ ({shortcuts})(); ({language})(); }}"
 
 
 def build(ctx: UiContext) -> gr.Blocks:
     # Gradio keeps a copy of every image it shows: those copies go after a day.
-    with gr.Blocks(title="Zhiqite WebUI", delete_cache=(3600, 24 * 3600)) as demo:
+    with PageBlocks(title="Zhiqite WebUI", delete_cache=(3600, 24 * 3600)) as demo:
         # Kept in the browser's localStorage (encrypted with a secret derived from app.key,
         # so they survive an app restart): ties tasks to this browser across reloads.
         secret = ctx.runtime.keys.browser_secret()
@@ -123,6 +124,10 @@ def build(ctx: UiContext) -> gr.Blocks:
         # set by the page's script on visibilitychange (assets/app.js)
         page_visible = gr.Checkbox(True, visible="hidden", elem_id="zq_page_visible",
                                    label="page visible")
+        # set by the page's script when Gradio's language switch changes the page's language
+        # (assets/language.js): what streams from the server follows it
+        page_language = gr.Textbox("", visible="hidden", elem_id="zq_page_language", interactive=True,
+                                   label="page language")
         topbar = build_topbar(ctx, visitor)
         queue_strip = build_queue_strip()  # visible from every tab
         with gr.Tabs(elem_id="zq_tabs") as main_tabs:
@@ -204,13 +209,14 @@ def build(ctx: UiContext) -> gr.Blocks:
                      *(c for fields in work.groups.values() for c in fields.values()
                        if c not in applied and c not in (topbar.checkpoint, topbar.vae)),
                      *settings.prefs.values(), settings.tradeoff, settings.key_status,
-                     settings.delivery, *(tab.panel.meter for tab in tabs)],
+                     settings.delivery, settings.outputs_folder,
+                     *(tab.panel.meter for tab in tabs)],
             concurrency_limit=None, show_progress="hidden")
         # After a reload each tab follows its last batch again, side by side; the same
         # followers show each new batch after a click (`tasks.follow_tab`).
         reattached = {id(tab_): tab_.follower.after(load_event, load=True)
                       for tab_ in (txt2img, img2img, extras, faceswap)}
-        wire_queue_strip(ctx, queue_strip, visitor, load_event)
+        wire_queue_strip(ctx, queue_strip, visitor, load_event, page_language)
         # after Save or a key change: the forms, pickers and model lists follow
         def after_settings(who: Any, current: str | None, vae_now: str | None,
                            txt2img_styles: Any, img2img_styles: Any,
@@ -241,13 +247,15 @@ def build(ctx: UiContext) -> gr.Blocks:
                                   queue=False).then(
                 panel.interrupted, outputs=panel.interrupt_outputs, queue=False,
                 show_progress="hidden")
-        untranslated = translate(demo)  # before the page's config is made, as the block ends
+        untranslated = translate(demo).missing  # before the page's config is made
         if untranslated:
-            log.warning("no Chinese for %d text(s), e.g. %r", len(untranslated),
+            log.warning("no entry in the catalogue for %d text(s), e.g. %r", len(untranslated),
                         untranslated[0][:60])
     return demo
 
 
+# Gradio's login page is one for every visitor, before any language is known: both
+LOGIN_MESSAGE = " / ".join(message("app.password", language) for language in Language)
 SESSION_CAPACITY = 500  # page sessions whose state Gradio keeps (its default: 10,000)
 PREF_FIELDS = ("sampler", "width", "height", "steps", "cfg_scale")
 
@@ -295,11 +303,11 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
     os.environ.setdefault("FORWARDED_ALLOW_IPS", "")
     app, local_url, share_url = demo.launch(
         server_name=host, server_port=port, share=share, prevent_thread_lock=True,
-        auth=access.auth, auth_message="This Zhiqite WebUI asks for a password.",
+        auth=access.auth, auth_message=LOGIN_MESSAGE,
         max_file_size=MAX_UPLOAD_BYTES + (4 << 20),  # Gradio refuses bigger files outright
         run_history=False, show_error=False, quiet=quiet, max_threads=200,
-        footer_links=["gradio", "settings"], i18n=translations(),  # footer Settings: language
-        css_paths=[ASSETS / "app.css"],
+        footer_links=["gradio", "settings"], i18n=translations(demo),  # footer Settings: language
+        css_paths=[ASSETS / "app.css"], css=toasts.toast_title_css(),
         js=page_script(),
         # Gradio keeps each page session's state (about 1 MB here): the oldest go first
         state_session_capacity=SESSION_CAPACITY,

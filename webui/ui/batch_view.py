@@ -28,7 +28,9 @@ from webui.core.scripts.plots import (
 )
 from webui.core.store import BatchRecord
 from webui.core.submission import BatchProgress
+from webui.messages import Language, Msg, label
 from webui.ui import toasts
+from webui.ui.language import current_language, say
 from webui.ui.results import (
     ResultsPanel,
     grid_columns,
@@ -93,25 +95,30 @@ class BatchView:
         kind = layout.get("kind")
         records = {i: store.get(i, owner) for i in batch.task_ids}
         cells = {i: cell_of(r.meta, n) if r else n for n, (i, r) in enumerate(records.items())}
-        label = batch.script or "Batch"
+        name = batch.script or "Batch"
         already = set()  # ended before this look: their failures are not news
         controls = False
         last_drawn = 0.0
         images: dict[str, Image.Image] = {}
         complete = False
         for progress in ctx.submissions.follow(visitor, batch, stop=stop):
+            language = current_language()  # set by Gradio around each step of the stream
+            shown_name = label(name, language)  # "Batch", a script's name: A1111's words
             if progress.changed is None:
                 already |= {e.task_id for e in progress.finished}
             finished, failed = progress.finished, progress.failed
+            status = Msg("batch.progress", name=shown_name, done=len(finished),
+                         total=progress.total, percent=f"{progress.progress * 100:.0f}")
+            if failed:
+                status = Msg("batch.progress_failed", progress=status, failed=len(failed))
             update: dict[Any, Any] = {
-                panel.status: f"{label}: {len(finished)} of {progress.total} done "
-                              f"({progress.progress:.0%})"
-                              + (f", {len(failed)} failed" if failed else ""),
+                panel.status: toasts.markdown_text(say(status, language)),
                 panel.progress: progress_html(TaskEvent(
                     batch.id, progress.changed.state if progress.changed else finished_state(
                         progress), progress=progress.progress)),
                 panel.meter: meter_markdown(progress.billed_calls,
-                                            ctx.engine.billed_calls(owner), "these tasks"),
+                                            ctx.engine.billed_calls(owner), batch=True,
+                                            language=language),
             }
             if not controls and not progress.done:
                 update.update(panel.following())
@@ -119,7 +126,7 @@ class BatchView:
             changed = progress.changed
             if changed is not None and changed.final and changed.error \
                     and changed.task_id not in already:
-                toasts.warn(f"{label}: a task failed: {changed.error}")
+                toasts.warn(Msg("batch.task_failed", name=shown_name, reason=changed.reason))
             gallery_changed = changed is None or changed.final
             now = time.monotonic()
             if gallery_changed:
@@ -141,14 +148,13 @@ class BatchView:
                     update[panel.results] = paths
             if progress.done:
                 complete = True
-                update.update(self._done(ctx, batch, progress, cells, images, label))
+                update.update(self._done(ctx, batch, progress, shown_name, language))
                 update.update(done)
             yield update
         return complete
 
-    def _done(self, ctx: Any, batch: BatchRecord, progress: BatchProgress,
-              cells: dict[str, int], images: dict[str, Image.Image], label: str
-              ) -> dict[Any, Any]:
+    def _done(self, ctx: Any, batch: BatchRecord, progress: BatchProgress, name: str,
+              language: Language) -> dict[Any, Any]:
         panel = self.panel
         layout = batch.layout or {}
         paths = _paths(batch, progress)
@@ -162,11 +168,14 @@ class BatchView:
         else:
             shown = paths
         failed = progress.failed
-        summary = f"{label}: done, {progress.total - len(failed)} of {progress.total} succeeded"
+        done = Msg("batch.done", name=name, succeeded=progress.total - len(failed),
+                   total=progress.total)
         if progress.stopped:
-            summary += f" ({len(progress.stopped)} no longer followed)"
+            done = Msg("batch.done_unfollowed", done=done, unfollowed=len(progress.stopped))
+        summary = toasts.markdown_text(say(done, language))
         if failed:
-            summary += "  \n" + "  \n".join(toasts.markdown_text(e.error or "") for e in failed[:5])
+            summary += "  \n" + "  \n".join(toasts.markdown_text(say(e.reason or "", language))
+                                             for e in failed[:5])
         return {**panel.not_following(), panel.status: summary,
                 panel.gallery: gr.Gallery(value=[(served(p), Path(p).name) for p in shown],
                                           selected_index=None,

@@ -20,12 +20,12 @@ from webui.core.runtime import Runtime
 from webui.core.scripts.wildcards import Wildcards
 from webui.core.submission import Plan, PlannedTask, SubmissionService
 from webui.core.visitors import Preferences, PreviewMode, Visitors
+from webui.messages import Msg
 
 PREVIEW_INTERVAL = 1.5  # seconds between live previews while a tab watches a task
 # A page always has a visitor; a raw API call without a session, a forged id, or a new
 # session from an address that started many this hour has none.
-NO_VISITOR = ("This page has no visitor id: reload it. (A network address that opened many "
-              "new sessions this hour waits before it gets another.)")
+NO_VISITOR = Msg("visitor.none")
 
 
 @dataclass

@@ -18,6 +18,7 @@ from webui.core.delivery import DeliveryMode
 from webui.core.engine import kind_of
 from webui.core.presets import StyleRefused
 from webui.core.request_view import curl, wire_json
+from webui.messages import Msg
 from webui.ui import toasts
 from webui.ui.context import UiContext
 from webui.ui.forms import Form
@@ -102,7 +103,7 @@ def last_seed(results: list[str]) -> Any:
         match = re.match(r"^\d+-(\d+)$", Path(path).stem)
         if match:
             return int(match.group(1))
-    toasts.info("No seed to reuse yet: generate first.")
+    toasts.info(Msg("seed.none_yet"))
     return gr.Number()
 
 
@@ -161,7 +162,8 @@ def styled_values(ctx: UiContext, form: Form, data: dict[Any, Any],
                                             values.get("prompt") or "",
                                             values.get("negative_prompt") or "")
     except StyleRefused as refused:
-        raise InvalidRequestError([FieldIssue(refused.field, str(refused))]) from None
+        raise InvalidRequestError([FieldIssue(refused.field, str(refused),
+                                              msg=refused.msg)]) from None
     values.update(prompt=prompt, negative_prompt=negative)
     if values.get("vae") == VAE_AUTOMATIC:
         values["vae"] = None

@@ -25,6 +25,7 @@ from webui.core.extensions import (
     ControlNetUnitForm,
     default_model,
 )
+from webui.messages import Msg
 from webui.ui import toasts
 from webui.ui.controls import bounds
 from webui.ui.inputs import GuardedImage
@@ -163,10 +164,10 @@ def local_preview(path: str | None, module: str, *values: Any) -> Any:
     """Canny edges by OpenCV: what a canny unit roughly sees. Other preprocessors run on the
     service only."""
     if not path:
-        toasts.warn("Add a control image first.")
+        toasts.warn(Msg("controlnet.add_image_first"))
         return None
     if module != "canny":
-        toasts.info(f"No local preview for {module}: only canny has a local approximation.")
+        toasts.info(Msg("controlnet.no_local_preview", module=module))
         return None
     import cv2
 

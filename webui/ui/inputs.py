@@ -12,8 +12,8 @@ sees): at (1) any URL is refused (the app fetches no URL a visitor typed; a loca
 as Send to's or an example's, goes through), and before (2) every file of the payload (an
 ImageEditor's background, layers and composite; every file of a gr.File; a `data:` URL) must
 have the header of a PNG, JPEG or WebP of at most 4096x4096 and 20 MB, read without decoding.
-A refusal is a `gr.Error` (`toasts.error`): the visitor sees its message even with
-`show_error=False`, and it reaches a `gradio_client` caller as an AppError.
+A refusal is a `gr.Error` (`toasts.error`): the visitor sees its message, in their language,
+even with `show_error=False`, and it reaches a `gradio_client` caller as an AppError.
 
 `guard_pillow()` sets Pillow's own bomb limit near the app's, for whatever decodes elsewhere.
 """
@@ -30,10 +30,20 @@ from typing import Any, ClassVar
 
 import gradio as gr
 from gradio.data_classes import FileData, GradioModel, GradioRootModel, ImageData
+from gradio.i18n import I18nData
 from PIL import Image
 
-from webui.core.hosting import MAX_UPLOAD_BYTES, MAX_UPLOAD_SIDE, UploadRefused, check_header
+from webui.core.hosting import (
+    MAX_UPLOAD_BYTES,
+    MAX_UPLOAD_SIDE,
+    UploadRefused,
+    check_header,
+    field_label,
+    labelled,
+)
+from webui.messages import Msg
 from webui.ui import toasts
+from webui.ui.language import say
 
 # Pillow warns above MAX_IMAGE_PIXELS and refuses above twice that when a file is opened.
 # Every picture the app handles legitimately (uploads, results, the offline backend's
@@ -53,27 +63,56 @@ def guard_pillow() -> None:
     Image.MAX_IMAGE_PIXELS = PILLOW_LIMIT if current is None else min(current, PILLOW_LIMIT)
 
 
-CHOICE_REFUSED = "{label}: not one of the choices"
+CHOICE_REFUSED = Msg("field.not_a_choice")  # after the component's label
+
+
+def component_label(label: Any, fallback: Msg) -> Msg | str:
+    """A component's label as a message parameter: its key once `ui/i18n.py` has swapped the
+    English for one, the English (translated when the catalogue has it) before that, else
+    `fallback`."""
+    if isinstance(label, I18nData):
+        return Msg(label.key)
+    if isinstance(label, str) and label.strip():
+        return field_label(label)
+    return fallback
+
+
+def _choice_refused(component: Any, payload: Any) -> Msg:
+    return CHOICE_REFUSED
+
+
+def _bounds_refused(component: Any, payload: Any) -> Msg:
+    return Msg("field.out_of_bounds", minimum=_number(component.minimum),
+               maximum=_number(component.maximum), got=_number(payload))
+
+
+def _number(value: Any) -> str:
+    text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def quiet_choice_refusals() -> None:
-    """Gradio refuses a value a choice component does not list (a scripted client's forged
-    value) with an Error that prints a whole traceback and echoes every choice: a client
-    could fill the log with them. The same refusal, named by the component's label, without
-    the traceback. Idempotent."""
-    for cls in (gr.Dropdown, gr.Radio, gr.CheckboxGroup):
+    """Gradio refuses a value a choice component does not list, and a number outside a
+    slider's or a number box's bounds (a scripted client's forged value), with an English
+    Error that prints a whole traceback (and echoes every choice): a client could fill the
+    log with them. The same refusal, named by the component's label, in the visitor's
+    language, without the traceback. Idempotent."""
+    for cls, refusal in ((gr.Dropdown, _choice_refused), (gr.Radio, _choice_refused),
+                         (gr.CheckboxGroup, _choice_refused), (gr.Slider, _bounds_refused),
+                         (gr.Number, _bounds_refused)):
         original = cls.preprocess
         if getattr(original, "_zq_quiet", False):
             continue
 
-        def preprocess(self: Any, payload: Any, _original: Any = original) -> Any:
+        def preprocess(self: Any, payload: Any, _original: Any = original,
+                       _refusal: Callable[[Any, Any], Msg] = refusal) -> Any:
             try:
                 return _original(self, payload)
             except gr.Error as refused:
                 if not refused.print_exception:
                     raise
-                label = self.label if isinstance(self.label, str) and self.label else "Value"
-                raise toasts.error(CHOICE_REFUSED.format(label=label)) from None
+                label = component_label(self.label, Msg("input.value"))
+                raise toasts.error(labelled(label, _refusal(self, payload))) from None
 
         preprocess._zq_quiet = True  # type: ignore[attr-defined]
         cls.preprocess = preprocess  # type: ignore[method-assign]
@@ -88,7 +127,7 @@ class GuardedInput:
     components local files only (Send to, History, the examples)."""
 
     max_bytes: ClassVar[int | None] = MAX_UPLOAD_BYTES
-    fallback_field: ClassVar[str] = "Image"
+    fallback_field: ClassVar[str] = "Image"  # written in English, as labels are
 
     # the browser loads Gradio's own Svelte component and the API names the same type
     def get_block_name(self) -> str:
@@ -103,6 +142,10 @@ class GuardedInput:
         shown label for a key; the constructor's arguments keep the English)."""
         label = self.constructor_args.get("label")  # type: ignore[attr-defined]
         return label if isinstance(label, str) and label.strip() else self.fallback_field
+
+    def refused(self, text: Msg) -> gr.Error:
+        """To raise: "<field>: <text>", in the visitor's language."""
+        return toasts.error(labelled(self.field, text))
 
     async def async_move_resource_to_block_cache(self, url_or_file_path: Any) -> str | None:
         self._refuse_url(url_or_file_path)
@@ -119,9 +162,9 @@ class GuardedInput:
             return super().preprocess(payload)  # type: ignore[misc]
         except (OSError, SyntaxError, Image.DecompressionBombError):
             # past the header: the pixels themselves are cut short or broken
-            raise toasts.error(f"{self.field}: the file is damaged or truncated") from None
+            raise self.refused(Msg("upload.damaged")) from None
 
-    def refusal(self, payload: Any) -> str | None:
+    def refusal_msg(self, payload: Any) -> Msg | None:
         """Why an upload, as the browser sent it (in Gradio's cache, not preprocessed), is
         refused, or None: the same header checks as `preprocess`, for the `.upload` event."""
         if payload is None:
@@ -129,43 +172,61 @@ class GuardedInput:
         try:
             model = self.data_model.model_validate(payload)  # type: ignore[attr-defined]
         except ValueError:
-            return f"{self.field}: not a readable image (PNG, JPEG or WebP)"
-        try:
-            self._screen_payload(model)
-        except gr.Error as refused:
-            return str(refused.message)
-        return None
+            return labelled(self.field, Msg("upload.unreadable"))
+        return self._payload_refusal(model)
+
+    def refusal(self, payload: Any) -> str | None:
+        """`refusal_msg` in the visitor's language."""
+        refused = self.refusal_msg(payload)
+        return None if refused is None else say(refused)
 
     def _screen_payload(self, payload: Any) -> None:
         """Every file of the payload within the limits, or a gr.Error naming the field."""
+        refused = self._payload_refusal(payload)
+        if refused is not None:
+            raise toasts.error(refused)
+
+    def _payload_refusal(self, payload: Any) -> Msg | None:
         files = list(_files(payload))
         if len(files) > MAX_FILES:  # a scripted call may name thousands
-            raise toasts.error(f"{self.field}: at most {MAX_FILES} files at once, got "
-                               f"{len(files)}")
+            return labelled(self.field, Msg("upload.too_many_files", limit=MAX_FILES,
+                                            got=len(files)))
         for file in files:
-            self._screen(file)
+            refused = self._file_refusal(file)
+            if refused is not None:
+                return refused
+        return None
 
     def _refuse_url(self, path: Any) -> None:
-        if isinstance(path, str) and _URL.match(path.strip()):
-            raise toasts.error(f"{self.field}: the app does not fetch URLs; upload the file "
-                               "instead")
+        refused = self._url_refusal(path)
+        if refused is not None:
+            raise toasts.error(refused)
 
-    def _screen(self, file: FileData | ImageData) -> None:
-        """Refuse a file whose header is not an accepted picture within the limits."""
+    def _url_refusal(self, path: Any) -> Msg | None:
+        if isinstance(path, str) and _URL.match(path.strip()):
+            return labelled(self.field, Msg("upload.no_urls"))
+        return None
+
+    def _file_refusal(self, file: FileData | ImageData) -> Msg | None:
+        """Why a file's header is not an accepted picture within the limits, or None."""
         try:
             if file.url and file.url.startswith("data:"):
                 self._screen_data_url(file.url)
             if not file.path:
-                return
-            self._refuse_url(file.path)  # a stream's path is never moved: (1) did not see it
+                return None
+            # a stream's path is never moved: (1) did not see it
+            refused = self._url_refusal(file.path)
+            if refused is not None:
+                return refused
             try:
                 size = os.stat(file.path).st_size
                 with open(file.path, "rb") as stream:
                     check_header(stream, size, self.field, self.max_bytes)
             except OSError:
-                raise toasts.error(f"{self.field}: the upload could not be read") from None
+                return labelled(self.field, Msg("upload.read_failed"))
         except UploadRefused as refused:
-            raise toasts.error(refused) from None
+            return refused.msg
+        return None
 
     def _screen_data_url(self, url: str) -> None:
         encoded = url.rsplit(",", 1)[-1]  # as Gradio reads it
@@ -195,7 +256,7 @@ class GuardedImageEditor(GuardedInput, gr.ImageEditor):
     max_bytes: ClassVar[int | None] = None
 
     def accept_blobs(self, data: Any) -> None:  # not a @server function
-        raise toasts.error(f"{self.field}: not accepted")
+        raise self.refused(Msg("upload.not_accepted"))
 
 
 class GuardedFile(GuardedInput, gr.File):
@@ -220,7 +281,7 @@ def guard_uploads(root: gr.Blocks, skip: Iterable[Any] = ()) -> None:
 
 def _upload_check(component: GuardedInput) -> Callable[[Any], Any]:
     def check(payload: Any) -> Any:
-        refused = component.refusal(payload)
+        refused = component.refusal_msg(payload)
         if refused is None:
             return gr.skip()
         toasts.warn(refused)

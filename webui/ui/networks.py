@@ -18,8 +18,10 @@ from webui.api.errors import ZhiqiteError
 from webui.core.catalog import Choice
 from webui.core.limits import RateLimited
 from webui.core.prompts import lora_pattern, toggle_lora, toggle_word
+from webui.messages import DEFAULT, Language, Msg, label, message
 from webui.ui import toasts
 from webui.ui.context import UiContext
+from webui.ui.language import current_language
 from webui.ui.prompt_box import PromptBox
 from webui.ui.topbar import TopBar
 
@@ -77,20 +79,23 @@ def build_networks(ctx: UiContext, tab: str, box: PromptBox, topbar: TopBar, vis
             try:
                 ctx.admit_list_call(who)  # a refresh bills list calls
             except RateLimited as limited:
-                toasts.warn(f"Lists not reloaded: {limited}")
+                toasts.warn(Msg("lists.not_reloaded", reason=limited))
                 refresh_ = False
         try:
             entries = _entries(ctx, who, kind_, refresh_)
         except ZhiqiteError as exc:
-            toasts.warn(f"Could not load the {kind_} list: {exc}")
+            toasts.warn(Msg("lists.not_loaded", kind=label(kind_, current_language()),
+                            reason=exc))
             return {cards: gr.skip()}
         bases = sorted({e.base_model for e in entries if e.base_model})
         if base_ not in bases:
             base_ = ALL_BASES
         shown = _filtered(entries, text, base_, sort_)
         active = _active(kind_, shown, prompt or "", negative or "", checkpoint)
-        return {cards: cards_html(ctx, kind_, shown, active, len(entries)),
-                base: gr.Dropdown(choices=[ALL_BASES, *bases], value=base_,
+        language = current_language()
+        every_base = (label(ALL_BASES, language), ALL_BASES)  # shown translated, sent as is
+        return {cards: cards_html(ctx, kind_, shown, active, len(entries), language),
+                base: gr.Dropdown(choices=[every_base, *bases], value=base_,
                                   interactive=kind_ == "LoRA")}
 
     def click(who: str | None, kind_: str, text: str, base_: str, sort_: str, weight_: float,
@@ -174,10 +179,12 @@ def _active(kind: str, shown: list[Choice], prompt: str, negative: str,
 
 
 def cards_html(ctx: UiContext, kind: str, shown: list[Choice], active: set[str],
-               total: int) -> str:
+               total: int, language: Language = DEFAULT) -> str:
     e = html.escape
     if not shown:
-        return f'<p class="zq-cards-empty">No {e(kind)} match ({total} in the list).</p>'
+        empty = message("networks.none_match", language, kind=label(kind, language),
+                        total=total)
+        return f'<p class="zq-cards-empty">{e(empty)}</p>'
     cards = []
     for entry in shown:
         cover = ctx.covers.register(entry.cover) if ctx.covers else None
@@ -190,5 +197,6 @@ def cards_html(ctx: UiContext, kind: str, shown: list[Choice], active: set[str],
             f'<button type="button" class="zq-card{on}" data-kind="{e(kind)}" '
             f'data-name="{e(entry.value)}" title="{e(entry.label)}">{picture}'
             f'<span class="zq-card-name">{e(entry.label)}</span>{meta}</button>')
-    return (f'<div class="zq-cards-count">{len(shown)} of {total}</div>'
+    count = message("networks.count", language, shown=len(shown), total=total)
+    return (f'<div class="zq-cards-count">{e(count)}</div>'
             f'<div class="zq-cards">{"".join(cards)}</div>')

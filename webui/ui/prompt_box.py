@@ -6,6 +6,7 @@ and the page's load fills in the visitor's (`style_choices`)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,15 +23,20 @@ from webui.core.paste import (
 )
 from webui.core.presets import Style, StyleRefused
 from webui.core.prompts import toggle_lora, toggle_word
+from webui.messages import Language, Msg, message
 from webui.ui import toasts
 from webui.ui.context import NO_VISITOR, UiContext
 from webui.ui.forms import Form
 
-COUNT_JS = "(text) => `${[...(text || '')].length} chars`"
-NOT_INFOTEXT = ("The prompt holds no generation parameters: paste an infotext (the prompt, then "
-                "\"Negative prompt: ...\" and \"Steps: 20, Sampler: ...\"), or empty the prompt "
-                "to read your last task.")
-NO_LAST_TASK = "No task of yours on this tab yet: generate first, or paste an infotext."
+# the counter runs in the browser, in the page's language (`<html lang>`), with the
+# catalogue's words
+COUNT_TEMPLATES = {str(language).split("_")[0]: message("prompt.count", language)
+                   for language in Language}
+COUNT_JS = ("(text) => { const words = " + json.dumps(COUNT_TEMPLATES, ensure_ascii=False)
+            + "; const lang = (document.documentElement.lang || 'en').split('-')[0];"
+            " return (words[lang] || words.en).replace('{count}', [...(text || '')].length); }")
+NOT_INFOTEXT = Msg("paste.not_infotext")
+NO_LAST_TASK = Msg("paste.no_last_task")
 
 
 @dataclass
@@ -130,7 +136,7 @@ def _wire(ctx: UiContext, box: PromptBox, visitor: gr.BrowserState
         except StyleRefused as refused:
             toasts.warn(refused)
             return gr.Dropdown(), gr.Textbox()
-        toasts.info(f"Style {saved.name!r} saved.")
+        toasts.info(Msg("styles.saved", name=saved.name))
         return style_choices(ctx, who), gr.Textbox(value="")
 
     def pick_lora(name: str | None, prompt: str) -> tuple[Any, Any]:
@@ -213,7 +219,7 @@ def picker_updates(ctx: UiContext, visitor: str | None, refresh: bool = False
         loras = catalog.loras(show_adult=ctx.adult(visitor), refresh=refresh)
         embeddings = catalog.embeddings(refresh=refresh)
     except ZhiqiteError as exc:
-        toasts.warn(f"Could not load the LoRA / embedding lists: {exc}")
+        toasts.warn(Msg("lists.networks_not_loaded", reason=exc))
         return gr.Dropdown(), gr.Dropdown()
     return (gr.Dropdown(choices=[(f"{c.label} [{c.base_model or '?'}]", c.value)
                                  for c in loras], value=None),

@@ -13,8 +13,11 @@ import asyncio
 import base64
 import html
 import io
+import itertools
+import secrets
+import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +26,8 @@ import gradio as gr
 from webui.api.endpoints import ENDPOINTS
 from webui.api.models import TaskState
 from webui.core.history import state_phrase
-from webui.core.messages import Language, language_of, message
 from webui.core.store import TaskRecord
+from webui.messages import Language, language_of, message
 from webui.ui.context import UiContext
 from webui.ui.tasks import KEEP
 
@@ -55,21 +58,57 @@ def build_queue_strip() -> QueueStrip:
     return QueueStrip(strip)
 
 
-def wire_queue_strip(ctx: UiContext, strip: QueueStrip, visitor: Any, after: Any) -> Any:
-    """Start each page's watcher after `after` (the page's load event); Stop following."""
+class PageWatchers:
+    """The newest watcher of each page: an older one ends at its next look (a page starts
+    another when its language changes: the strip is rendered in the new one)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._newest: dict[str, int] = {}
+        self._numbers = itertools.count(1)
+
+    def start(self, page: str) -> int:
+        with self._lock:
+            number = self._newest[page] = next(self._numbers)
+            return number
+
+    def current(self, page: str, number: int) -> bool:
+        return self._newest.get(page) == number
+
+    def end(self, page: str, number: int) -> None:
+        with self._lock:
+            if self._newest.get(page) == number:
+                del self._newest[page]
+
+
+def wire_queue_strip(ctx: UiContext, strip: QueueStrip, visitor: Any, after: Any,
+                     page_language: Any = None) -> Any:
+    """Start each page's watcher after `after` (the page's load event), and again when the
+    page's language changes (`page_language`, set by `assets/language.js`); Stop following."""
+    watchers = PageWatchers()
 
     async def watch(who: Any, request: gr.Request = None  # type: ignore[assignment]
                     ) -> AsyncIterator[Any]:
         who = ctx.visitor_id(who, request)
         if not who:
             return
-        language = language_of(request)
+        page = getattr(request, "session_hash", None) or secrets.token_hex(8)
+        number = watchers.start(page)
+        try:
+            async for update in _watch(who, language_of(request),
+                                       lambda: watchers.current(page, number)):
+                yield update
+        finally:
+            watchers.end(page, number)
+
+    async def _watch(who: str, language: Language, current: Callable[[], bool]
+                     ) -> AsyncIterator[Any]:
         owner = ctx.owner(who)
         bell = ctx.engine.bell
         seen_rings, shown, last_sent = -1, None, time.monotonic()
         rates: dict[str, tuple[float, float]] = {}
         thumbs: dict[tuple[str, int], str] = {}
-        while True:
+        while current():
             rings = bell.rings(owner)
             if rings != seen_rings:
                 seen_rings = rings
@@ -81,6 +120,9 @@ def wire_queue_strip(ctx: UiContext, strip: QueueStrip, visitor: Any, after: Any
                 last_sent = time.monotonic()
                 yield KEEP
             await asyncio.sleep(LOOK_SECONDS)
+        # replaced by a newer watcher of the page: Gradio sends a stream's last value again
+        # when it ends, and this one's must not land over the newer one's
+        yield KEEP
 
     def stop(who: Any, event: gr.EventData, request: gr.Request = None  # type: ignore[assignment]
              ) -> Any:
@@ -94,6 +136,10 @@ def wire_queue_strip(ctx: UiContext, strip: QueueStrip, visitor: Any, after: Any
 
     strip.html.click(stop, inputs=[visitor], outputs=strip.html, concurrency_limit=None,
                      show_progress="hidden")
+    if page_language is not None:
+        page_language.change(watch, inputs=[visitor], outputs=strip.html,
+                            concurrency_limit=None, show_progress="hidden",
+                            trigger_mode="multiple")
     return after.then(watch, inputs=[visitor], outputs=strip.html, concurrency_limit=None,
                       show_progress="hidden")
 

@@ -15,12 +15,13 @@ import gradio as gr
 from webui.core.events import TaskEvent
 from webui.core.outputs import read_infotext
 from webui.core.store import TaskRecord
+from webui.messages import Language, Msg
 from webui.ui import toasts
+from webui.ui.language import current_language, say
 from webui.ui.saves import ARCHIVES, Archives, SaveBusy
 from webui.ui.served import shown as served
 
-INTERRUPTED = ("Stopped watching — the service has no cancel; this task will finish and is kept "
-               "in History")
+INTERRUPTED = Msg("results.interrupted")
 SEND_TARGETS = {"img2img": "Send to img2img", "inpaint": "Send to inpaint",
                 "extras": "Send to extras", "faceswap": "Send to face swap"}
 
@@ -67,22 +68,21 @@ class ResultsPanel:
         chosen = isinstance(selected, int) and 0 <= selected < len(results)
         paths = [results[selected]] if chosen else results  # type: ignore[index]
         if not paths:
-            toasts.warn("Nothing to save yet: generate first.")
+            toasts.warn(Msg("results.nothing_to_save"))
             return gr.File(visible=False)
         session = getattr(request, "session_hash", None) or ""
         try:
             archive = archives.make(session, f"{self.tab}-{Path(paths[0]).stem}.zip", paths)
         except SaveBusy:
-            toasts.warn("A zip is still being made for this page: wait for its download.")
+            toasts.warn(Msg("results.zip_busy"))
             return gr.File()
         if archive is None:
-            toasts.warn("Nothing to save: these pictures were deleted.")
+            toasts.warn(Msg("results.pictures_deleted"))
             return gr.File(visible=False)
         if archive.left_out:
-            toasts.warn(f"The zip holds the first {archive.included} of "
-                        f"{archive.included + archive.left_out} pictures (at most "
-                        f"{archives.max_images} pictures and {archives.max_bytes >> 20} MB a "
-                        "zip): select a picture to save it alone.")
+            toasts.warn(Msg("results.zip_partial", included=archive.included,
+                            total=archive.included + archive.left_out,
+                            most=archives.max_images, megabytes=archives.max_bytes >> 20))
         return gr.File(value=str(archive.path), visible=True)
 
     # --- streaming --------------------------------------------------------------------------
@@ -98,7 +98,7 @@ class ResultsPanel:
 
     def interrupted(self) -> dict[Any, Any]:
         """After Interrupt: what happened, in the status line (the task goes on)."""
-        return {self.status: INTERRUPTED, **self.not_following()}
+        return {self.status: say(INTERRUPTED), **self.not_following()}
 
     @property
     def interrupt_outputs(self) -> list[Any]:
@@ -114,8 +114,9 @@ class ResultsPanel:
         last_preview: bytes | None = None
         last_shown: tuple[str, str, str] | None = None
         for event in events:
-            shown = (status_markdown(event), progress_html(event),
-                     meter_markdown(event.billed_calls, billed_total()))
+            language = current_language()  # set by Gradio around each step of the stream
+            shown = (status_markdown(event, language), progress_html(event),
+                     meter_markdown(event.billed_calls, billed_total(), language=language))
             update: dict[Any, Any] = dict(zip((self.status, self.progress, self.meter), shown,
                                               strict=True))
             if not controls_shown and not event.final:
@@ -130,19 +131,22 @@ class ResultsPanel:
                 update[self.preview] = image
                 last_preview = event.preview
             if event.final:
-                update.update(self.final(event))
+                update.update(self.final(event, language))
             elif shown == last_shown and not new_preview:
                 continue
             last_shown = shown
             yield update
 
-    def final(self, event: TaskEvent) -> dict[Any, Any]:
+    def final(self, event: TaskEvent, language: Language | None = None) -> dict[Any, Any]:
+        language = language or current_language()
         shown = [image for image in event.images if image.shown]
         paths = [image.path for image in shown]
         return {
             **self.not_following(),
-            self.gallery: gr.Gallery(value=[(served(p), f"Seed {i.seed}" if i.seed is not None
-                                             else "") for p, i in zip(paths, shown, strict=True)],
+            self.gallery: gr.Gallery(value=[(served(p), say(Msg("results.seed", seed=i.seed),
+                                                            language)
+                                             if i.seed is not None else "")
+                                            for p, i in zip(paths, shown, strict=True)],
                                      selected_index=None, columns=grid_columns(len(paths))),
             self.infotext: _infotext(paths[0]) if paths else "",
             self.results: paths,
@@ -152,9 +156,10 @@ class ResultsPanel:
     def show_record(self, record: TaskRecord, billed_total: int) -> dict[Any, Any]:
         """A finished task's results, e.g. after a reload."""
         event = TaskEvent.from_record(record, version=1)
-        return {self.status: status_markdown(event),
-                self.meter: meter_markdown(event.billed_calls, billed_total),
-                **self.final(event)}
+        language = current_language()
+        return {self.status: status_markdown(event, language),
+                self.meter: meter_markdown(event.billed_calls, billed_total, language=language),
+                **self.final(event, language)}
 
 
 def build_results_panel(tab: str) -> ResultsPanel:
@@ -201,16 +206,21 @@ def grid_columns(count: int) -> int:
 # --- rendering ----------------------------------------------------------------------------------
 
 
-def status_markdown(event: TaskEvent) -> str:
-    text = toasts.markdown_text(event.status_line)
+def status_markdown(event: TaskEvent, language: Language | None = None) -> str:
+    """The task's status line in the visitor's language; what the service said (a failure,
+    a notice) as it said it, escaped."""
+    language = language or current_language()
+    text = toasts.markdown_text(say(event.status, language))
     if event.resumed and not event.final:
-        text += " (picked up again after a restart)"
+        text += " " + say(Msg("results.resumed"), language)
     hidden = [image for image in event.images if image.hidden_reason or image.error]
     for image in hidden:
-        reason = image.hidden_reason or image.error or ""
-        text += f"  \nImage {image.index + 1} not shown: {toasts.markdown_text(reason)}"
+        reason = say(image.hidden_reason or image.error_msg or image.error or "", language)
+        text += "  \n" + toasts.markdown_text(say(Msg("results.image_not_shown",
+                                                       number=image.index + 1, reason=reason),
+                                                   language))
     if event.notice and not event.final:
-        text += f"  \n<small>{toasts.markdown_text(event.notice)}</small>"
+        text += f"  \n<small>{toasts.markdown_text(say(event.notice, language))}</small>"
     return text
 
 
@@ -227,9 +237,12 @@ def progress_html(event: TaskEvent | None) -> str:
             f'<div class="zq-progress-fill" style="width:{fraction * 100:.1f}%"></div></div>')
 
 
-def meter_markdown(task_calls: int, total_calls: int, what: str = "this task") -> str:
-    return (f"Billed calls: **{task_calls}** for {what}, **{total_calls}** in this browser "
-            "(each submit and status query is billed)")
+def meter_markdown(task_calls: int, total_calls: int, batch: bool = False,
+                   language: Language | None = None) -> str:
+    """The cost meter: this task's (or this batch's) billed calls, and this browser's."""
+    meter = Msg("results.meter_batch", task=task_calls, total=total_calls) if batch else \
+        Msg("results.meter", task=task_calls, total=total_calls)
+    return say(meter, language or current_language())
 
 
 def _infotext(path: str) -> str:

@@ -7,7 +7,8 @@ image (one task each), with the form keys to set, what goes into the task's reco
 what the grid is drawn from (`layout`). The parsing is `webui/core/scripts`'; this module only
 reads the controls, and reads them as untrusted: a scripted client may send any value, so each
 is coerced and bounded here, and a refusal (`XYZError` / `PromptScriptError`) names the field
-by its label ("X values: ...", "List of prompt inputs: line 3: ...").
+by its label ("X values: ...", "List of prompt inputs: line 3: ..."): its `msg` is rendered in
+the visitor's language where it is shown (`toasts.warn(error)`).
 
 `wildcard_prompt(values, wildcards, rng)` expands `{a|b}` / `__name__` in a plain task's prompt
 from its seed, so the same syntax works in every script's cells.
@@ -30,7 +31,8 @@ from webui.core.scripts.common import RANDOM_SEEDS, PromptScriptError
 from webui.core.scripts.from_file import PromptPosition, parse_prompt_lines, prompt_file_jobs
 from webui.core.scripts.matrix import Delimiter, PromptType, plan_prompt_matrix
 from webui.core.scripts.wildcards import Wildcards, _Text, expand_all, expand_random, parse_template
-from webui.core.scripts.xyz import AxisChoices, AxisType, XYZError
+from webui.core.scripts.xyz import AxisChoices, AxisType, XYZError, named, type_label, values_label
+from webui.messages import Language, Msg
 
 MAX_CELLS = xyz.MAX_CELLS  # images one script may plan (the submission service's batch cap)
 MAX_AXIS_CHARS = 16 * 1024  # one "X values" box; refused before it is parsed
@@ -88,17 +90,41 @@ def _shown(value: Any) -> str:
     return text if len(text) <= _SHOWN_CHARS else f"{text[:_SHOWN_CHARS]}..."
 
 
-def _prompt_error(message: str) -> PromptScriptError:
-    return PromptScriptError(message, "invalid_field")
+# The controls' labels that refusals are named by (the page shows them, translated, too)
+PROMPT_LABEL = Msg("prompt.prompt")
+MARGIN_LABEL = Msg("scripts.grid_margins_px")
+MAX_GENERATIONS_LABEL = Msg("scripts.max_generations")
 
 
-def _named(label: str, error: PromptScriptError, suffix: str = "") -> PromptScriptError:
-    """The core's refusal, prefixed with the field's label ("Line 3: ..." -> "List of prompt
-    inputs: line 3: ...")."""
-    message = str(error)
-    if message[:1].isupper() and message[1:2].islower():  # "Line 3", "The": not "X values"
-        message = message[0].lower() + message[1:]
-    return PromptScriptError(f"{label}: {message}{suffix}", error.kind, error.context)
+def _prompt_error(msg: Msg) -> PromptScriptError:
+    return PromptScriptError(msg, "invalid_field")
+
+
+class _Embedded(Msg):
+    """A sentence of its own placed after a label's colon: in English its first word loses
+    its capital ("Line 3: ..." -> "List of prompt inputs: line 3: ..."), as "X values" keeps
+    it; other languages are as written."""
+
+    __slots__ = ()
+
+    def __init__(self, inner: Msg) -> None:
+        super().__init__(inner.key, **inner.params)
+
+    def render(self, language: Language = Language.EN) -> str:
+        text = super().render(language)
+        if language is Language.EN and text[:1].isupper() and text[1:2].islower():
+            return text[0].lower() + text[1:]
+        return text
+
+
+def _named(label: Msg | str, error: PromptScriptError, see: Msg | None = None
+           ) -> PromptScriptError:
+    """The core's refusal, prefixed with the field's label; `see`: the control that sets the
+    limit it hit, in brackets after it ("... (Max generations)")."""
+    problem = _Embedded(error.msg)
+    msg = named(label, problem) if see is None else \
+        Msg("scripts.field_see", field=label, problem=problem, see=see)
+    return PromptScriptError(msg, error.kind, error.context)
 
 
 @dataclass(frozen=True)
@@ -106,23 +132,23 @@ class _Field:
     """Reads one control's value from Gradio's dict, refusing what its control cannot send."""
 
     component: Any
-    label: str
-    refuse: Callable[[str], Exception]
+    label: Msg | str  # the control's label as the page shows it
+    refuse: Callable[[Msg], Exception]
 
     def raw(self, data: Mapping[Any, Any]) -> Any:
         return data.get(self.component, self.component.value)
 
-    def error(self, message: str) -> Exception:
-        return self.refuse(f"{self.label}: {message}")
+    def error(self, problem: Msg) -> Exception:
+        return self.refuse(named(self.label, problem))
 
     def text(self, data: Mapping[Any, Any], limit: int) -> str:
         value = self.raw(data)
         if value is None:
             return ""
         if not isinstance(value, str):
-            raise self.error(f"expected text, got {type(value).__name__}")
+            raise self.error(Msg("scripts.expected_text", type=type(value).__name__))
         if len(value) > limit:
-            raise self.error(f"{len(value)} characters; at most {limit}")
+            raise self.error(Msg("scripts.too_many_chars", length=len(value), limit=limit))
         return value
 
     def flag(self, data: Mapping[Any, Any]) -> bool:
@@ -131,34 +157,61 @@ class _Field:
             return bool(self.component.value)
         if isinstance(value, bool) or (isinstance(value, int) and value in (0, 1)):
             return bool(value)
-        raise self.error(f"expected true or false, got {_shown(value)}")
+        raise self.error(Msg("scripts.expected_bool", got=_shown(value)))
 
     def whole(self, data: Mapping[Any, Any], low: int, high: int) -> int:
         value = self.raw(data)
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.error(f"expected a whole number, got {_shown(value)}")
+            raise self.error(Msg("scripts.expected_whole", got=_shown(value)))
         if not math.isfinite(value) or not low <= value <= high:
-            raise self.error(f"must be from {low} to {high}, got {_shown(value)}")
+            raise self.error(
+                Msg("scripts.out_of_range", minimum=low, maximum=high, got=_shown(value))
+            )
         return round(value)
 
-    def choice(self, data: Mapping[Any, Any], choices: Sequence[str], what: str) -> str:
+    def choice(
+        self, data: Mapping[Any, Any], choices: Sequence[str], unknown: Callable[[str], Msg]
+    ) -> str:
+        """One of `choices`; else `unknown(what was sent)` names the refusal."""
         value = self.raw(data)
         if not isinstance(value, str) or value not in choices:
-            raise self.error(f"unknown {what} {_shown(value)}")
+            raise self.error(unknown(_shown(value)))
         return value
 
 
+def _unknown_script(got: str) -> Msg:
+    return Msg("scripts.unknown_script", got=got)
+
+
+def _unknown_axis(got: str) -> Msg:
+    return Msg("scripts.unknown_axis", got=got)
+
+
+def _unknown_prompt_type(got: str) -> Msg:
+    return Msg("scripts.unknown_prompt_type", got=got)
+
+
+def _unknown_joining_char(got: str) -> Msg:
+    return Msg("scripts.unknown_joining_char", got=got)
+
+
+def _unknown_position(got: str) -> Msg:
+    return Msg("scripts.unknown_position", got=got)
+
+
 def _form_int(values: Mapping[str, Any], name: str, default: int) -> int:
-    """A whole number of the tab's form (its own checks come later, in the builder)."""
+    """A whole number of the tab's form (its own checks come later, in the builder); the
+    refusal names the form field by its wire name."""
     value = values.get(name, default)
     if value is None or value == "":
         return default
+    not_whole = named(name, Msg("scripts.not_whole_value", got=_shown(value)))
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise _prompt_error(f"{name}: {_shown(value)} is not a whole number") from None
+        raise _prompt_error(not_whole) from None
     if not math.isfinite(number) or not number.is_integer():
-        raise _prompt_error(f"{name}: {_shown(value)} is not a whole number")
+        raise _prompt_error(not_whole)
     return int(number)
 
 
@@ -222,7 +275,8 @@ class ScriptControls:
         return {self.script}.union(*(_components(part) for part in parts))
 
     def chosen(self, data: Mapping[Any, Any]) -> Script:
-        name = _Field(self.script, "Script", _prompt_error).choice(data, list(Script), "script")
+        script = _Field(self.script, Msg("scripts.script"), _prompt_error)
+        name = script.choice(data, list(Script), _unknown_script)
         return Script(name)
 
     def plan(
@@ -258,8 +312,8 @@ class ScriptControls:
         c = self.xyz
         offered = [kind.value for kind in self.axis_types]
 
-        def xyz_error(axis: str | None) -> Callable[[str], XYZError]:
-            return lambda message: XYZError(message, axis)
+        def xyz_error(axis: str | None) -> Callable[[Msg], XYZError]:
+            return lambda msg: XYZError(msg, axis)
 
         boxes = (
             ("X", c.x_type, c.x_values),
@@ -268,21 +322,24 @@ class ScriptControls:
         )
         # every type first: a forged one is named before any values are parsed
         kinds = [
-            AxisType(_Field(box, f"{name} type", xyz_error(name)).choice(data, offered, "axis"))
+            AxisType(
+                _Field(box, type_label(name), xyz_error(name)).choice(data, offered, _unknown_axis)
+            )
             for name, box, _ in boxes
         ]
         axes, typed = [], []
         for kind, (name, _, box) in zip(kinds, boxes, strict=True):
             text = ""
             if kind is not AxisType.NOTHING:
-                text = _Field(box, f"{name} values", xyz_error(name)).text(data, MAX_AXIS_CHARS)
+                text = _Field(box, values_label(name), xyz_error(name)).text(data, MAX_AXIS_CHARS)
                 typed.append([name, kind.value, text.strip()])
             axes.append(xyz.parse_axis(kind, text, name=name, choices=choices))
         general = xyz_error(None)
-        draw_legend = _Field(c.draw_legend, "Draw legend", general).flag(data)
-        sub_images = _Field(c.include_sub_images, "Include Sub Images", general).flag(data)
-        keep = _Field(c.keep_random_seeds, "Keep -1 for seeds", general).flag(data)
-        margin = _Field(c.margin, "Grid margins (px)", general).whole(data, 0, MAX_MARGIN)
+        draw_legend = _Field(c.draw_legend, Msg("scripts.draw_legend"), general).flag(data)
+        sub_images = _Field(c.include_sub_images, Msg("scripts.include_sub_images"), general
+                            ).flag(data)
+        keep = _Field(c.keep_random_seeds, Msg("scripts.keep_1_for_seeds"), general).flag(data)
+        margin = _Field(c.margin, MARGIN_LABEL, general).whole(data, 0, MAX_MARGIN)
 
         x, y, z = axes
         cells = xyz.plan(
@@ -312,19 +369,21 @@ class ScriptControls:
         self, data: Mapping[Any, Any], values: Mapping[str, Any], rng: random.Random | None
     ) -> ScriptPlan:
         c = self.matrix
-        at_start = _Field(c.put_at_start, "Put variable parts at start of prompt", _prompt_error)
-        different = _Field(c.different_seeds, "Use different seed for each picture", _prompt_error)
-        kind = _Field(c.prompt_type, "Select prompt", _prompt_error)
-        joiner = _Field(c.delimiter, "Select joining char", _prompt_error)
-        margin = _Field(c.margin, "Grid margins (px)", _prompt_error).whole(data, 0, MAX_MARGIN)
+        at_start = _Field(c.put_at_start, Msg("scripts.put_variable_parts_at_start_of"),
+                          _prompt_error)
+        different = _Field(c.different_seeds, Msg("scripts.use_different_seed_for_each_picture"),
+                           _prompt_error)
+        kind = _Field(c.prompt_type, Msg("scripts.select_prompt"), _prompt_error)
+        joiner = _Field(c.delimiter, Msg("scripts.select_joining_char"), _prompt_error)
+        margin = _Field(c.margin, MARGIN_LABEL, _prompt_error).whole(data, 0, MAX_MARGIN)
         planned = plan_prompt_matrix(
             str(values.get("prompt") or ""),
             str(values.get("negative_prompt") or ""),
             _form_int(values, "seed", -1),
             put_at_start=at_start.flag(data),
             different_seeds=different.flag(data),
-            prompt_type=kind.choice(data, list(PromptType), "prompt"),
-            delimiter=joiner.choice(data, list(Delimiter), "joining char"),
+            prompt_type=kind.choice(data, list(PromptType), _unknown_prompt_type),
+            delimiter=joiner.choice(data, list(Delimiter), _unknown_joining_char),
             limit=MAX_CELLS,
             rng=rng,
         )
@@ -360,11 +419,13 @@ class ScriptControls:
         rng: random.Random | None,
     ) -> ScriptPlan:
         c = self.from_file
-        label = "List of prompt inputs"
-        iterate = _Field(c.iterate_seed, "Iterate seed every line", _prompt_error).flag(data)
-        same = _Field(c.same_seed, "Use same random seed for all lines", _prompt_error).flag(data)
-        position = _Field(c.position, "Insert prompts at the", _prompt_error).choice(
-            data, list(PromptPosition), "position"
+        label = Msg("scripts.list_of_prompt_inputs")
+        iterate = _Field(c.iterate_seed, Msg("scripts.iterate_seed_every_line"), _prompt_error
+                         ).flag(data)
+        same = _Field(c.same_seed, Msg("scripts.use_same_random_seed_for_all"), _prompt_error
+                      ).flag(data)
+        position = _Field(c.position, Msg("scripts.insert_prompts_at_the"), _prompt_error).choice(
+            data, list(PromptPosition), _unknown_position
         )
         text = _Field(c.prompts, label, _prompt_error).text(data, MAX_PROMPTS_CHARS)
         try:
@@ -372,7 +433,7 @@ class ScriptControls:
         except PromptScriptError as error:
             raise _named(label, error) from None
         if not lines:
-            raise PromptScriptError(f"{label}: no prompts; write one a line", "empty")
+            raise PromptScriptError(named(label, Msg("scripts.no_prompts")), "empty")
         base = {
             **values,
             "seed": _form_int(values, "seed", -1),
@@ -394,18 +455,19 @@ class ScriptControls:
     def _dynamic(
         self, data: Mapping[Any, Any], values: Mapping[str, Any], wildcards: Wildcards | None
     ) -> ScriptPlan:
-        limit = _Field(self.dynamic.max_generations, "Max generations", _prompt_error).whole(
+        limit = _Field(self.dynamic.max_generations, MAX_GENERATIONS_LABEL, _prompt_error).whole(
             data, 1, MAX_CELLS
         )
         template = values.get("prompt") or ""
         if not isinstance(template, str):
-            raise _prompt_error(f"Prompt: expected text, got {type(template).__name__}")
+            expected = Msg("scripts.expected_text", type=type(template).__name__)
+            raise _prompt_error(named(PROMPT_LABEL, expected))
         _check_length(template)
         try:
             expansions = expand_all(template, wildcards, limit=limit)
         except PromptScriptError as error:
-            suffix = " (Max generations)" if error.kind == "too_many" else ""
-            raise _named("Prompt", error, suffix) from None
+            see = MAX_GENERATIONS_LABEL if error.kind == "too_many" else None
+            raise _named(PROMPT_LABEL, error, see) from None
         cells = [ScriptCell({"prompt": e.text}, {"template": template}) for e in expansions]
         return ScriptPlan(Script.DYNAMIC_PROMPTS.value, cells)
 
@@ -413,7 +475,8 @@ class ScriptControls:
 def _check_length(template: str) -> None:
     """A template is a prompt: bounded as the request bounds it, before it is parsed."""
     if len(template) > MAX_PROMPT_CHARS:
-        raise _prompt_error(f"Prompt: {len(template)} characters; at most {MAX_PROMPT_CHARS}")
+        too_long = Msg("scripts.too_many_chars", length=len(template), limit=MAX_PROMPT_CHARS)
+        raise _prompt_error(named(PROMPT_LABEL, too_long))
 
 
 def wildcard_prompt(
@@ -429,7 +492,7 @@ def wildcard_prompt(
     try:
         nodes = parse_template(template)
     except PromptScriptError as error:
-        raise _named("Prompt", error) from None
+        raise _named(PROMPT_LABEL, error) from None
     if all(isinstance(node, _Text) for node in nodes):  # only escapes, or "__" in a word
         return {}, {}
     seed = _form_int(values, "seed", -1)
@@ -438,7 +501,7 @@ def wildcard_prompt(
     try:
         expansion = expand_random(template, seed, wildcards)
     except PromptScriptError as error:
-        raise _named("Prompt", error) from None
+        raise _named(PROMPT_LABEL, error) from None
     return {"prompt": expansion.text, "seed": seed}, {"template": template}
 
 

@@ -14,6 +14,7 @@ import gradio as gr
 
 from webui.core.outputs import read_infotext
 from webui.core.paste import fields_from_infotext, fields_from_request, record_of_image
+from webui.messages import Msg
 from webui.ui import toasts
 from webui.ui.context import UiContext
 from webui.ui.prompt_box import checkpoint_codes, form_fill, wire_paste
@@ -26,7 +27,7 @@ from webui.ui.tabs.img2img import Img2ImgTab
 from webui.ui.tabs.pnginfo import PngInfoTab
 from webui.ui.tabs.txt2img import Txt2ImgTab
 
-NOTHING_TO_SEND = "No image to send: generate or drop one first."
+NOTHING_TO_SEND = Msg("send_to.no_image")
 # not carried over: A1111's infotext has no batch count either (one picture was chosen)
 NOT_CARRIED = ("n_iter",)
 
@@ -85,7 +86,7 @@ def wire_send_to(ctx: UiContext, main_tabs: gr.Tabs, txt2img: Txt2ImgTab, img2im
 
     def to_txt2img(fields: dict[str, Any]) -> dict[Any, Any]:
         if not fields:
-            toasts.warn("No generation parameters to send: this image carries none.")
+            toasts.warn(Msg("send_to.no_parameters"))
             return gr.skip()
         return {main_tabs: gr.Tabs(selected="txt2img"), **form_fill(txt2img.form, fields)}
 

@@ -25,9 +25,11 @@ from webui.core.scripts.common import PromptScriptError
 from webui.core.scripts.xyz import AxisChoices, XYZError
 from webui.core.store import BatchRecord
 from webui.core.submission import Bill, Plan, PlannedTask
+from webui.messages import Msg, label
 from webui.ui import toasts
 from webui.ui.batch_view import BatchView
 from webui.ui.context import NO_VISITOR, UiContext
+from webui.ui.language import current_language, say
 from webui.ui.results import ResultsPanel
 from webui.ui.scripts import Script, ScriptControls, wildcard_prompt
 
@@ -69,23 +71,36 @@ def host_files(ctx: UiContext, visitor: str | None, files: dict[Any, str]) -> di
             urls[key] = ctx.runtime.sources.url_for(owner, prepared.image, png=prepared.png,
                                                     what="Control image").url
         except OSError:
-            raise _invalid("Control image: the upload could not be read") from None
+            raise _invalid(Msg("field.labelled", label=Msg("controlnet.control_image"),
+                               text=Msg("upload.read_failed"))) from None
         except UploadRefused as refused:
-            raise _invalid(str(refused)) from None
+            raise _invalid(refused.msg) from None
     return urls
 
 
-def _invalid(message: str) -> InvalidRequestError:
-    return InvalidRequestError([FieldIssue("controlnet.image_link", message)])
+def refusal(field: str, text: Msg, kind: str = "invalid", endpoint: str | None = None
+            ) -> InvalidRequestError:
+    """A form's own refusal of a field, as the request models refuse one (`warn_invalid`
+    shows it with the field's label)."""
+    return InvalidRequestError([FieldIssue(field, str(text), kind, msg=text)], endpoint)
+
+
+def _invalid(text: Msg) -> InvalidRequestError:
+    return refusal("controlnet.image_link", text)
 
 
 def warn_invalid(error: InvalidRequestError, labels: dict[str, str]) -> None:
-    """One warning per bad field, with the label the user sees and the allowed range."""
+    """One warning per bad field, with the label the user sees (in their language) and the
+    allowed range."""
+    language = current_language()
     for issue in error.issues:
         name = issue.field.split(".")[-1]
-        label = labels.get(name)
-        named = label and not issue.message.startswith(f"{label}:")  # uploads name themselves
-        toasts.warn(f"{label}: {issue.message}" if named else issue.message)
+        text = say(issue, language)
+        english = labels.get(name)
+        shown = label(english, language) if english else None
+        # an upload's refusal names its picture itself ("Mask: ...", "Image 2: ...")
+        named = shown and not (isinstance(issue.msg, Msg) and issue.msg.key == "field.labelled")
+        toasts.warn(Msg("field.labelled", label=shown, text=text) if named else text)
 
 
 
@@ -160,7 +175,7 @@ def send_plan(ctx: UiContext, visitor: str, plan: Plan, labels: dict[str, str]
     try:
         sent = ctx.submissions.submit(visitor, plan)
     except RateLimited as limited:
-        toasts.warn(f"Not sent: {limited}")
+        toasts.warn(Msg("send.not_sent", reason=limited))
         return None
     except InvalidRequestError as error:
         warn_invalid(error, labels)
@@ -168,7 +183,7 @@ def send_plan(ctx: UiContext, visitor: str, plan: Plan, labels: dict[str, str]
     if sent.invalid is not None:
         warn_invalid(sent.invalid, labels)
     if sent.refused is not None:
-        toasts.warn(f"{sent.not_sent} not sent: {sent.refused}")
+        toasts.warn(Msg("send.some_not_sent", count=sent.not_sent, reason=sent.refused))
     return sent.batch if sent.batch and sent.batch.task_ids else None
 
 
@@ -182,9 +197,10 @@ def after_send(controls: SendControls, panel: ResultsPanel, last_tasks_state: An
         return KEEP
     remembered = write_last_tasks({**read_last_tasks(last_tasks), controls.tab: batch.id})
     count = len(batch.task_ids)
+    language = current_language()
     return {**hidden, last_tasks_state: remembered,
-            controls.bill: f"Sent: {bill.describe()}" if bill else "",
-            panel.status: f"Submitted {count} task(s)"}
+            controls.bill: say(Msg("send.sent", bill=bill.summary), language) if bill else "",
+            panel.status: say(Msg("tasks.submitted", count=count), language)}
 
 
 # --- following ----------------------------------------------------------------------------------
@@ -416,17 +432,17 @@ def wire_generate(ctx: UiContext, *, generate_button: Any, panel: ResultsPanel,
             warn_invalid(error, labels)
             return KEEP
         except (XYZError, PromptScriptError) as error:
-            toasts.warn(str(error))
+            toasts.warn(error)
             return KEEP
         prefs = ctx.prefs(who)
         bill = ctx.submissions.estimate(who, plan, ctx.preview(who)() if len(plan.tasks) == 1
                                         else None)
         if bill.needs_confirmation(prefs.confirm_images, prefs.confirm_calls):
             PENDING.put(who, tab, plan)
+            question = Msg("send.confirm", bill=bill.summary, images=prefs.confirm_images,
+                           calls=prefs.confirm_calls)
             return {controls.confirm_row: gr.Row(visible=True), controls.forever: False,
-                    controls.confirm_text: f"This sends **{bill.describe()}**: more than you "
-                    f"asked to confirm (Settings: {prefs.confirm_images} images, "
-                    f"{prefs.confirm_calls} billed calls). Send it?"}
+                    controls.confirm_text: say(question)}
         first: list[Any] = []
         plan = _remember_first(plan, first)
         batch = send_plan(ctx, who, plan, labels)

@@ -16,6 +16,9 @@ from pathlib import Path
 
 import gradio as gr
 
+from webui.messages import DEFAULT, Language, message
+from webui.ui.language import current_language, say
+
 # What makes a link, an image or a code span in Markdown: `[`, `]`, a backtick, a backslash,
 # and what Gradio's Markdown turns into a link by itself (a bare `https://...`, `www....`, an
 # e-mail address). Backslash escapes render as the character alone. Emphasis (`*`, `_`) is
@@ -25,8 +28,7 @@ _MARKDOWN_ACTIVE = re.compile(r"[\\`\[\]@]|:(?=//)|(?<=\bwww)\.", re.IGNORECASE)
 
 def plain(text: object) -> str:
     """`text` as HTML element content: `<`, `>` and `&` escaped (quotes need no escape
-    outside an attribute, and are kept so the text still reads the same to the page's
-    translation script)."""
+    outside an attribute)."""
     return html.escape(str(text), quote=False)
 
 
@@ -36,17 +38,45 @@ def markdown_text(text: object) -> str:
 
 
 def warn(text: object, duration: float | None = 10) -> None:
-    gr.Warning(plain(text), duration=duration)
+    """`text`: a `Msg`, an exception carrying one, or plain text; shown, title and all, in
+    the visitor's language."""
+    language = current_language()
+    gr.Warning(plain(say(text, language)), duration=duration,
+               title=message("toast.warning", language))
 
 
 def info(text: object, duration: float | None = 10) -> None:
-    gr.Info(plain(text), duration=duration)
+    language = current_language()
+    gr.Info(plain(say(text, language)), duration=duration, title=message("toast.info", language))
 
 
 def error(text: object) -> gr.Error:
     """To raise: `raise toasts.error(...)`. A refusal is not a fault of the app: no traceback
     in the log (a flood of refused calls would flood it)."""
-    return gr.Error(plain(text), print_exception=False)
+    language = current_language()
+    return gr.Error(plain(say(text, language)), title=message("toast.error", language),
+                    print_exception=False)
+
+
+TOAST_KINDS = {"warning": "toast.warning", "info": "toast.info", "error": "toast.error"}
+
+
+def toast_title_css() -> str:
+    """Gradio 6 heads a toast with its kind ("Warning"), in English whatever the title
+    passed: in another language the heading is the catalogue's word, by CSS on the page's
+    language (`<html lang>`, which Gradio sets), nothing rewritten in the page."""
+    rules = []
+    for language in Language:
+        if language == DEFAULT:
+            continue
+        tag = str(language).split("_")[0]
+        for kind, key in TOAST_KINDS.items():
+            word = message(key, language).replace("\\", "").replace('"', "")
+            title = f"html:lang({tag}) .toast-title.{kind}"
+            rules.append(f"{title} {{ font-size: 0; }}\n"
+                         f'{title}::before {{ content: "{word} "; font-size: var(--text-md); }}\n'
+                         f"{title} .toast-count {{ font-size: var(--text-sm); }}")
+    return "\n".join(rules)
 
 
 def visitor_path(path: Path, description: str) -> str:

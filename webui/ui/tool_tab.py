@@ -16,8 +16,10 @@ from webui.api.errors import InvalidRequestError
 from webui.core.outputs import read_infotext
 from webui.core.store import BatchRecord, TaskRecord
 from webui.core.submission import Plan, PlannedTask
+from webui.messages import Language, Msg
 from webui.ui import toasts
 from webui.ui.context import NO_VISITOR, UiContext
+from webui.ui.language import current_language, say
 from webui.ui.results import (
     ResultsPanel,
     build_results_panel,
@@ -107,7 +109,7 @@ def run_tool(ctx: UiContext, results: ToolResults, *, visitor: str | None, last_
     return {last_tasks_state: remembered, results.panel.gallery: [], results.panel.results: [],
             results.panel.infotext: "", results.pairs: [],
             results.slider: gr.ImageSlider(value=None),
-            results.panel.status: f"Submitted {count} task(s)"}
+            results.panel.status: say(Msg("tasks.submitted", count=count))}
 
 
 @dataclass
@@ -141,6 +143,7 @@ def follow(ctx: UiContext, results: ToolResults, visitor: str, batch: BatchRecor
     failed: list[str] = []
     complete = False
     for progress in ctx.submissions.follow(visitor, batch, stop=stop):
+        language = current_language()  # set by Gradio around each step of the stream
         if progress.changed is None:
             ended = {e.task_id for e in progress.finished}
         event = progress.changed
@@ -151,22 +154,29 @@ def follow(ctx: UiContext, results: ToolResults, visitor: str, batch: BatchRecor
         if event is None:
             break
         number = ids.index(event.task_id) + 1
-        prefix = f"Image {number} of {len(ids)}: " if len(ids) > 1 else ""
+
+        def of_image(text: Any, number: int = number, language: Language = language) -> str:
+            """'Image 2 of 3: ...' when there are several."""
+            if len(ids) == 1:
+                return say(text, language)
+            return say(Msg("tools.image_of", number=number, total=len(ids), text=text),
+                       language)
+
         update: dict[Any, Any] = {
-            panel.status: prefix + status_markdown(event),
+            panel.status: of_image(status_markdown(event, language)),
             panel.progress: progress_html(event),
-            panel.meter: meter_markdown(progress.billed_calls, ctx.engine.billed_calls(owner)),
+            panel.meter: meter_markdown(progress.billed_calls, ctx.engine.billed_calls(owner),
+                                        language=language),
         }
         if not controls and not progress.done:
             update.update(panel.following())
             controls = True
         if progress.changed is not None and event.final and event.error:
-            failed.append(f"{prefix}{event.error}")
+            failed.append(of_image(event.reason))
             if event.task_id not in ended:
-                toasts.warn(f"{prefix}{event.error}")
+                toasts.warn(of_image(event.reason))
         elif progress.changed is None:
-            failed = [f"Image {ids.index(e.task_id) + 1} of {len(ids)}: {e.error}"
-                      if len(ids) > 1 else str(e.error) for e in progress.failed]
+            failed = [of_image(e.reason, ids.index(e.task_id) + 1) for e in progress.failed]
         if progress.changed is None or event.final:
             update.update(_gallery(ctx, results, owner, ids, progress))
         if progress.done:
@@ -174,7 +184,8 @@ def follow(ctx: UiContext, results: ToolResults, visitor: str, batch: BatchRecor
             update.update(panel.not_following())
             update.update(done or {})
             if len(ids) > 1:
-                summary = f"Done: {len(ids) - len(progress.failed)} of {len(ids)} succeeded"
+                summary = say(Msg("tools.done", succeeded=len(ids) - len(progress.failed),
+                                  total=len(ids)), language)
                 if failed:
                     summary += "  \n" + "  \n".join(toasts.markdown_text(f) for f in failed)
                 update[panel.status] = summary

@@ -9,6 +9,7 @@ import gradio as gr
 
 from webui.api.errors import ZhiqiteError
 from webui.core.limits import RateLimited
+from webui.messages import Msg
 from webui.ui import toasts
 from webui.ui.context import UiContext
 from webui.ui.forms import Form
@@ -46,7 +47,7 @@ def build_topbar(ctx: UiContext, visitor: Any) -> TopBar:
         try:
             ctx.admit_list_call(who)  # a refresh bills list calls
         except RateLimited as limited:
-            toasts.warn(f"Lists not reloaded: {limited}")
+            toasts.warn(Msg("lists.not_reloaded", reason=limited))
             return model_updates(ctx, who, current, vae_now)
         return model_updates(ctx, who, current, vae_now, refresh=True)
 
@@ -63,7 +64,7 @@ def model_updates(ctx: UiContext, visitor: str | None, current: str | None,
         checkpoints = catalog.checkpoints(show_adult=ctx.adult(visitor), refresh=refresh)
         vaes = catalog.vaes(refresh=refresh)
     except ZhiqiteError as exc:
-        toasts.warn(f"Could not load the model lists: {exc}")
+        toasts.warn(Msg("lists.models_not_loaded", reason=exc))
         return gr.Dropdown(), gr.Dropdown()
     values = [c.value for c in checkpoints]
     pick = current if current in values else (values[0] if values else None)

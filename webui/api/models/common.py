@@ -142,7 +142,7 @@ Prompt = Annotated[str, StringConstraints(max_length=MAX_PROMPT_CHARS)]
 
 def _not_blank(text: str) -> str:
     if not text.strip():
-        raise ValueError("must not be empty (it holds only spaces)")
+        raise PydanticCustomError("blank", "must not be empty (it holds only spaces)")
     return text
 
 

@@ -9,13 +9,15 @@ model itself (`bounds_of(Model, "width")`), so each limit is written once.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, GetCoreSchemaHandler, GetJsonSchemaHandler
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
+
+from webui.messages import Msg
 
 
 def _num(value: float) -> str:
@@ -47,6 +49,7 @@ class Range(_Constraint):
     also: tuple[float, ...] = ()  # single values allowed besides the interval (e.g. -1)
 
     def describe(self) -> str:
+        """The rule in English, for the JSON schema (`rule()` is the same rule as a message)."""
         parts = [" or ".join(_num(v) for v in self.also) + " or"] if self.also else []
         if self.multiple_of:
             parts.append(f"a multiple of {self.multiple_of}")
@@ -59,6 +62,28 @@ class Range(_Constraint):
         elif self.hi is not None:
             parts.append(f"{'<' if self.hi_open else '<='} {_num(self.hi)}")
         return " ".join(parts)
+
+    def parts(self) -> dict[str, Any]:
+        """The rule in pieces that hold no words (the interval "[64, 2048]", a one-sided bound,
+        the step, the values allowed besides), so a message can say it in any language."""
+        parts: dict[str, Any] = {}
+        if self.also:
+            parts["also"] = [_num(v) for v in self.also]
+        if self.multiple_of:
+            parts["multiple_of"] = self.multiple_of
+        if self.lo is not None and self.hi is not None:
+            left = "(" if self.lo_open else "["
+            right = ")" if self.hi_open else "]"
+            parts["range"] = f"{left}{_num(self.lo)}, {_num(self.hi)}{right}"
+        elif self.lo is not None:
+            parts["above" if self.lo_open else "at_least"] = _num(self.lo)
+        elif self.hi is not None:
+            parts["below" if self.hi_open else "at_most"] = _num(self.hi)
+        return parts
+
+    def rule(self) -> Msg:
+        """The rule as a message ("in [1, 30]", "在 [1, 30] 之内"): `describe()`, translated."""
+        return range_rule(self.parts())
 
     def contains(self, value: float) -> bool:
         if isinstance(value, float) and not math.isfinite(value):
@@ -77,7 +102,7 @@ class Range(_Constraint):
         raise PydanticCustomError(
             "out_of_range",
             "must be {rule}, got {got}",
-            {"rule": self.describe(), "got": _num(value)},
+            {"rule": self.describe(), "got": _num(value), **self.parts()},
         )
 
     def __get_pydantic_json_schema__(
@@ -104,7 +129,15 @@ class Choice(_Constraint):
     values: tuple[Any, ...]
 
     def describe(self) -> str:
-        return "one of " + ", ".join(str(v) for v in self.values)
+        """The rule in English, for the JSON schema (`rule()` is the same rule as a message)."""
+        return "one of " + self.listed()
+
+    def listed(self) -> str:
+        """The values as the user types them (not translated: they are the wire's values)."""
+        return ", ".join(str(v) for v in self.values)
+
+    def rule(self) -> Msg:
+        return choice_rule({"choices": self.listed()})
 
     def check(self, value: Any) -> Any:
         if value is None or value in self.values:
@@ -112,7 +145,7 @@ class Choice(_Constraint):
         raise PydanticCustomError(
             "not_a_choice",
             "must be {rule}, got {got}",
-            {"rule": self.describe(), "got": repr(value)},
+            {"rule": self.describe(), "got": repr(value), "choices": self.listed()},
         )
 
     def __get_pydantic_json_schema__(
@@ -121,6 +154,44 @@ class Choice(_Constraint):
         json_schema = handler(schema)
         json_schema["enum"] = list(self.values)
         return json_schema
+
+
+def range_rule(parts: Mapping[str, Any]) -> Msg:
+    """The message of a `Range` rule from its `parts()` (also the context of an
+    "out_of_range" error). English: exactly `Range.describe()`."""
+    multiple = parts.get("multiple_of")
+    rule: Msg
+    if "range" in parts:
+        rule = (Msg("range.multiple_in", multiple_of=multiple, range=parts["range"]) if multiple
+                else Msg("range.in", range=parts["range"]))
+    else:
+        bound = _one_sided(parts)
+        if multiple and bound:
+            rule = Msg("range.multiple_and", multiple_of=multiple, rule=bound)
+        elif multiple:
+            rule = Msg("range.multiple", multiple_of=multiple)
+        else:
+            rule = bound or Msg("range.any")
+    for value in reversed(parts.get("also") or ()):  # "-1 or in [64, 2048]"
+        rule = Msg("range.or_value", value=value, rule=rule)
+    return rule
+
+
+def _one_sided(parts: Mapping[str, Any]) -> Msg | None:
+    if "at_least" in parts:
+        return Msg("range.at_least", minimum=parts["at_least"])
+    if "above" in parts:
+        return Msg("range.above", minimum=parts["above"])
+    if "at_most" in parts:
+        return Msg("range.at_most", maximum=parts["at_most"])
+    if "below" in parts:
+        return Msg("range.below", maximum=parts["below"])
+    return None
+
+
+def choice_rule(parts: Mapping[str, Any]) -> Msg:
+    """The message of a `Choice` rule from the context of a "not_a_choice" error."""
+    return Msg("choice.one_of", choices=parts["choices"])
 
 
 def _constraint_of(model: type[BaseModel], field: str, kind: type) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from webui.api.models.common import HttpUrl, RequestModel
 from webui.api.models.constraints import Choice, Range
@@ -107,7 +108,10 @@ class ControlNetUnit(RequestModel):
     def _end_not_before_start(cls, end: float, info: ValidationInfo) -> float:
         start = info.data.get("guidance_start")
         if start is not None and end < start:
-            raise ValueError(f"must not be less than guidance_start ({start}), got {end}")
+            raise PydanticCustomError(
+                "not_before", "must not be less than {other} ({start}), got {got}",
+                {"other": "guidance_start", "start": start, "got": end},
+            )
         return end
 
 

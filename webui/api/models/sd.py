@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Self
 
 from pydantic import AliasChoices, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from webui.api.models.adetailer import Image2ImageADetailer, Text2ImageADetailer
 from webui.api.models.common import (
@@ -96,9 +97,11 @@ class ControlNetScripts(ScriptsBase):
             return controlnet
         for index, unit in enumerate(controlnet.args):
             if unit.enabled and not unit.image_link:
-                raise ValueError(
-                    f"unit {index} needs an image_link: there is no img2img image_link to "
-                    "use as its control image"
+                raise PydanticCustomError(
+                    "unit_needs_image",
+                    "unit {index} needs an {link}: there is no img2img {link} to use as its "
+                    "control image",
+                    {"index": index, "link": "image_link"},
                 )
         return controlnet
 

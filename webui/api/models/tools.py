@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Annotated, Self
 
 from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from webui.api.errors import FieldIssue, InvalidRequestError
 from webui.api.models.common import HttpUrl, RequestModel, TaskId
 from webui.api.models.constraints import Choice, Range
 from webui.api.models.tasks import ToolTaskResponse
+from webui.messages import Msg
 
 ENHANCE_MAX_INPUT = 1536  # input images at most 1536x1536
 UPSCALERS: tuple[str, ...] = (
@@ -22,6 +24,7 @@ UPSCALERS: tuple[str, ...] = (
     "R-ESRGAN 4x+ Anime6B", "ScuNET GAN", "ScuNET PSNR", "SwinIR 4x",
 )
 Unit = Annotated[float | None, Range(0, 1)]
+TARGET_SIZE = Range(64, 2048)  # enhance's upscalingResizeW / H
 
 
 class ToolRequest(RequestModel):
@@ -53,8 +56,8 @@ class EnhanceRequest(ToolRequest):
     codeformerVisibility: Unit = None
     codeformerWeight: Unit = None
     upscalingResize: Annotated[int | None, Range(1, 8)] = Field(2, description="Scale factor")
-    upscalingResizeW: Annotated[int | None, Range(64, 2048)] = None
-    upscalingResizeH: Annotated[int | None, Range(64, 2048)] = None
+    upscalingResizeW: Annotated[int | None, TARGET_SIZE] = None
+    upscalingResizeH: Annotated[int | None, TARGET_SIZE] = None
     upscalingCrop: bool | None = Field(None, description="Crop to fit the target size")
     upscaler1: str | None = Field("ESRGAN_4x", description="Main upscaler")
     upscaler2: str | None = Field(None, description="Second upscaler")
@@ -68,8 +71,13 @@ class EnhanceRequest(ToolRequest):
         missing = [name for name in ("upscalingResizeW", "upscalingResizeH")
                    if self.resizeMode == 1 and getattr(self, name) is None]
         if missing:
-            raise ValueError(f"resizeMode 1 (scale to a size) needs {' and '.join(missing)}: "
-                             "the target width and height in [64, 2048]")
+            raise PydanticCustomError(
+                "size_needed",
+                "{field} 1 (scale to a size) needs {missing}: the target width and height "
+                "in {range}",
+                {"field": "resizeMode", "missing": " and ".join(missing), "fields": missing,
+                 "range": TARGET_SIZE.parts()["range"]},
+            )
         return self
 
 
@@ -85,6 +93,7 @@ def check_enhance_input(width: int, height: int) -> None:
     """The input limit the service states for `enhance`, checked on the picture itself (the
     request only carries its URL), so an oversized upload is refused before it is sent."""
     if width > ENHANCE_MAX_INPUT or height > ENHANCE_MAX_INPUT:
-        raise InvalidRequestError([FieldIssue(
-            "image", f"image is {width}x{height}; the upscaler takes at most "
-            f"{ENHANCE_MAX_INPUT}x{ENHANCE_MAX_INPUT}", "out_of_range")], "enhance")
+        msg = Msg("field.image_too_large", field="image", width=width, height=height,
+                  maximum=ENHANCE_MAX_INPUT)
+        raise InvalidRequestError([FieldIssue("image", str(msg), "out_of_range", {
+            "width": width, "height": height, "maximum": ENHANCE_MAX_INPUT}, msg)], "enhance")

@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from webui.messages import Msg
+
 MAX_MATRIX_PROMPTS = 256  # 2^8: nine `|`-separated parts
 MAX_PROMPT_LINES = 500  # lines of a prompts file
 MAX_COMBINATIONS = 1000  # combinatorial expansions of one template
@@ -19,12 +21,14 @@ RANDOM_SEEDS = 4294967294  # a random seed, as A1111 draws it: random.randrange(
 
 
 class PromptScriptError(ValueError):
-    """A template, matrix or prompts file refused; the message names what and where."""
+    """A template, matrix or prompts file refused; `msg` names what and where, rendered in the
+    visitor's language where it is shown (`str()` is the English, for logs)."""
 
     def __init__(
-        self, message: str, kind: str = "invalid", context: Mapping[str, Any] | None = None
+        self, msg: Msg, kind: str = "invalid", context: Mapping[str, Any] | None = None
     ) -> None:
-        super().__init__(message)
+        super().__init__(str(msg))
+        self.msg = msg
         self.kind = kind
         self.context = dict(context or {})
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from webui.api.models import SAMPLERS
 from webui.core.scripts.common import MAX_PROMPT_LINES, RANDOM_SEEDS, PromptScriptError
+from webui.messages import Msg
 
 # --- Prompts from file or textbox --------------------------------------------------------------
 
@@ -34,12 +35,12 @@ class Tag:
 
     kind: TagKind
     field: str | None = None
-    refused: str | None = None
+    refused: Msg | None = None
     noop: Any = None
 
 
-_NO_VARIATION = "variation seeds (subseeds) are not supported by the API"
-_NO_PATHS = "output folders on the server cannot be set; images go to the app's outputs"
+_NO_VARIATION = Msg("scripts.option_no_variation")
+_NO_PATHS = Msg("scripts.option_no_paths")
 
 # A1111's prompt_tags, in its order.
 PROMPT_TAGS: dict[str, Tag] = {
@@ -56,7 +57,7 @@ PROMPT_TAGS: dict[str, Tag] = {
     "seed_resize_from_h": Tag(TagKind.INT, refused=_NO_VARIATION),
     "seed_resize_from_w": Tag(TagKind.INT, refused=_NO_VARIATION),
     "sampler_index": Tag(
-        TagKind.INT, refused="sampler indices differ between installs; use --sampler_name"
+        TagKind.INT, refused=Msg("scripts.option_sampler_index")
     ),
     "sampler_name": Tag(TagKind.STRING, "sampler"),
     "batch_size": Tag(TagKind.INT, "batch_size"),
@@ -66,7 +67,7 @@ PROMPT_TAGS: dict[str, Tag] = {
     "width": Tag(TagKind.INT, "width"),
     "height": Tag(TagKind.INT, "height"),
     "restore_faces": Tag(TagKind.BOOL, "restore_faces"),
-    "tiling": Tag(TagKind.BOOL, refused="tiling is not supported by the API", noop=False),
+    "tiling": Tag(TagKind.BOOL, refused=Msg("scripts.option_no_tiling"), noop=False),
     "do_not_save_samples": Tag(TagKind.BOOL),
     "do_not_save_grid": Tag(TagKind.BOOL),
 }
@@ -87,10 +88,19 @@ def _convert(kind: TagKind, value: str) -> Any:
     return value
 
 
-_KIND_WORDS = {
-    TagKind.INT: "a whole number",
-    TagKind.FLOAT: "a number",
-    TagKind.BOOL: "true or false",
+def _wrong_type(kind: TagKind, option: str, got: str) -> Msg:
+    """`--steps 'x' is not a whole number`, by the kind of value the option takes."""
+    if kind is TagKind.INT:
+        return Msg("scripts.line_not_whole", option=option, got=got)
+    if kind is TagKind.FLOAT:
+        return Msg("scripts.line_not_number", option=option, got=got)
+    return Msg("scripts.line_not_bool", option=option, got=got)
+
+
+# shlex's reasons (Python's English), as the visitor reads them; another is shown as it is
+_SHLEX_REASONS = {
+    "No closing quotation": Msg("scripts.shlex_no_closing_quotation"),
+    "No escaped character": Msg("scripts.shlex_no_escaped_character"),
 }
 
 
@@ -104,8 +114,10 @@ class PromptLine:
     dropped: tuple[str, ...] = ()
 
 
-def _line_error(number: int, message: str, kind: str, **context: Any) -> PromptScriptError:
-    return PromptScriptError(f"Line {number}: {message}", kind, {"line": number, **context})
+def _line_error(number: int, problem: Msg, kind: str, **context: Any) -> PromptScriptError:
+    return PromptScriptError(
+        Msg("scripts.line", line=number, problem=problem), kind, {"line": number, **context}
+    )
 
 
 def _sampler(value: str) -> str | None:
@@ -133,7 +145,8 @@ def parse_prompt_line(
     try:
         args = shlex.split(text)
     except ValueError as exc:  # "No closing quotation"
-        raise _line_error(number, f"cannot be read as options ({exc})", "syntax") from None
+        reason = _SHLEX_REASONS.get(str(exc), str(exc))
+        raise _line_error(number, Msg("scripts.line_unreadable", reason=reason), "syntax") from None
     if not args or not args[0].startswith("--"):
         return PromptLine(number, {"prompt": text})
     values: dict[str, Any] = {}
@@ -142,9 +155,10 @@ def parse_prompt_line(
     while pos < len(args):
         arg = args[pos]
         if not arg.startswith("--"):
-            raise _line_error(number, f"'{arg}' must start with \"--\"", "syntax", got=arg)
+            raise _line_error(number, Msg("scripts.line_not_option", got=arg), "syntax", got=arg)
         if pos + 1 >= len(args):
-            raise _line_error(number, f"{arg} has no value", "missing", option=arg)
+            raise _line_error(number, Msg("scripts.line_no_value", option=arg), "missing",
+                              option=arg)
         tag_name = arg[2:]
         if tag_name in ("prompt", "negative_prompt"):
             pos += 1
@@ -157,14 +171,15 @@ def parse_prompt_line(
             continue
         tag = PROMPT_TAGS.get(tag_name)
         if tag is None:
-            raise _line_error(number, f"unknown option {arg}", "unknown_option", option=arg)
+            raise _line_error(number, Msg("scripts.line_unknown_option", option=arg),
+                              "unknown_option", option=arg)
         raw = args[pos + 1]
         pos += 2
         value = _convert(tag.kind, raw)
         if value is None or (tag.kind is TagKind.FLOAT and not math.isfinite(value)):
             raise _line_error(
                 number,
-                f"{arg} '{raw}' is not {_KIND_WORDS[tag.kind]}",
+                _wrong_type(tag.kind, arg, raw),
                 "wrong_type",
                 option=arg,
                 got=raw,
@@ -174,9 +189,8 @@ def parse_prompt_line(
             if tag.noop is not None and value == tag.noop:
                 dropped.append(tag_name)
                 continue
-            raise _line_error(
-                number, f"{arg} cannot be used: {tag.refused}", "unsupported", option=arg
-            )
+            refused = Msg("scripts.line_refused", option=arg, reason=tag.refused)
+            raise _line_error(number, refused, "unsupported", option=arg)
         if tag.field is None:
             dropped.append(tag_name)
             continue
@@ -185,7 +199,7 @@ def parse_prompt_line(
             if value is None:
                 raise _line_error(
                     number,
-                    f"{arg} '{raw}' is not a sampler this API offers",
+                    Msg("scripts.line_unknown_sampler", option=arg, got=raw),
                     "unknown_choice",
                     option=arg,
                     got=raw,
@@ -195,7 +209,7 @@ def parse_prompt_line(
             if value is None:
                 raise _line_error(
                     number,
-                    f"{arg} '{raw}' is not a checkpoint your key lists",
+                    Msg("scripts.line_unknown_checkpoint", option=arg, got=raw),
                     "unknown_choice",
                     option=arg,
                     got=raw,
@@ -214,7 +228,7 @@ def parse_prompt_lines(
     numbered = [(n, line) for n, line in numbered if line]
     if len(numbered) > limit:
         raise PromptScriptError(
-            f"The list holds {len(numbered)} prompts; at most {limit} are allowed",
+            Msg("scripts.too_many_lines", count=len(numbered), limit=limit),
             "too_many",
             {"count": len(numbered), "limit": limit},
         )

@@ -29,6 +29,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from webui.core.infotext import parse, quote
 from webui.core.outputs import png_bytes
+from webui.messages import Msg
 
 MAX_CELLS = 256  # as the X/Y/Z plan and the prompt matrix allow
 MAX_SIDE = 16384  # pixels on either side of a grid
@@ -61,6 +62,15 @@ class Annotation:
 Header = Sequence[Annotation]  # the lines of one column's or one row's header
 
 
+class GridError(ValueError):
+    """A grid that cannot be drawn from what it was given; `msg` says why (`str()`: English).
+    The text drawn into the picture is not a message: it stays as A1111 writes it."""
+
+    def __init__(self, msg: Msg) -> None:
+        super().__init__(str(msg))
+        self.msg = msg
+
+
 # --- public API -------------------------------------------------------------------------------
 
 
@@ -81,13 +91,13 @@ def draw_grid(
     """
     _check_count(len(images))
     if not 1 <= columns <= MAX_CELLS:
-        raise ValueError(f"a grid has 1 to {MAX_CELLS} columns, not {columns}")
+        raise GridError(Msg("scripts.grid_columns", limit=MAX_CELLS, columns=columns))
     rows = math.ceil(len(images) / columns)
     grid = _Grid(
         list(images),
         columns,
-        _headers(x_labels, columns, "x_labels", "columns") if draw_legend else [],
-        _headers(y_labels, rows, "y_labels", "rows") if draw_legend else [],
+        _headers(x_labels, columns, "x_labels") if draw_legend else [],
+        _headers(y_labels, rows, "y_labels") if draw_legend else [],
     )
     titles = [_clip(title)] if draw_legend else [""]
     return _compose([grid], titles, _cell_size(cell_size, images), margin)
@@ -112,15 +122,15 @@ def draw_xyz_grid(
     _check_count(total)
     outside = sorted(i for i in images_by_index if not 0 <= i < total)
     if outside:
-        raise ValueError(f"image index {outside[0]} is outside the {nx}x{ny}x{nz} plot")
+        raise GridError(Msg("scripts.grid_index_outside", index=outside[0], x=nx, y=ny, z=nz))
     cells = [images_by_index.get(i) for i in range(total)]
     per_grid = nx * ny
     grids = [
         _Grid(
             cells[iz * per_grid : (iz + 1) * per_grid],
             nx,
-            _headers(x_labels, nx, "x_labels", "columns") if draw_legend else [],
-            _headers(y_labels, ny, "y_labels", "rows") if draw_legend else [],
+            _headers(x_labels, nx, "x_labels") if draw_legend else [],
+            _headers(y_labels, ny, "y_labels") if draw_legend else [],
         )
         for iz in range(nz)
     ]
@@ -144,12 +154,10 @@ def draw_matrix_grid(
     optional = [_clip(part.strip().strip(",").strip()) for part in parts[1:]]
     expected = 1 << len(optional)
     if expected > MAX_CELLS:
-        raise ValueError(f"a prompt matrix of {expected} cells is more than {MAX_CELLS}")
+        raise GridError(Msg("scripts.grid_matrix_too_big", count=expected, limit=MAX_CELLS))
     if len(images) != expected:
-        raise ValueError(
-            f"a prompt matrix of {len(optional)} optional parts has {expected} images, "
-            f"not {len(images)}"
-        )
+        raise GridError(Msg("scripts.grid_matrix_images", parts=len(optional), expected=expected,
+                            got=len(images)))
     boundary = math.ceil(len(optional) / 2)
     across, down = optional[:boundary], optional[boundary:]
 
@@ -502,16 +510,22 @@ def _line_height(font: Font) -> int:
 
 def _check_count(count: int) -> None:
     if count < 1:
-        raise ValueError("a grid needs at least one cell")
+        raise GridError(Msg("scripts.grid_empty"))
     if count > MAX_CELLS:
-        raise ValueError(f"a grid of {count} cells is more than the {MAX_CELLS} allowed")
+        raise GridError(Msg("scripts.grid_too_many", count=count, limit=MAX_CELLS))
 
 
-def _headers(labels: Sequence[str], count: int, name: str, unit: str) -> list[Header]:
+def _headers(labels: Sequence[str], count: int, name: str) -> list[Header]:
+    """One header per column ("x_labels") or per row ("y_labels")."""
     if not labels:
         return []
     if len(labels) != count:
-        raise ValueError(f"{name} has {len(labels)} labels for {count} {unit}")
+        mismatch = (
+            Msg("scripts.grid_column_labels", name=name, labels=len(labels), count=count)
+            if name == "x_labels"
+            else Msg("scripts.grid_row_labels", name=name, labels=len(labels), count=count)
+        )
+        raise GridError(mismatch)
     return [[Annotation(_clip(label))] for label in labels]
 
 
@@ -527,5 +541,5 @@ def _cell_size(
         size = next((image.size for image in images if image is not None), DEFAULT_CELL)
     width, height = (int(n) for n in size)
     if width < 1 or height < 1:
-        raise ValueError(f"a cell of {width}x{height} pixels is empty")
+        raise GridError(Msg("scripts.grid_empty_cell", width=width, height=height))
     return min(width, MAX_SIDE), min(height, MAX_SIDE)

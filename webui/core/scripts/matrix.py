@@ -9,6 +9,7 @@ import random
 from dataclasses import dataclass
 
 from webui.core.scripts.common import MAX_MATRIX_PROMPTS, RANDOM_SEEDS, PromptScriptError
+from webui.messages import Msg
 
 # --- Prompt matrix -----------------------------------------------------------------------------
 
@@ -45,8 +46,7 @@ def prompt_matrix(
     count = matrix_count(text)
     if count > limit:
         raise PromptScriptError(
-            f"Prompt matrix: {text.count('|')} variable parts make {count} prompts; "
-            f"at most {limit} are allowed",
+            Msg("scripts.matrix_too_many", parts=text.count("|"), count=count, limit=limit),
             "too_many",
             {"count": count, "limit": limit},
         )

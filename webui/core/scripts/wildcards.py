@@ -22,6 +22,7 @@ from webui.core.scripts.common import (
     MAX_WILDCARD_DEPTH,
     PromptScriptError,
 )
+from webui.messages import Msg
 
 # --- Dynamic prompts and wildcards -------------------------------------------------------------
 
@@ -58,8 +59,7 @@ _Seq = tuple[Any, ...]
 def _check_name(name: str) -> str:
     if not _NAME.fullmatch(name):
         raise PromptScriptError(
-            f"__{name}__ is not a wildcard name: use letters, digits, _ - and / between "
-            f"folders (no '..', no absolute paths)",
+            Msg("scripts.wildcard_bad_name", name=name),
             "bad_wildcard_name",
             {"name": name},
         )
@@ -93,7 +93,7 @@ def parse_template(template: str) -> _Seq:
             elif char == "}" or (char == "|" and inside):
                 if not inside:
                     raise PromptScriptError(
-                        f"Unmatched '}}' at character {pos + 1}", "syntax", {"at": pos + 1}
+                        Msg("scripts.unmatched_close", at=pos + 1), "syntax", {"at": pos + 1}
                     )
                 break
             elif template.startswith("__", pos) and (match := _WILDCARD.match(template, pos)):
@@ -114,7 +114,7 @@ def parse_template(template: str) -> _Seq:
         depth += 1
         if depth > MAX_NESTING:
             raise PromptScriptError(
-                f"Braces nest deeper than {MAX_NESTING} levels at character {start}",
+                Msg("scripts.braces_too_deep", limit=MAX_NESTING, at=start),
                 "too_deep", {"at": start, "limit": MAX_NESTING})
         low = high = 1
         sep = ", "
@@ -134,7 +134,7 @@ def parse_template(template: str) -> _Seq:
             pos += 1
             options.append(sequence(inside=True))
         if pos >= len(template):
-            raise PromptScriptError(f"Unmatched '{{' at character {start}", "syntax", {"at": start})
+            raise PromptScriptError(Msg("scripts.unmatched_open", at=start), "syntax", {"at": start})
         pos += 1  # the closing brace
         depth -= 1
         high = min(high, len(options))
@@ -177,17 +177,19 @@ class Wildcards:
     def options(self, name: str) -> tuple[_Seq, ...]:
         path = self.path(name)
         if path is None:
-            where = ", ".join(str(folder) for folder in self.folders) or "no folder"
-            raise PromptScriptError(
-                f"Wildcard __{name}__ not found: no {name}.txt in {where}",
-                "wildcard_missing",
-                {"name": name},
+            # named by their last two parts ("presets/wildcards"): never the server's paths
+            folders = ", ".join(f"{folder.parent.name}/{folder.name}" for folder in self.folders)
+            missing = (
+                Msg("scripts.wildcard_missing", name=name, folders=folders)
+                if folders
+                else Msg("scripts.wildcard_missing_no_folder", name=name)
             )
+            raise PromptScriptError(missing, "wildcard_missing", {"name": name})
         stat = path.stat()
         if stat.st_size > self.max_bytes:
             raise PromptScriptError(
-                f"Wildcard __{name}__ is too large ({stat.st_size} bytes; at most "
-                f"{self.max_bytes})",
+                Msg("scripts.wildcard_too_large", name=name, size=stat.st_size,
+                    limit=self.max_bytes),
                 "wildcard_too_large",
                 {"name": name, "size": stat.st_size},
             )
@@ -198,7 +200,7 @@ class Wildcards:
             kept = [line for line in kept if line and not line.startswith("#")]
             if not kept:
                 raise PromptScriptError(
-                    f"Wildcard __{name}__ has no lines", "wildcard_empty", {"name": name}
+                    Msg("scripts.wildcard_empty", name=name), "wildcard_empty", {"name": name}
                 )
             self._cache[key] = tuple(parse_template(line) for line in kept)
         return self._cache[key]
@@ -223,23 +225,19 @@ class _Walk:
     def visit(self) -> None:
         self.steps += 1
         if self.steps > MAX_EXPANSION_STEPS:
-            raise PromptScriptError(
-                "The template expands too far (wildcards within wildcards); simplify it",
-                "too_complex",
-            )
+            raise PromptScriptError(Msg("scripts.template_too_complex"), "too_complex")
 
     def enter(self, name: str) -> tuple[_Seq, ...]:
         if len(self.chain) >= MAX_WILDCARD_DEPTH:
             path = " -> ".join(f"__{n}__" for n in [*self.chain, name])
             raise PromptScriptError(
-                f"Wildcards nest deeper than {MAX_WILDCARD_DEPTH} ({path}); does one include "
-                f"itself?",
+                Msg("scripts.wildcards_too_deep", limit=MAX_WILDCARD_DEPTH, path=path),
                 "wildcard_depth",
                 {"chain": [*self.chain, name]},
             )
         if self.wildcards is None:
             raise PromptScriptError(
-                f"Wildcard __{name}__ not found: no wildcard folders",
+                Msg("scripts.wildcard_no_folders", name=name),
                 "wildcard_missing",
                 {"name": name},
             )
@@ -250,7 +248,7 @@ class _Walk:
     def check(self, text: str) -> str:
         if len(text) > self.max_chars:
             raise PromptScriptError(
-                f"The expanded prompt is longer than {self.max_chars} characters",
+                Msg("scripts.expanded_too_long", limit=self.max_chars),
                 "too_long",
                 {"limit": self.max_chars},
             )
@@ -371,7 +369,7 @@ def expand_all(
     count = _count_seq(seq, _Walk(wildcards, max_chars))
     if count > limit:
         raise PromptScriptError(
-            f"The template makes {count} prompts; at most {limit} are allowed",
+            Msg("scripts.template_too_many", count=count, limit=limit),
             "too_many",
             {"count": count, "limit": limit},
         )

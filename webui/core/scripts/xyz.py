@@ -46,6 +46,7 @@ from webui.api.models import (
 )
 from webui.api.models.common import SEED_RANGE
 from webui.core.scripts.common import RANDOM_SEEDS
+from webui.messages import Msg, key_of_text
 
 MAX_CELLS = 256  # images one plot may ask for (before batch count x batch size)
 MAX_AXIS_VALUES = 1024  # a range is refused past this, before it is expanded
@@ -53,11 +54,41 @@ LORA_WEIGHT_RANGE = Range(-5, 5)  # ours: A1111 has no LoRA axis; wide enough fo
 
 
 class XYZError(ValueError):
-    """A value refused before anything is sent. `axis` is "X", "Y" or "Z" (None: the plan)."""
+    """A value refused before anything is sent. `axis` is "X", "Y" or "Z" (None: the plan);
+    `msg` says what, rendered in the visitor's language where it is shown (`str()`: English)."""
 
-    def __init__(self, message: str, axis: str | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, msg: Msg, axis: str | None = None) -> None:
+        super().__init__(str(msg))
+        self.msg = msg
         self.axis = axis
+
+
+class AxisValueError(ValueError):
+    """One value or range of an axis refused; `msg` says why (`parse_axis` names the axis)."""
+
+    def __init__(self, msg: Msg) -> None:
+        super().__init__(str(msg))
+        self.msg = msg
+
+
+# The boxes' labels ("X values"), the prefix of a refusal; another name is shown as it is.
+_VALUES_LABELS = {
+    "X": Msg("scripts.x_values"), "Y": Msg("scripts.y_values"), "Z": Msg("scripts.z_values")
+}
+_TYPE_LABELS = {"X": Msg("scripts.x_type"), "Y": Msg("scripts.y_type"), "Z": Msg("scripts.z_type")}
+
+
+def named(field: Msg | str, problem: Msg | str) -> Msg:
+    """A refusal after the label of the field it is about: "X values: ..."."""
+    return Msg("scripts.field", field=field, problem=problem)
+
+
+def values_label(name: str) -> Msg | str:
+    return _VALUES_LABELS.get(name, f"{name} values")
+
+
+def type_label(name: str) -> Msg | str:
+    return _TYPE_LABELS.get(name, f"{name} type")
 
 
 class AxisType(enum.StrEnum):
@@ -81,6 +112,13 @@ class AxisType(enum.StrEnum):
     def kind(self) -> str:
         """How values parse: "int", "float", "choice", "text" or "none"."""
         return _KIND[self]
+
+    @property
+    def shown(self) -> Msg | str:
+        """The type's name as the page shows it: its label in the catalogue (A1111's name is
+        the English), else the name itself."""
+        key = key_of_text(self.value)
+        return Msg(key) if key else self.value
 
     @property
     def bounds(self) -> Range | None:
@@ -230,7 +268,7 @@ def expand_ints(item: str) -> list[int | str]:
         start, end = _int(m.group(1)), _int(m.group(2)) + 1
         step = int(m.group(3)) if m.group(3) is not None else 1
         if step == 0:
-            raise ValueError(f"{item!r}: the step must not be 0")
+            raise AxisValueError(Msg("scripts.zero_step", item=repr(item)))
         values = range(start, end, step)
         _check_size(item, len(values))
         return list(values)
@@ -248,7 +286,7 @@ def expand_floats(item: str) -> list[float | str]:
         start, end = _float(m.group(1)), _float(m.group(2))
         step = float(m.group(3)) if m.group(3) is not None else 1.0
         if step == 0:
-            raise ValueError(f"{item!r}: the step must not be 0")
+            raise AxisValueError(Msg("scripts.zero_step", item=repr(item)))
         _check_size(item, arange_length(start, end + step, step))
         return list(arange(start, end + step, step))
     if m := RE_RANGE_COUNT_FLOAT.fullmatch(compact):
@@ -260,9 +298,11 @@ def expand_floats(item: str) -> list[float | str]:
 
 def _check_size(item: str, count: int) -> None:
     if count == 0:
-        raise ValueError(f"{item!r} gives no values")
+        raise AxisValueError(Msg("scripts.range_empty", item=repr(item)))
     if count > MAX_AXIS_VALUES:
-        raise ValueError(f"{item!r} gives {count} values; the most is {MAX_AXIS_VALUES}")
+        raise AxisValueError(
+            Msg("scripts.range_too_long", item=repr(item), count=count, limit=MAX_AXIS_VALUES)
+        )
 
 
 # --- axes -------------------------------------------------------------------------------------
@@ -303,18 +343,14 @@ class Axis:
         negative = str(form_values.get("negative_prompt") or "")
         if search not in prompt and search not in negative:
             raise XYZError(
-                f"{self.name} values: Prompt S/R did not find {search!r} in the "
-                "prompt or the negative prompt",
+                named(values_label(self.name), Msg("scripts.sr_not_found", search=repr(search))),
                 self.name,
             )
         for text in (prompt, negative):  # measured before it is built
             grown = len(text) + text.count(search) * (len(value) - len(search))
             if grown > MAX_PROMPT_CHARS:
-                raise XYZError(
-                    f"{self.name} values: Prompt S/R would make a prompt of {grown} "
-                    f"characters; at most {MAX_PROMPT_CHARS}",
-                    self.name,
-                )
+                too_long = Msg("scripts.sr_too_long", length=grown, limit=MAX_PROMPT_CHARS)
+                raise XYZError(named(values_label(self.name), too_long), self.name)
         return {
             "prompt": prompt.replace(search, value),
             "negative_prompt": negative.replace(search, value),
@@ -356,26 +392,27 @@ def parse_axis(
     try:
         kind = AxisType(axis_type)
     except ValueError:
-        raise XYZError(f"{name} type: unknown axis {axis_type!r}", name) from None
+        unknown = Msg("scripts.unknown_axis", got=repr(axis_type))
+        raise XYZError(named(type_label(name), unknown), name) from None
     choices = choices or AxisChoices()
     if kind is AxisType.NOTHING:
         return Axis(name=name)
 
-    def refuse(message: str) -> XYZError:
-        return XYZError(f"{name} values: {message}", name)
+    def refuse(problem: Msg | str) -> XYZError:
+        return XYZError(named(values_label(name), problem), name)
 
     lora = ""
     if kind is AxisType.LORA_WEIGHT:
         lora, sep, text = text.partition(":")
         lora = lora.strip()
         if not sep or not lora:
-            raise refuse("LoRA weight needs the LoRA's name first, as in 'name: 0.5, 1'")
+            raise refuse(Msg("scripts.lora_name_first"))
         if choices.loras is not None and lora not in choices.loras:
-            raise refuse(f"unknown LoRA {lora!r}")
+            raise refuse(Msg("scripts.unknown_lora", got=repr(lora)))
 
     items = split_values(text)
     if not items:
-        raise refuse(f"no values for {kind.value}")
+        raise refuse(Msg("scripts.no_values", axis=kind.shown))
     try:
         if kind.kind in ("int", "float"):
             expand, read = (expand_ints, _whole) if kind.kind == "int" else \
@@ -384,26 +421,37 @@ def parse_axis(
             for item in items:  # the total is bounded as it grows, not once all is built
                 values += [read(v, kind) for v in expand(item)]  # type: ignore[operator]
                 if len(values) > MAX_AXIS_VALUES:
-                    raise ValueError(f"more than {MAX_AXIS_VALUES} values")
+                    raise AxisValueError(Msg("scripts.too_many_values", limit=MAX_AXIS_VALUES))
         elif kind.kind == "choice":
             values = [_choose(v, kind, choices) for v in items]
         else:
             values = items
-    except ValueError as error:
-        raise refuse(str(error)) from None
+    except ValueError as error:  # ours carry a message; any other is shown as it is
+        raise refuse(getattr(error, "msg", None) or str(error)) from None
     bounds = kind.bounds
     for value in values:
         if bounds is not None and not bounds.contains(value):
-            shown = round(value, 8) if isinstance(value, float) else value
-            raise refuse(f"{kind.value} must be {bounds.describe()}, got {shown}")
+            raise refuse(_out_of_range(kind, bounds, value))
     return Axis(type=kind, values=tuple(values), name=name, lora=lora)
+
+
+def _number(value: float) -> str:
+    """1.0 -> "1", 0.5 -> "0.5": a bound as a person writes it (as `Range.describe`)."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _out_of_range(kind: AxisType, bounds: Range, value: float) -> Msg:
+    """Every axis's bounds are a closed interval (a test holds them to it)."""
+    shown = round(value, 8) if isinstance(value, float) else value
+    return Msg("scripts.axis_out_of_range", axis=kind.shown, minimum=_number(bounds.lo or 0),
+               maximum=_number(bounds.hi or 0), got=shown)
 
 
 def _whole(value: int | str, kind: AxisType) -> int:
     if isinstance(value, int):
         return value
     if not _WHOLE.fullmatch(value):
-        raise ValueError(f"{value!r} is not a whole number for {kind.value}")
+        raise AxisValueError(Msg("scripts.not_whole", got=repr(value), axis=kind.shown))
     return int(value)
 
 
@@ -413,27 +461,29 @@ def _decimal(value: float | str, kind: AxisType) -> float:
     try:
         return float(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not a number for {kind.value}") from None
+        raise AxisValueError(Msg("scripts.not_number", got=repr(value), axis=kind.shown)) from None
 
 
 def _choose(value: str, kind: AxisType, choices: AxisChoices) -> Any:
     if not value:
-        raise ValueError(f"an empty value for {kind.value}")
+        raise AxisValueError(Msg("scripts.empty_value", axis=kind.shown))
     if kind is AxisType.SAMPLER:
-        return _match(value, choices.samplers, kind)
+        return _match(value, choices.samplers, Msg("scripts.unknown_sampler", got=repr(value)))
     if kind is AxisType.CHECKPOINT:
-        return _match(value, choices.checkpoints, kind, substring=True)
+        unknown = Msg("scripts.unknown_checkpoint", got=repr(value))
+        return _match(value, choices.checkpoints, unknown, substring=True)
     if kind is AxisType.VAE:
         if value.lower() in VAE_AUTOMATIC:
             return None
-        return _match(value, choices.vaes, kind, substring=True, case_sensitive=False)
-    return _match(value, choices.upscalers, kind)
+        unknown = Msg("scripts.unknown_vae", got=repr(value))
+        return _match(value, choices.vaes, unknown, substring=True, case_sensitive=False)
+    return _match(value, choices.upscalers, Msg("scripts.unknown_upscaler", got=repr(value)))
 
 
 def _match(
     value: str,
     known: Sequence[str] | None,
-    kind: AxisType,
+    unknown: Msg,
     *,
     substring: bool = False,
     case_sensitive: bool = True,
@@ -454,7 +504,7 @@ def _match(
             found = [name for name in known if value.lower() in name.lower()]
         if found:
             return min(found, key=len)
-    raise ValueError(f"unknown {kind.value.lower()} {value!r}")
+    raise AxisValueError(unknown)
 
 
 def set_lora_weight(prompt: str, name: str, weight: float) -> str:
@@ -508,10 +558,8 @@ def plan(
     """
     total = len(x) * len(y) * len(z)
     if total > max_cells:
-        raise XYZError(
-            f"the plot would make {total} images ({len(x)} x {len(y)} x {len(z)}); "
-            f"the most is {max_cells}"
-        )
+        raise XYZError(Msg("scripts.too_many_cells", total=total, x=len(x), y=len(y), z=len(z),
+                           limit=max_cells))
     form = dict(form_values or {})
     base: dict[str, Any] = {}
     if not keep_random_seeds:

@@ -10,7 +10,6 @@ from typing import Any
 import gradio as gr
 
 from webui.api import models as m
-from webui.api.errors import FieldIssue, InvalidRequestError
 from webui.core.tools import (
     EnhanceForm,
     check_batch,
@@ -19,11 +18,12 @@ from webui.core.tools import (
     host_upload,
     read_upload,
 )
+from webui.messages import Msg
 from webui.ui.context import UiContext
 from webui.ui.controls import bounds
 from webui.ui.forms import Form
 from webui.ui.inputs import GuardedFile, GuardedImage
-from webui.ui.tasks import Follower
+from webui.ui.tasks import Follower, refusal
 from webui.ui.tool_tab import ToolResults, build_tool_results, wire_tool
 
 TAB = "extras"
@@ -113,11 +113,13 @@ def build_extras(ctx: UiContext, visitor: gr.BrowserState, last_tasks: gr.Browse
         files = [data[image]] if data[mode] == "single" else list(data[batch] or [])
         files = [f for f in files if isinstance(f, str) and f]
         if not files:
-            what = "an image" if data[mode] == "single" else "one or more images"
-            raise InvalidRequestError([FieldIssue("image", f"image is required: upload {what}",
-                                                  "missing")], "enhance")
+            what = Msg("upload.what_an_image") if data[mode] == "single" \
+                else Msg("upload.what_images")
+            raise refusal("image", Msg("upload.required", field="image", what=what), "missing",
+                          "enhance")
         check_batch(files, "image", "Images")
-        labels = [f"Image {n}" if len(files) > 1 else "Image" for n in range(1, len(files) + 1)]
+        labels = [Msg("fields.image_number", number=n) if len(files) > 1 else LABELS["image"]
+                  for n in range(1, len(files) + 1)]
         for path, label in zip(files, labels, strict=True):  # all checked before any decodes
             header = check_upload(path, "image", label)
             m.check_enhance_input(header.width, header.height)

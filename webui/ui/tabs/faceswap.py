@@ -10,11 +10,12 @@ from typing import Any
 
 import gradio as gr
 
-from webui.api.errors import FieldIssue, InvalidRequestError
+from webui.api.errors import InvalidRequestError
 from webui.core.tools import check_batch, check_upload, host_upload, read_upload, roop_request
+from webui.messages import Msg
 from webui.ui.context import UiContext
 from webui.ui.inputs import GuardedFile, GuardedImage
-from webui.ui.tasks import Follower
+from webui.ui.tasks import Follower, refusal
 from webui.ui.tool_tab import ToolResults, build_tool_results, wire_tool
 
 TAB = "faceswap"
@@ -66,14 +67,14 @@ def build_faceswap(ctx: UiContext, visitor: gr.BrowserState, last_tasks: gr.Brow
 
     def build(data: dict[Any, Any]) -> list[Callable[[], Any]]:
         if not isinstance(data[source], str) or not data[source]:
-            raise _missing("sourceUrl", "upload an image with the face to use")
+            raise _missing("sourceUrl", Msg("upload.what_face"))
         files = [data[target]] if data[mode] == "single" else list(data[targets] or [])
         files = [f for f in files if isinstance(f, str) and f]
         if not files:
-            raise _missing("targetUrl", "upload the image whose face is replaced")
+            raise _missing("targetUrl", Msg("upload.what_target"))
         check_batch(files, "targetUrl", "Targets")
         check_upload(data[source], "sourceUrl", "Source face")
-        labels = [f"Target {n}" if len(files) > 1 else "Target image"
+        labels = [Msg("fields.target_number", number=n) if len(files) > 1 else "Target image"
                   for n in range(1, len(files) + 1)]
         for path, label in zip(files, labels, strict=True):  # all checked before any decodes
             check_upload(path, "targetUrl", label)
@@ -102,6 +103,5 @@ def build_faceswap(ctx: UiContext, visitor: gr.BrowserState, last_tasks: gr.Brow
                        follower, run)
 
 
-def _missing(field: str, what: str) -> InvalidRequestError:
-    return InvalidRequestError([FieldIssue(field, f"{field} is required: {what}", "missing")],
-                               "roop")
+def _missing(field: str, what: Msg) -> InvalidRequestError:
+    return refusal(field, Msg("upload.required", field=field, what=what), "missing", "roop")

@@ -15,30 +15,36 @@ import gradio as gr
 
 from webui.api.errors import InvalidRequestError
 from webui.core.history import (
+    INPUTS_EXPIRED,
     KIND_LABELS,
     SEEDED_KINDS,
+    TASK_GONE,
     HistoryPage,
     HistoryRow,
     delete_task,
     history_page,
+    not_deleted,
     rerun_request,
 )
+from webui.core.history import deleted as deleted_message
 from webui.core.hosting import UPLOADS_PATH
 from webui.core.limits import RateLimited
-from webui.core.messages import Language, language_of, message
+from webui.messages import Language, Msg, message
 from webui.ui import toasts
 from webui.ui.context import UiContext
+from webui.ui.language import current_language, say
 from webui.ui.results import ResultsPanel, build_results_panel, meter_markdown
 from webui.ui.tasks import warn_invalid
 
 TAB = "history"
 KIND_CHOICES = [("All kinds", ""), *((label, kind) for kind, label in KIND_LABELS.items())]
-DELETE_QUESTION = "Delete this task and its image files? This cannot be undone."
-DELETE_QUESTION_ZH = "删除这个任务及其图片文件？删除后无法恢复。"
-# the browser asks first; the answer travels as the last input (a cancel deletes nothing)
+# the browser asks first, in the page's language; the answer travels as the last input (a
+# cancel deletes nothing)
 CONFIRM_DELETE_JS = f"""(...args) => {{
   const zh = (document.documentElement.lang || "").toLowerCase().startsWith("zh");
-  return [...args.slice(0, -1), confirm(zh ? {DELETE_QUESTION_ZH!r} : {DELETE_QUESTION!r})];
+  const question = zh ? {message("history.delete_question", Language.ZH_CN)!r}
+                      : {message("history.delete_question", Language.EN)!r};
+  return [...args.slice(0, -1), confirm(question)];
 }}"""
 ROW_CLICK_JS = """
 const open = (row) => row && trigger('click', {task: row.dataset.task});
@@ -119,7 +125,7 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
         visitor_id = ctx.visitor_id(visitor_id, request)
         if not visitor_id:
             return gr.skip()
-        return page_of(visitor_id, kind, text, page, language_of(request))
+        return page_of(visitor_id, kind, text, page, current_language())
 
     def page_of(visitor_id: str, kind: str, text: str, page: Any,
                 language: Language = Language.EN) -> dict[Any, Any]:
@@ -163,7 +169,7 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
         owner = ctx.owner(visitor_id)
         record = ctx.runtime.store.get(task_id, owner)
         if record is None:
-            toasts.warn("That task is gone (deleted, or not yours).")
+            toasts.warn(TASK_GONE)
             yield {}
             return
         first = {h.request_json: json.dumps(record.request, indent=2, ensure_ascii=False),
@@ -196,23 +202,22 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
         owner = ctx.owner(visitor_id)
         record = ctx.runtime.store.get(task_id, owner)
         if record is None:
-            toasts.warn("That task is gone (deleted, or not yours).")
+            toasts.warn(TASK_GONE)
             return gr.skip()
         if _expired_inputs(ctx, record.request):
-            toasts.warn("A picture this task started from has expired (uploads are kept 24 h): "
-                       "open its tab and upload the picture again.")
+            toasts.warn(INPUTS_EXPIRED)
             return gr.skip()
         try:
-            request = rerun_request(record, new_seed=new_seed)
+            task_request = rerun_request(record, new_seed=new_seed)
         except InvalidRequestError as error:
             warn_invalid(error, {})
             return gr.skip()
         try:
-            handle = ctx.submit(visitor_id, request)
+            handle = ctx.submit(visitor_id, task_request)
         except RateLimited as limited:
-            toasts.warn(f"Not sent: {limited}")
+            toasts.warn(Msg("send.not_sent", reason=limited))
             return gr.skip()
-        return {**page_of(visitor_id, kind, text, 1, language_of(request)),
+        return {**page_of(visitor_id, kind, text, 1, current_language()),
                 h.opened: f"{handle.task_id}|{time.monotonic()}"}
 
     def rerun_same(v: Any, o: str, k: str, t: str, request: gr.Request) -> dict[Any, Any]:
@@ -237,18 +242,19 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
         try:
             deleted = delete_task(ctx.runtime.store, ctx.thumbs, task_id, ctx.owner(visitor_id))
         except ValueError as exc:
-            toasts.warn(f"Not deleted: {exc}.")
+            toasts.warn(not_deleted(exc))
             return gr.skip()
         if deleted is None:
-            toasts.warn("That task is gone (deleted, or not yours).")
+            toasts.warn(TASK_GONE)
         else:
-            toasts.info(f"Deleted the task and its {len(deleted.images)} image file(s).")
+            toasts.info(deleted_message(deleted))
         owner = ctx.owner(visitor_id)
         cleared = {h.panel.gallery: [], h.panel.results: [], h.panel.selected: None,
-                   h.panel.infotext: "", h.panel.status: "Deleted", h.request_json: "",
+                   h.panel.infotext: "", h.panel.status: say(Msg("history.deleted_status")),
+                   h.request_json: "",
                    h.panel.meter: meter_markdown(0, ctx.engine.billed_calls(owner)),
                    h.opened: ""}
-        return {**page_of(visitor_id, kind, text, page, language_of(request)), **cleared}
+        return {**page_of(visitor_id, kind, text, page, current_language()), **cleared}
 
     h.delete.click(delete, inputs=[visitor, h.opened, h.kind, h.search, h.page, confirmed],
                    outputs=[*h.refresh_outputs, *h.panel.outputs, h.request_json, h.opened],
@@ -270,7 +276,7 @@ def _page(value: Any) -> int:
 def _opened_task(visitor_id: str | None, opened: str) -> str | None:
     task_id = (opened or "").split("|")[0]
     if not visitor_id or not task_id:
-        toasts.warn("Open a task first: click a row.")
+        toasts.warn(Msg("history.open_first"))
         return None
     return task_id
 

@@ -14,7 +14,7 @@ import gradio as gr
 from PIL import Image
 
 from webui.api import models as m
-from webui.api.errors import FieldIssue, InvalidRequestError
+from webui.api.errors import InvalidRequestError
 from webui.core.builder import (
     INPAINT_AREAS,
     MASK_MODES,
@@ -27,10 +27,12 @@ from webui.core.hosting import (
     MAX_UPLOAD_SIDE,
     UploadRefused,
     is_public_url,
+    labelled,
     prepare_upload,
     to_png,
 )
 from webui.core.masks import mask_from_editor, mask_from_upload
+from webui.messages import Msg
 from webui.ui.context import UiContext
 from webui.ui.controls import (
     batch_controls,
@@ -61,6 +63,7 @@ from webui.ui.tasks import (
     SendControls,
     build_send_controls,
     host_files,
+    refusal,
     wire_generate,
 )
 from webui.ui.topbar import TopBar
@@ -211,7 +214,7 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
         pasted = (data[image_url] or "").strip()
         if init is None and pasted:
             if not is_public_url(pasted):
-                raise _invalid("image_link", "image_link must be an http:// or https:// URL")
+                raise _invalid("image_link", Msg("img2img.url_scheme", field="image_link"))
             init_url = pasted
         else:
             init_url = PLACEHOLDER_URL if init is not None else ""
@@ -233,7 +236,7 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
                                                   what="Mask").url
                                   if mask is not None else None)
             except UploadRefused as refused:
-                raise _invalid("image_link", str(refused)) from None
+                raise _invalid("image_link", refused.msg) from None
             hosted["units"] = host_files(ctx, data.get(visitor), files)
             return hosted
 
@@ -276,8 +279,8 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
                       handlers.generate, networks, scripts, send)
 
 
-def _invalid(field: str, message: str) -> InvalidRequestError:
-    return InvalidRequestError([FieldIssue(f"alwayson_scripts.{field}", message)], "image2image")
+def _invalid(field: str, text: Msg) -> InvalidRequestError:
+    return refusal(f"alwayson_scripts.{field}", text, endpoint="image2image")
 
 
 def _open(path: Any, what: str) -> tuple[Image.Image | None, bytes | None]:
@@ -287,13 +290,14 @@ def _open(path: Any, what: str) -> tuple[Image.Image | None, bytes | None]:
     try:
         prepared = prepare_upload(Path(path).read_bytes(), what)
     except OSError:
-        raise _invalid("image_link", f"{what}: the upload could not be read") from None
+        raise _invalid("image_link", labelled(what, Msg("upload.read_failed"))) from None
     except UploadRefused as refused:
-        raise _invalid("image_link", str(refused)) from None
+        raise _invalid("image_link", refused.msg) from None
     return Image.open(io.BytesIO(prepared.png)), prepared.png
 
 
 def _check_size(image: Image.Image) -> None:
     if max(image.size) > MAX_UPLOAD_SIDE:
-        raise _invalid("image_link", f"Image: {image.width}x{image.height} is larger than "
-                                     f"{MAX_UPLOAD_SIDE}x{MAX_UPLOAD_SIDE}")
+        raise _invalid("image_link", labelled("Image", Msg(
+            "upload.too_many_pixels", width=image.width, height=image.height,
+            max_width=MAX_UPLOAD_SIDE, max_height=MAX_UPLOAD_SIDE)))

@@ -13,6 +13,7 @@ from PIL import Image
 
 from webui.core import infotext
 from webui.core.hosting import MAX_UPLOAD_BYTES, MAX_UPLOAD_SIDE
+from webui.messages import Msg
 from webui.ui import toasts
 from webui.ui.inputs import GuardedFile
 
@@ -63,30 +64,35 @@ def read_parameters(path: str | None) -> tuple[Any, str, str]:
     # The reasons are our own words: an exception's text names the file's path on the server.
     try:
         if Path(path).stat().st_size > MAX_UPLOAD_BYTES:
-            raise _Unreadable(f"over the {MAX_UPLOAD_BYTES >> 20} MB limit")
+            raise _Unreadable(Msg("pnginfo.over_limit", limit=MAX_UPLOAD_BYTES >> 20))
         with Image.open(path) as probe:
             if max(probe.size) > MAX_UPLOAD_SIDE:
-                raise _Unreadable(f"{probe.width}x{probe.height} is larger than "
-                                  f"{MAX_UPLOAD_SIDE}x{MAX_UPLOAD_SIDE}")
+                raise _Unreadable(Msg("upload.too_many_pixels", width=probe.width,
+                                      height=probe.height, max_width=MAX_UPLOAD_SIDE,
+                                      max_height=MAX_UPLOAD_SIDE))
             probe.load()
             text = parameters_of(probe)
     except _Unreadable as exc:
-        toasts.warn(f"Not a readable image: {exc}")
+        toasts.warn(Msg("pnginfo.unreadable", reason=exc.msg))
         return None, "", ""
     except Image.DecompressionBombError:
-        toasts.warn("Not a readable image: too many pixels to decode")
+        toasts.warn(Msg("pnginfo.unreadable", reason=Msg("pnginfo.bomb")))
         return None, "", ""
     except (OSError, ValueError, SyntaxError):
-        toasts.warn("Not a readable image: not a PNG, JPEG or WebP file, or a damaged one")
+        toasts.warn(Msg("pnginfo.unreadable", reason=Msg("pnginfo.not_an_image")))
         return None, "", ""
     if not text:
-        toasts.info("This image carries no generation parameters.")
+        toasts.info(Msg("pnginfo.no_parameters"))
         return path, "", ""
     return path, text, fields_table(text)
 
 
 class _Unreadable(ValueError):
     """A reason of our own, safe to show."""
+
+    def __init__(self, msg: Msg) -> None:
+        super().__init__(str(msg))
+        self.msg = msg
 
 
 def parameters_of(image: Image.Image) -> str | None:

@@ -22,9 +22,10 @@ from webui.core.delivery import DeliveryMode
 from webui.core.engine import PollPolicy, PreviewSchedule
 from webui.core.limits import RateLimited
 from webui.core.visitors import CREDENTIAL_FIELDS, Credentials, Preferences, PreviewMode
+from webui.messages import Msg, label, message
 from webui.ui import toasts
 from webui.ui.context import NO_VISITOR, UiContext
-from webui.ui.i18n import ZH, tr
+from webui.ui.language import current_language, say
 
 TAB = "settings"
 LANGUAGE_NOTE = ("**Language**: the page follows your browser's language (English or 中文); "
@@ -49,6 +50,7 @@ class SettingsTab:
     saved_prefs: gr.BrowserState  # JSON of Preferences
     saved_keys: gr.BrowserState  # JSON of Credentials, only when remembered (encrypted)
     handlers: dict[str, Any]
+    outputs_folder: gr.Textbox
 
 
 MODE_CHOICES = [("Spaced out: 2 s, 4 s, 8 s … 16 s (cheapest)", PreviewMode.SPACED.value),
@@ -80,83 +82,61 @@ def _schedule(mode: str, interval: float | None) -> PreviewSchedule | None:
     return Preferences(preview_interval=interval or 0, preview_mode=PreviewMode(mode)).schedule()
 
 
-def _shown(mode: str, interval: float | None) -> str:
+def _shown(mode: str, interval: float | None) -> Msg:
     if mode == PreviewMode.STEADY and interval:
-        return f"every {interval:g} s"
-    return "spaced out" if mode == PreviewMode.SPACED else "off"
+        return Msg("settings.preview_every", seconds=f"{interval:g}")
+    if mode == PreviewMode.SPACED:
+        return Msg("settings.preview_spaced_out")
+    return Msg("settings.preview_is_off")
 
 
-def tradeoff_text(mode: str, interval: float | None, delivery: DeliveryMode) -> str:
+def tradeoff_text(mode: str, interval: float | None, delivery: DeliveryMode) -> Msg:
     schedule = _schedule(mode, interval)
     short, minute = (calls_per_task(schedule, delivery, t) for t in (20, 60))
     off = calls_per_task(None, delivery, 20)
-    return (f"Live preview **{_shown(mode, interval)}**: a 20 s task costs about **{short}** "
-            f"billed calls, a 1 min task **{minute}** (previews off: {off} for 20 s). Each "
-            "preview is a billed status query.")
-
-
-def _tradeoff_zh(mode: str, interval: float | None, delivery: DeliveryMode) -> str:
-    schedule = _schedule(mode, interval)
-    short, minute = (calls_per_task(schedule, delivery, t) for t in (20, 60))
-    off = calls_per_task(None, delivery, 20)
-    english = _shown(mode, interval)
-    shown = {"spaced out": "逐渐拉长间隔", "off": "关闭"}.get(english) or f"每 {interval:g} 秒"
-    return (f"实时预览**{shown}**：一个 20 秒的任务约计费 **{short}** 次，1 分钟的任务 "
-            f"**{minute}** 次（关闭预览：20 秒任务 {off} 次）。每次预览都是一次计费的状态查询。")
-
-
-# every position of the controls, in both delivery modes
-ZH.update({tradeoff_text(mode, step / 2 or None, delivery):
-           _tradeoff_zh(mode, step / 2 or None, delivery)
-           for step in range(11) for delivery in DeliveryMode
-           for mode in PreviewMode})
-ZH.update({"Spaced out: 2 s, 4 s, 8 s … 16 s (cheapest)": "逐渐拉长：2 秒、4 秒、8 秒 … 16 秒（最省）",
-           "Steady, every N seconds while this page is shown": "固定间隔：本页面显示时每 N 秒",
-           "Off": "关闭", "Live preview": "实时预览",
-           "Steady interval, seconds": "固定间隔（秒）"})
+    return Msg("settings.tradeoff", shown=_shown(mode, interval), short=short, minute=minute,
+               off=off)
 
 
 CALLBACK_TEXT = ("Results arrive by **callback** (the service calls this app back): with "
                  "previews off a task costs one billed call; a status query runs only as a rare "
                  "safety net.")
-ZH[CALLBACK_TEXT] = ("结果通过**回调**送达（服务回调本应用）：关闭预览时每个任务只计费一次；"
-                     "状态查询只作为少量的保险。")
+POLLING_TEXT = ("Results are learnt by **polling** (no public URL the service can call back): "
+                "queries every 2 s growing to 30 s. Set `ZHIQITE_PUBLIC_URL`, or start the app "
+                "with `--share`, for callbacks.")
 
 
 def delivery_text(ctx: UiContext) -> str:
-    if ctx.engine.mode == DeliveryMode.CALLBACK:
-        return CALLBACK_TEXT
-    return ("Results are learnt by **polling** (no public URL the service can call back): "
-            "queries every 2 s growing to 30 s. Set `ZHIQITE_PUBLIC_URL`, or start the app with "
-            "`--share`, for callbacks.")
+    """English, as the page is written (`ui/i18n.py` gives it its key); `label()` renders it."""
+    return CALLBACK_TEXT if ctx.engine.mode == DeliveryMode.CALLBACK else POLLING_TEXT
 
 
 # how the client signs its calls -> the words for it (`none`: a backend that needs no key)
-AUTH_WORDS = {"appcode": "AppCode", "vendor-key": "vendor key", "signature": "signed requests"}
+AUTH_WORDS = {"appcode": "AppCode", "vendor-key": Msg("settings.auth_vendor_key"),
+              "signature": Msg("settings.auth_signature")}
 
 
-def connection_works(auth_mode: str, base_url: str, total: int | None) -> str:
+def connection_works(auth_mode: str, base_url: str, total: int | None) -> Msg:
     """Test connection's answer, plainly: "Connection works: AppCode at api.example.com:
-    12 checkpoints listed." (`messages.py` has its Chinese)."""
+    12 checkpoints listed." """
     host = urlsplit(base_url).netloc or base_url
-    listed = f": {total} checkpoints listed." if isinstance(total, int) else "."
     words = AUTH_WORDS.get(auth_mode)
     if words is None:
-        return f"Connection works: {host}, no key needed{listed}"
-    return f"Connection works: {words} at {host}{listed}"
+        if isinstance(total, int):
+            return Msg("settings.works_keyless_listed", host=host, total=total)
+        return Msg("settings.works_keyless", host=host)
+    if isinstance(total, int):
+        return Msg("settings.works_listed", auth=words, host=host, total=total)
+    return Msg("settings.works", auth=words, host=host)
 
 
-def key_mode_text(ctx: UiContext, visitor: str | None) -> str:
+def key_mode_text(ctx: UiContext, visitor: str | None) -> Msg:
     if ctx.people.uses_own_key(visitor):
-        mode = ctx.client(visitor).auth_mode
-        return (f"Using **your own key** ({mode}), held in this server's memory for your "
-                "browser only; your history is kept under it.")
+        return Msg("settings.key_own", mode=ctx.client(visitor).auth_mode)
+    own = ctx.people.allow_own_keys
     if ctx.runtime.is_offline:
-        base = "the **offline demo backend** (no key needed; synthetic images)"
-    else:
-        base = "the **app's own key** (set by whoever runs it)"
-    own = " You can use your own key below." if ctx.people.allow_own_keys else ""
-    return f"Using {base}.{own}"
+        return Msg("settings.key_offline_own") if own else Msg("settings.key_offline")
+    return Msg("settings.key_app_own") if own else Msg("settings.key_app")
 
 
 def browser_stores(ctx: UiContext) -> tuple[gr.BrowserState, gr.BrowserState]:
@@ -173,13 +153,14 @@ def build_settings(ctx: UiContext, visitor: gr.BrowserState,
                    ) -> SettingsTab:
     """`stores`: from `browser_stores`, made outside the tabs (else made here)."""
     d = ctx.people.defaults
-    with gr.Tab("Settings", id=TAB, elem_id="tab_settings"):
+    with gr.Tab("Settings", id=TAB, elem_id="tab_settings") as settings_tab:
         # inside the tab: a component between two tabs shows as an extra tab
         saved_prefs, saved_keys = stores or browser_stores(ctx)
         with gr.Row(equal_height=False):
             with gr.Column():
                 gr.Markdown("### API key")
-                key_status = gr.Markdown(key_mode_text(ctx, None), elem_id="settings_key_status")
+                key_status = gr.Markdown(str(key_mode_text(ctx, None)),
+                                         elem_id="settings_key_status")
                 own = ctx.people.allow_own_keys
                 keys = {name: gr.Textbox(label=label, type="password" if "secret" in name
                                          or name == "appcode" else "text", max_lines=1,
@@ -205,17 +186,16 @@ def build_settings(ctx: UiContext, visitor: gr.BrowserState,
                 interval = gr.Slider(0.5, 5, step=0.5, value=d.preview_interval or 1.5,
                                      label="Steady interval, seconds",
                                      elem_id="settings_preview_interval")
-                tradeoff = gr.Markdown(tradeoff_text(d.preview_mode, d.preview_interval,
-                                                     ctx.engine.mode),
-                                       elem_id="settings_tradeoff")
+                # rendered in the visitor's language when the page loads (`restore`)
+                tradeoff = gr.Markdown("", elem_id="settings_tradeoff")
                 delivery = gr.Markdown(delivery_text(ctx), elem_id="settings_delivery")
                 output_format = gr.Radio(list(m.OUTPUT_FORMATS), value=d.output_format,
                                          label="Format the service sends (saved files are "
                                                "always PNG with their parameters)")
-                gr.Textbox(value=toasts.visitor_path(ctx.runtime.settings.outputs_dir,
-                                                     "the app's outputs folder (on the server)"),
-                           label="Outputs folder", interactive=False,
-                           info="Set by the app's operator (ZHIQITE_OUTPUTS_DIR)")
+                # the folder as the visitor may see it, in their language (`restore`)
+                outputs_folder = gr.Textbox(value="", label="Outputs folder", interactive=False,
+                                            info="Set by the app's operator "
+                                                 "(ZHIQITE_OUTPUTS_DIR)")
         gr.Markdown("### Defaults for new tasks")
         with gr.Row():
             sampler = gr.Dropdown(list(m.SAMPLERS), value=d.sampler, label="Sampler")
@@ -246,8 +226,12 @@ def build_settings(ctx: UiContext, visitor: gr.BrowserState,
              "output_format": output_format, "controlnet_units": units,
              "confirm_images": confirm_images, "confirm_calls": confirm_calls}
     tab = SettingsTab(keys, remember, use_keys, forget_keys, test, key_status, prefs, tradeoff,
-                      delivery, save, saved_prefs, saved_keys, {})
+                      delivery, save, saved_prefs, saved_keys, {}, outputs_folder)
     tab.handlers = _wire(ctx, tab, visitor)
+    # shown again in the page's language now (Gradio's switch may have changed it since)
+    settings_tab.select(tab.handlers["relabel"], inputs=[visitor, preview_mode, interval],
+                        outputs=[tab.tradeoff, tab.key_status, tab.delivery,
+                                 tab.outputs_folder], queue=False, show_progress="hidden")
     return tab
 
 
@@ -258,7 +242,7 @@ def _wire(ctx: UiContext, tab: SettingsTab, visitor: Any) -> dict[str, Any]:
         mode = mode if mode in tuple(PreviewMode) else PreviewMode.SPACED
         seconds = interval if isinstance(interval, int | float) and 0.5 <= interval <= 5 \
             else None
-        return tr(tradeoff_text(mode, seconds, ctx.engine.mode))
+        return say(tradeoff_text(mode, seconds, ctx.engine.mode))
 
     for control in pace:
         control.change(tradeoff, pace, tab.tradeoff, queue=False)
@@ -273,11 +257,11 @@ def _wire(ctx: UiContext, tab: SettingsTab, visitor: Any) -> dict[str, Any]:
         try:
             ctx.people.set_credentials(visitor_id, credentials)
         except ConfigurationError as exc:
-            toasts.warn(f"Key not used: {exc}")
+            toasts.warn(Msg("settings.key_not_used", reason=exc))
             return gr.skip()
-        toasts.info("Your key is in use for this browser.")
+        toasts.info(Msg("settings.key_in_use"))
         remembered = seal_key(ctx, visitor_id, credentials) if data[tab.remember] else ""
-        return {tab.saved_keys: remembered, tab.key_status: key_mode_text(ctx, visitor_id),
+        return {tab.saved_keys: remembered, tab.key_status: say(key_mode_text(ctx, visitor_id)),
                 **{c: gr.Textbox(value="") for c in tab.keys.values()}}
 
     def forget(visitor_id: str | None, request: gr.Request = None  # type: ignore[assignment]
@@ -285,25 +269,29 @@ def _wire(ctx: UiContext, tab: SettingsTab, visitor: Any) -> dict[str, Any]:
         visitor_id = ctx.visitor_id(visitor_id, request)
         if visitor_id:
             ctx.people.forget_credentials(visitor_id)
-        toasts.info("Your key is forgotten: this server and this browser no longer hold it.")
-        return {tab.saved_keys: "", tab.key_status: tr(key_mode_text(ctx, visitor_id))}
+        toasts.info(Msg("settings.key_forgotten"))
+        return {tab.saved_keys: "", tab.key_status: say(key_mode_text(ctx, visitor_id))}
 
     def test(visitor_id: str | None, request: gr.Request = None  # type: ignore[assignment]
              ) -> str:
+        language = current_language()
         visitor_id = ctx.visitor_id(visitor_id, request)
         if not visitor_id:
-            return NO_VISITOR
+            return toasts.markdown_text(say(NO_VISITOR, language))
         try:
             ctx.admit_list_call(visitor_id)  # a billed list call
         except RateLimited as limited:
-            return f"Not tested: {limited}"
+            return toasts.markdown_text(say(Msg("settings.not_tested", reason=limited),
+                                            language))
         client = ctx.client(visitor_id)
         try:
             page = client.query_models({"pageSize": 1, "pageNum": 1})
         except ZhiqiteError as exc:
-            return toasts.markdown_text(f"Connection failed: {exc}")
+            return toasts.markdown_text(say(Msg("settings.connection_failed", reason=exc),
+                                            language))
         total = getattr(getattr(page, "data", None), "total", None)
-        return toasts.markdown_text(connection_works(client.auth_mode, client.base_url, total))
+        return toasts.markdown_text(say(connection_works(client.auth_mode, client.base_url,
+                                                         total), language))
 
     def save(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
              ) -> dict[Any, Any]:
@@ -316,9 +304,9 @@ def _wire(ctx: UiContext, tab: SettingsTab, visitor: Any) -> dict[str, Any]:
         dropped = [name for name in values if getattr(prefs, name) != values[name]
                    and not _same_number(getattr(prefs, name), values[name])]
         if dropped:
-            toasts.warn(f"Not saved (out of range): {', '.join(dropped)}")
+            toasts.warn(Msg("settings.not_saved_out_of_range", fields=", ".join(dropped)))
         else:
-            toasts.info("Settings saved in this browser.")
+            toasts.info(Msg("settings.saved"))
         return {tab.saved_prefs: json.dumps(asdict(prefs))}
 
     use_event = tab.use_keys.click(use, inputs={visitor, tab.remember, *tab.keys.values()},
@@ -329,7 +317,18 @@ def _wire(ctx: UiContext, tab: SettingsTab, visitor: Any) -> dict[str, Any]:
     tab.test.click(test, inputs=visitor, outputs=tab.key_status)
     save_event = tab.save.click(save, inputs={visitor, *tab.prefs.values()},
                                 outputs=tab.saved_prefs)
-    return {"use": use, "forget": forget, "test": test, "save": save,
+    def relabel(visitor_id: str | None, mode: Any, interval: Any,
+                request: gr.Request = None  # type: ignore[assignment]
+                ) -> tuple[str, str, str, str]:
+        language = current_language()
+        visitor_id = ctx.visitor_id(visitor_id, request)
+        return (say(tradeoff(mode, interval), language),
+                say(key_mode_text(ctx, visitor_id), language),
+                label(delivery_text(ctx), language),
+                toasts.visitor_path(ctx.runtime.settings.outputs_dir,
+                                    message("settings.outputs_on_server", language)))
+
+    return {"use": use, "forget": forget, "test": test, "save": save, "relabel": relabel,
             "events": (save_event, use_event, forget_event)}
 
 
@@ -356,10 +355,14 @@ def restore(ctx: UiContext, tab: SettingsTab, visitor_id: str, saved_prefs: Any,
         if legacy:  # kept by an earlier version with a secret every page could read
             updates[tab.saved_keys] = seal_key(ctx, visitor_id, remembered)
     updates.update({c: getattr(prefs, name) for name, c in tab.prefs.items()})
-    updates[tab.tradeoff] = tr(tradeoff_text(prefs.preview_mode, prefs.preview_interval,
-                                             ctx.engine.mode))
-    updates[tab.key_status] = tr(key_mode_text(ctx, visitor_id))
-    updates[tab.delivery] = tr(delivery_text(ctx))  # the public URL is known once listening
+    language = current_language()
+    updates[tab.tradeoff] = say(tradeoff_text(prefs.preview_mode, prefs.preview_interval,
+                                              ctx.engine.mode), language)
+    updates[tab.key_status] = say(key_mode_text(ctx, visitor_id), language)
+    # the public URL is known once listening
+    updates[tab.delivery] = label(delivery_text(ctx), language)
+    updates[tab.outputs_folder] = toasts.visitor_path(
+        ctx.runtime.settings.outputs_dir, message("settings.outputs_on_server", language))
     return prefs, updates
 
 

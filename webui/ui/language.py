@@ -1,0 +1,45 @@
+"""The language of the visitor a handler is answering, for what the server renders.
+
+Gradio sets the request of the event being handled (`LocalContext.request`) around every call
+of a handler, and around every step of a streaming one, so a handler need not take a
+`gr.Request` argument to learn its visitor's language. Gradio checks the inputs first
+(`preprocess`: a forged choice, a number out of bounds, an upload's header), before that
+request is set: `PageBlocks` keeps the request of the event for that stage. Outside an event
+(a test calling a handler directly, the CLI) it is English."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import Any
+
+import gradio as gr
+from gradio.context import LocalContext
+
+from webui.messages import Language, language_of, render
+
+_EVENT_REQUEST: ContextVar[Any] = ContextVar("zhiqite_event_request", default=None)
+_REQUEST_ARGUMENT = 3  # process_api(block_fn, inputs, state, request, ...)
+
+
+class PageBlocks(gr.Blocks):
+    """The app's Blocks: the event's request is known while its inputs are checked too."""
+
+    async def process_api(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        request = kwargs.get("request", args[_REQUEST_ARGUMENT]
+                             if len(args) > _REQUEST_ARGUMENT else None)
+        if isinstance(request, list):  # a batched event: one visitor's page each
+            request = request[0] if request else None
+        token = _EVENT_REQUEST.set(request)
+        try:
+            return await super().process_api(*args, **kwargs)
+        finally:
+            _EVENT_REQUEST.reset(token)
+
+
+def current_language() -> Language:
+    return language_of(LocalContext.request.get(None) or _EVENT_REQUEST.get())
+
+
+def say(value: Any, language: Language | None = None) -> str:
+    """`value` (a `Msg`, an exception carrying one, or plain text) in the visitor's language."""
+    return render(value, language or current_language())
