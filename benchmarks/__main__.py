@@ -25,6 +25,7 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     "visitors": ([], ["--visitors", "10", "--tasks", "2"]),
     "abuse": ([], []),
     "xyz": ([], ["--cells", "3"]),
+    "page": ([], []),
 }
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import gradio as gr
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 
 from webui.args import preview_interval as interval_arg
 from webui.core.hosting import MAX_UPLOAD_BYTES
@@ -99,11 +100,13 @@ class Launched:
 
 
 def page_script() -> str:
-    """Gradio runs one function at load: ours runs the shortcuts and keeps the language
-    cookie in step with the page's language (the server renders its messages in it)."""
+    """Gradio runs one function at load: ours runs the shortcuts, keeps the language cookie
+    in step with the page's language (the server renders its messages in it) and shows the
+    running tasks' progress in the browser tab's title."""
     shortcuts = (ASSETS / "app.js").read_text(encoding="utf-8").strip()
     language = (ASSETS / "language.js").read_text(encoding="utf-8").strip()
-    return f"() => {{ ({shortcuts})(); ({language})(); }}"
+    title = (ASSETS / "progress_title.js").read_text(encoding="utf-8").strip()
+    return f"() => {{ ({shortcuts})(); ({language})(); ({title})(); }}"
 
 
 def build(ctx: UiContext) -> gr.Blocks:
@@ -256,6 +259,7 @@ def build(ctx: UiContext) -> gr.Blocks:
 
 # Gradio's login page is one for every visitor, before any language is known: both
 LOGIN_MESSAGE = " / ".join(message("app.password", language) for language in Language)
+GZIP_MINIMUM_BYTES = 1024  # smaller answers go as they are
 SESSION_CAPACITY = 500  # page sessions whose state Gradio keeps (its default: 10,000)
 PREF_FIELDS = ("sampler", "width", "height", "steps", "cfg_scale")
 
@@ -312,6 +316,9 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
         # Gradio keeps each page session's state (about 1 MB here): the oldest go first
         state_session_capacity=SESSION_CAPACITY,
         app_kwargs={"middleware": [
+            # the page (HTML with its 1.6 MB config) and JSON go compressed when the browser
+            # asks; event streams and pictures are left alone (Starlette's exclusions)
+            Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES),
             Middleware(ClosedRoutes), Middleware(BodyLimit),
             Middleware(LoginThrottle, trusted_proxies=access.trusted_proxies),
             Middleware(SessionLimit, per_hour=access.limits.new_sessions_per_hour,

@@ -166,8 +166,35 @@ def render(ctx: UiContext, visitor: str, rates: dict[str, tuple[float, float]],
     for gone in set(rates) - {r.id for r in tasks}:
         del rates[gone]
     head = message("queue.head", language, running=running, waiting=len(tasks) - running)
-    return (f'<div class="zq-queue"><span class="zq-queue-head">{html.escape(head)}</span>'
+    title = page_title(ctx, tasks, rates, now, language)
+    # on the head: Gradio's HTML component keeps no attribute of the outermost element
+    return (f'<div class="zq-queue"><span class="zq-queue-head" '
+            f'data-title="{html.escape(title)}">{html.escape(head)}</span>'
             f'<ol class="zq-queue-list">{"".join(rows)}</ol>{more}</div>')
+
+
+def page_title(ctx: UiContext, tasks: list[TaskRecord], rates: dict[str, tuple[float, float]],
+               now: float, language: Language) -> str:
+    """What the browser tab's title says while this visitor's tasks run, as A1111's does
+    ("[42%] ETA 12 s"): the oldest running task's percent and time left, "+2" for the others;
+    "[queued]" while none runs yet. The page's script puts it before the app's name."""
+    running = [r for r in tasks if _state(ctx, r) != TaskState.QUEUED]
+    if not running:
+        return message("title.queued", language)
+    first = running[0]
+    latest = ctx.engine.latest(first.id)
+    progress = latest.progress if latest and latest.progress is not None else first.progress
+    percent = f"{(progress or 0) * 100:.0f}"
+    left = _eta(first.id, progress, rates, now) if progress is not None else None
+    title = message("title.progress_eta", language, percent=percent, seconds=left) \
+        if left is not None else message("title.progress", language, percent=percent)
+    others = len(tasks) - 1
+    return message("title.more", language, title=title, count=others) if others else title
+
+
+def _state(ctx: UiContext, record: TaskRecord) -> Any:
+    latest = ctx.engine.latest(record.id)
+    return latest.state if latest else record.state
 
 
 def _row(ctx: UiContext, record: TaskRecord, rates: dict[str, tuple[float, float]],
