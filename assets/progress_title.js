@@ -6,6 +6,7 @@
   const show = () => {
     const head = document.querySelector("#zq_queue [data-title]");
     const progress = head ? (head.dataset.title || "").trim() : "";
+    if (progress) window.zqSawRunning = true;  // a finish may be announced (app.py notify_js)
     const title = progress ? `${progress} · ${base}` : base;
     if (document.title !== title) document.title = title;
   };

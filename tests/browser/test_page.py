@@ -50,3 +50,87 @@ def test_the_tab_title_shows_the_running_tasks_progress(browser: Any, app: Launc
         page.wait_for_function("base => document.title === base", arg=base, timeout=10_000)
     finally:
         context.close()
+
+
+FINISHED = "() => document.querySelector('#txt2img_finished textarea, #txt2img_finished input')?.value"
+NOTICE_STUBS = """
+window.zqNotices = [];
+window.zqTones = 0;
+window.Notification = class {
+  constructor(title, options) { window.zqNotices.push([title, options && options.body]); }
+  static requestPermission() { return Promise.resolve("granted"); }
+};
+window.Notification.permission = "granted";
+window.AudioContext = class {
+  constructor() { this.currentTime = 0; this.destination = {}; }
+  createOscillator() {
+    return {frequency: {}, connect: (next) => next, start: () => { window.zqTones += 1; },
+            stop: () => {}};
+  }
+  createGain() { return {gain: {}, connect: (next) => next}; }
+};
+document.hasFocus = () => false;  // the page is in the background
+"""
+
+
+@pytest.mark.parametrize(("locale", "notice"), [("en-US", "txt2img: finished"),
+                                                ("zh-CN", "文生图：已完成")])
+def test_a_finished_generate_is_announced_when_asked(browser: Any, app: Launched, locale: str,
+                                                     notice: str) -> None:
+    context = browser.new_context(locale=locale, viewport={"width": 1400, "height": 1100})
+    context.add_init_script(NOTICE_STUBS)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        page.goto(app.url)
+        page.wait_for_function(
+            "() => document.querySelector('#zq_checkpoint input')?.value?.length > 0")
+        page.locator("#tab_settings-button").click()
+        page.locator("#settings_notify input").check()
+        page.locator("#tab_txt2img-button").click()
+        page.locator("#txt2img_prompt textarea").fill("a bell")
+        set_number(page, "txt2img_steps", 20)
+        page.locator("#txt2img_generate").click()
+        page.wait_for_function("() => window.zqNotices.length > 0", timeout=60_000)
+        assert page.evaluate("window.zqNotices") == [
+            ["Zhiqite WebUI" if locale == "en-US" else "智启特 WebUI", notice]]
+        assert page.evaluate("window.zqTones") == 1
+        # without the setting: nothing
+        page.locator("#tab_settings-button").click()
+        page.locator("#settings_notify input").uncheck()
+        page.locator("#tab_txt2img-button").click()
+        first = page.evaluate(FINISHED)
+        page.locator("#txt2img_generate").click()
+        page.wait_for_function(f"first => ({FINISHED})() !== first", arg=first,
+                               timeout=60_000)  # the second batch ended too
+        page.wait_for_timeout(500)
+        assert len(page.evaluate("window.zqNotices")) == 1 and page.evaluate("window.zqTones") == 1
+    finally:
+        context.close()
+
+
+def test_on_a_phone_generate_shows_its_picture_in_view(browser: Any, app: Launched) -> None:
+    """390x844, touch: no horizontal scrolling; the results come before the settings, and
+    Generate brings the new picture into the viewport."""
+    context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844},
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        page.goto(app.url)
+        page.wait_for_function(
+            "() => document.querySelector('#zq_checkpoint input')?.value?.length > 0")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        settings = page.locator("#txt2img_settings").bounding_box()
+        results = page.locator("#txt2img_results").bounding_box()
+        assert results["y"] < settings["y"]  # results first on a narrow screen
+        page.locator("#txt2img_prompt textarea").fill("a small boat")
+        page.locator("#txt2img_generate").tap()
+        picture = page.locator("#txt2img_gallery img").first
+        picture.wait_for(timeout=30_000)
+        page.wait_for_timeout(800)  # the smooth scroll
+        box = picture.bounding_box()
+        assert box is not None and box["y"] >= 0 and box["y"] + min(box["height"], 100) <= 844
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()

@@ -81,6 +81,7 @@ class Preferences:
     # Ask before sending more than this many images or (estimated) billed calls at once
     confirm_images: int = 16
     confirm_calls: int = 16
+    notify_done: bool = False  # a sound and a browser notification when a Generate finishes
 
     @classmethod
     def checked(cls, values: Any, fallback: Preferences | None = None) -> Preferences:
@@ -129,6 +130,7 @@ def _valid(name: str, value: Any) -> bool:
         "controlnet_units": lambda: number and value == int(value) and 1 <= value <= 3,
         "confirm_images": lambda: number and value == int(value) and 0 <= value <= 100_000,
         "confirm_calls": lambda: number and value == int(value) and 0 <= value <= 100_000,
+        "notify_done": lambda: isinstance(value, bool),
     }
     return rules[name]()
 

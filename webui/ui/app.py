@@ -4,6 +4,7 @@ mounts the callback route on Gradio's FastAPI app, and resumes unfinished tasks.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 from collections.abc import Iterator, Mapping
@@ -28,7 +29,7 @@ from webui.core.limits import Limits
 from webui.core.routes import callback_router, covers_router, uploads_router
 from webui.core.runtime import Runtime, Settings, choose_public_url
 from webui.core.visitors import Preferences
-from webui.messages import Language, message
+from webui.messages import Language, label, message
 from webui.ui import toasts
 from webui.ui.context import NO_VISITOR, UiContext
 from webui.ui.i18n import translate, translations
@@ -101,12 +102,46 @@ class Launched:
 
 def page_script() -> str:
     """Gradio runs one function at load: ours runs the shortcuts, keeps the language cookie
-    in step with the page's language (the server renders its messages in it) and shows the
-    running tasks' progress in the browser tab's title."""
+    in step with the page's language (the server renders its messages in it), shows the
+    running tasks' progress in the browser tab's title and, on a phone, brings the results
+    into view at Generate."""
     shortcuts = (ASSETS / "app.js").read_text(encoding="utf-8").strip()
     language = (ASSETS / "language.js").read_text(encoding="utf-8").strip()
     title = (ASSETS / "progress_title.js").read_text(encoding="utf-8").strip()
-    return f"() => {{ ({shortcuts})(); ({language})(); ({title})(); }}"
+    phone = (ASSETS / "phone.js").read_text(encoding="utf-8").strip()
+    return f"() => {{ ({shortcuts})(); ({language})(); ({title})(); ({phone})(); }}"
+
+
+def notify_js(tab: str) -> str:
+    """When a batch of `tab` ends and the visitor asked for it (Settings): a short tone, and
+    a browser notification while the page is in the background. Only for a batch this page
+    saw running (a reload that finds it ended already says nothing): `assets/
+    progress_title.js` notes it. The words are the catalogue's, in the page's language."""
+    words = {str(language).split("_")[0]: {
+        "title": message("notify.title", language),
+        "body": message("notify.done", language, tab=label(tab, language))}
+        for language in Language}
+    return f"""(done, on) => {{
+  if (!on || !done || !window.zqSawRunning) return [];
+  window.zqSawRunning = false;
+  const words = {json.dumps(words, ensure_ascii=False)};
+  const lang = (document.documentElement.lang || "en").split("-")[0];
+  const said = words[lang] || words.en;
+  try {{
+    const audio = new (window.AudioContext || window.webkitAudioContext)();
+    const tone = audio.createOscillator(), volume = audio.createGain();
+    tone.frequency.value = 880;
+    volume.gain.value = 0.08;
+    tone.connect(volume).connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.18);
+  }} catch (e) {{}}
+  if ((document.hidden || !document.hasFocus()) && "Notification" in window
+      && Notification.permission === "granted") {{
+    new Notification(said.title, {{body: said.body, tag: "zhiqite-done"}});
+  }}
+  return [];
+}}"""
 
 
 def build(ctx: UiContext) -> gr.Blocks:
@@ -220,6 +255,12 @@ def build(ctx: UiContext) -> gr.Blocks:
         reattached = {id(tab_): tab_.follower.after(load_event, load=True)
                       for tab_ in (txt2img, img2img, extras, faceswap)}
         wire_queue_strip(ctx, queue_strip, visitor, load_event, page_language)
+        for name, finished in (("txt2img", txt2img.send.finished),
+                               ("img2img", img2img.send.finished),
+                               ("Extras", extras.results.finished),
+                               ("Face swap", faceswap.results.finished)):
+            finished.change(None, inputs=[finished, settings.prefs["notify_done"]],
+                            js=notify_js(name), queue=False, show_progress="hidden")
         # after Save or a key change: the forms, pickers and model lists follow
         def after_settings(who: Any, current: str | None, vae_now: str | None,
                            txt2img_styles: Any, img2img_styles: Any,

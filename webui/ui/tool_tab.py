@@ -47,6 +47,7 @@ class ToolResults:
     panel: ResultsPanel
     slider: gr.ImageSlider
     pairs: gr.State  # [[before path or None, after path], ...], aligned with panel.results
+    finished: gr.Textbox  # the id of each batch followed to its end (the page's notice)
 
     @property
     def outputs(self) -> list[Any]:
@@ -59,7 +60,8 @@ def build_tool_results(tab: str) -> ToolResults:
                             interactive=False, elem_id=f"{tab}_compare", max_height=420,
                             buttons=["fullscreen"])
     panel = build_results_panel(tab)
-    results = ToolResults(tab, panel, slider, gr.State([]))
+    finished = gr.Textbox("", visible="hidden", elem_id=f"{tab}_finished", label="finished")
+    results = ToolResults(tab, panel, slider, gr.State([]), finished)
     panel.gallery.select(_compare, inputs=results.pairs, outputs=slider, queue=False,
                          show_progress="hidden")
     return results
@@ -254,6 +256,7 @@ def wire_tool(ctx: UiContext, results: ToolResults, *, run_button: gr.Button, vi
                              outputs=[*results.outputs, last_tasks], concurrency_limit=None,
                              show_progress="hidden", trigger_mode="multiple")
     follower = make_follower(ctx, ToolView(results), visitor=visitor, last_tasks=last_tasks,
-                             outputs=results.outputs)
+                             outputs=[*results.outputs, results.finished],
+                             finished=results.finished)
     follower.event = follower.after(event)
     return event, follower, then_follow(run, follower, last_tasks)

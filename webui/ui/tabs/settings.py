@@ -53,6 +53,12 @@ class SettingsTab:
     outputs_folder: gr.Textbox
 
 
+ASK_NOTIFY_JS = """(on) => {
+  if (on && "Notification" in window && Notification.permission === "default") {
+    Notification.requestPermission();
+  }
+  return [];
+}"""
 MODE_CHOICES = [("Spaced out: 2 s, 4 s, 8 s … 16 s (cheapest)", PreviewMode.SPACED.value),
                 ("Steady, every N seconds while this page is shown", PreviewMode.STEADY.value),
                 ("Off", PreviewMode.OFF.value)]
@@ -219,12 +225,18 @@ def build_settings(ctx: UiContext, visitor: gr.BrowserState,
                                       label="Ask before more than this many billed calls",
                                       info="submits and status queries of one Generate "
                                            "(a plot's cells, a batch); live previews apart")
+            # the browser asks for the permission when it is ticked (a click: its rule)
+            notify = gr.Checkbox(value=d.notify_done, elem_id="settings_notify",
+                                 label="Tell me when a Generate finishes: a sound, and a "
+                                       "notification while this page is in the background")
+        notify.input(None, inputs=notify, js=ASK_NOTIFY_JS, queue=False)
         save = gr.Button("Save settings", variant="primary", elem_id="settings_save")
 
     prefs = {"preview_mode": preview_mode, "preview_interval": interval, "show_adult": adult, "sampler": sampler,
              "width": width, "height": height, "steps": steps, "cfg_scale": cfg,
              "output_format": output_format, "controlnet_units": units,
-             "confirm_images": confirm_images, "confirm_calls": confirm_calls}
+             "confirm_images": confirm_images, "confirm_calls": confirm_calls,
+             "notify_done": notify}
     tab = SettingsTab(keys, remember, use_keys, forget_keys, test, key_status, prefs, tradeoff,
                       delivery, save, saved_prefs, saved_keys, {}, outputs_folder)
     tab.handlers = _wire(ctx, tab, visitor)
