@@ -19,6 +19,7 @@ language switch, kept in step by `assets/language.js`), else Accept-Language."""
 from __future__ import annotations
 
 import enum
+import os
 import string
 from collections.abc import Mapping
 from functools import cache
@@ -94,8 +95,6 @@ def language_of(request: Any) -> Language:
 def language_of_environment(environ: Mapping[str, str] | None = None) -> Language:
     """A terminal's language, as gettext reads it: LC_ALL, else LC_MESSAGES, else LANG
     ("zh_CN.UTF-8" -> zh_CN; "C" or nothing -> English)."""
-    import os
-
     env = os.environ if environ is None else environ
     for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
         value = env.get(name)

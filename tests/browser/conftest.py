@@ -62,9 +62,14 @@ def page(browser: object, app: Launched) -> Iterator[object]:
     context.close()
 
 
-def open_page(browser: Any, app: Launched, locale: str = "en-US") -> tuple[Any, Any]:
-    """A page of its own (a new browser context: another visitor), loaded."""
-    context = browser.new_context(locale=locale, viewport={"width": 1400, "height": 1100})
+def open_page(browser: Any, app: Launched, locale: str = "en-US", *,
+              init_script: str | None = None, **options: Any) -> tuple[Any, Any]:
+    """A page of its own (a new browser context: another visitor), loaded. `init_script`
+    runs before the page's own; `options` for the context (a phone's viewport, touch)."""
+    context = browser.new_context(**{"locale": locale,
+                                     "viewport": {"width": 1400, "height": 1100}, **options})
+    if init_script:
+        context.add_init_script(init_script)
     page = context.new_page()
     page.set_default_timeout(20_000)
     page.goto(app.url)

@@ -77,14 +77,8 @@ document.hasFocus = () => false;  // the page is in the background
                                                 ("zh-CN", "文生图：已完成")])
 def test_a_finished_generate_is_announced_when_asked(browser: Any, app: Launched, locale: str,
                                                      notice: str) -> None:
-    context = browser.new_context(locale=locale, viewport={"width": 1400, "height": 1100})
-    context.add_init_script(NOTICE_STUBS)
-    page = context.new_page()
-    page.set_default_timeout(20_000)
+    context, page = open_page(browser, app, locale, init_script=NOTICE_STUBS)
     try:
-        page.goto(app.url)
-        page.wait_for_function(
-            "() => document.querySelector('#zq_checkpoint input')?.value?.length > 0")
         page.locator("#tab_settings-button").click()
         page.locator("#settings_notify input").check()
         page.locator("#tab_txt2img-button").click()
@@ -112,14 +106,9 @@ def test_a_finished_generate_is_announced_when_asked(browser: Any, app: Launched
 def test_on_a_phone_generate_shows_its_picture_in_view(browser: Any, app: Launched) -> None:
     """390x844, touch: no horizontal scrolling; the results come before the settings, and
     Generate brings the new picture into the viewport."""
-    context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844},
-                                  is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.set_default_timeout(20_000)
+    context, page = open_page(browser, app, viewport={"width": 390, "height": 844},
+                              is_mobile=True, has_touch=True)
     try:
-        page.goto(app.url)
-        page.wait_for_function(
-            "() => document.querySelector('#zq_checkpoint input')?.value?.length > 0")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
         settings = page.locator("#txt2img_settings").bounding_box()
         results = page.locator("#txt2img_results").bounding_box()

@@ -34,7 +34,7 @@ from webui.ui import toasts
 from webui.ui.context import NO_VISITOR, UiContext
 from webui.ui.i18n import translate, translations
 from webui.ui.inputs import guard_pillow, guard_uploads, quiet_choice_refusals
-from webui.ui.language import PageBlocks
+from webui.ui.language import PageBlocks, page_tag
 from webui.ui.prompt_box import picker_updates, style_choices
 from webui.ui.queue_strip import build_queue_strip, wire_queue_strip
 from webui.ui.results import meter_markdown
@@ -117,7 +117,7 @@ def notify_js(tab: str) -> str:
     a browser notification while the page is in the background. Only for a batch this page
     saw running (a reload that finds it ended already says nothing): `assets/
     progress_title.js` notes it. The words are the catalogue's, in the page's language."""
-    words = {str(language).split("_")[0]: {
+    words = {page_tag(language): {
         "title": message("notify.title", language),
         "body": message("notify.done", language, tab=label(tab, language))}
         for language in Language}

@@ -15,7 +15,7 @@ from typing import Any
 import gradio as gr
 from gradio.context import LocalContext
 
-from webui.messages import Language, language_of, render
+from webui.messages import Language, language_of, message, render
 
 _EVENT_REQUEST: ContextVar[Any] = ContextVar("zhiqite_event_request", default=None)
 _REQUEST_ARGUMENT = 3  # process_api(block_fn, inputs, state, request, ...)
@@ -38,6 +38,17 @@ class PageBlocks(gr.Blocks):
 
 def current_language() -> Language:
     return language_of(LocalContext.request.get(None) or _EVENT_REQUEST.get())
+
+
+def page_tag(language: Language) -> str:
+    """The start of `<html lang>` a page in `language` has ("zh" for zh_CN, "en")."""
+    return str(language).split("_")[0]
+
+
+def in_every_language(key: str, **params: Any) -> dict[str, str]:
+    """{page tag: text} of a message, for what the page's own script writes (a counter, a
+    notification) in the language the page shows."""
+    return {page_tag(language): message(key, language, **params) for language in Language}
 
 
 def say(value: Any, language: Language | None = None) -> str:

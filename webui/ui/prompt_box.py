@@ -23,15 +23,15 @@ from webui.core.paste import (
 )
 from webui.core.presets import Style, StyleRefused
 from webui.core.prompts import toggle_lora, toggle_word
-from webui.messages import Language, Msg, message
+from webui.messages import Msg
 from webui.ui import toasts
 from webui.ui.context import NO_VISITOR, UiContext
 from webui.ui.forms import Form
+from webui.ui.language import in_every_language
 
 # the counter runs in the browser, in the page's language (`<html lang>`), with the
 # catalogue's words
-COUNT_TEMPLATES = {str(language).split("_")[0]: message("prompt.count", language)
-                   for language in Language}
+COUNT_TEMPLATES = in_every_language("prompt.count")
 COUNT_JS = ("(text) => { const words = " + json.dumps(COUNT_TEMPLATES, ensure_ascii=False)
             + "; const lang = (document.documentElement.lang || 'en').split('-')[0];"
             " return (words[lang] || words.en).replace('{count}', [...(text || '')].length); }")

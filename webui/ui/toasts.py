@@ -17,7 +17,7 @@ from pathlib import Path
 import gradio as gr
 
 from webui.messages import DEFAULT, Language, message
-from webui.ui.language import current_language, say
+from webui.ui.language import current_language, page_tag, say
 
 # What makes a link, an image or a code span in Markdown: `[`, `]`, a backtick, a backslash,
 # and what Gradio's Markdown turns into a link by itself (a bare `https://...`, `www....`, an
@@ -69,7 +69,7 @@ def toast_title_css() -> str:
     for language in Language:
         if language == DEFAULT:
             continue
-        tag = str(language).split("_")[0]
+        tag = page_tag(language)
         for kind, key in TOAST_KINDS.items():
             word = message(key, language).replace("\\", "").replace('"', "")
             title = f"html:lang({tag}) .toast-title.{kind}"

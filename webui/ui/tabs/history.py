@@ -32,7 +32,7 @@ from webui.core.limits import RateLimited
 from webui.messages import Language, Msg, message
 from webui.ui import toasts
 from webui.ui.context import UiContext
-from webui.ui.language import current_language, say
+from webui.ui.language import current_language, in_every_language, say
 from webui.ui.results import ResultsPanel, build_results_panel, meter_markdown
 from webui.ui.tasks import warn_invalid
 
@@ -41,10 +41,10 @@ KIND_CHOICES = [("All kinds", ""), *((label, kind) for kind, label in KIND_LABEL
 # the browser asks first, in the page's language; the answer travels as the last input (a
 # cancel deletes nothing)
 CONFIRM_DELETE_JS = f"""(...args) => {{
-  const zh = (document.documentElement.lang || "").toLowerCase().startsWith("zh");
-  const question = zh ? {message("history.delete_question", Language.ZH_CN)!r}
-                      : {message("history.delete_question", Language.EN)!r};
-  return [...args.slice(0, -1), confirm(question)];
+  const questions = {json.dumps(in_every_language("history.delete_question"),
+                                ensure_ascii=False)};
+  const lang = (document.documentElement.lang || "en").split("-")[0];
+  return [...args.slice(0, -1), confirm(questions[lang] || questions.en)];
 }}"""
 ROW_CLICK_JS = """
 const open = (row) => row && trigger('click', {task: row.dataset.task});
