@@ -1,7 +1,9 @@
-"""What every benchmark prints with: percentiles and table rows."""
+"""What every benchmark prints with: percentiles, table rows, a process's CPU time."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 
@@ -20,3 +22,9 @@ def ms(values: list[float], q: float = 0.5) -> str:
 
 def row(cells: list[Any], widths: list[int]) -> str:
     return " | ".join(str(c).ljust(w) for c, w in zip(cells, widths, strict=True))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -1,5 +1,7 @@
-"""Concurrency: simulated visitors (gradio_client, one session and visitor id each) open the
-page and run several txt2img tasks at once through the app's own Generate endpoint.
+"""Concurrency: simulated visitors (a page's Gradio session each, on the wire as the page's
+script speaks it: benchmarks/page_session.py; a visitor id each) open the page and run several txt2img tasks at once through the app's own Generate endpoint and the
+follower the page chains after it (the page shows a tab's newest batch; the others must be
+final in the store with their image on disk).
 
     python -m benchmarks.visitors [--visitors 50] [--tasks 3] [--scale 0.1]
 
@@ -15,6 +17,8 @@ running one task alone.
 from __future__ import annotations
 
 import argparse
+import io
+import json
 import os
 import secrets
 import sqlite3
@@ -31,8 +35,11 @@ from typing import Any
 import requests
 from PIL import Image
 
-from benchmarks.report import ms, percentile, row
+from benchmarks.bare_events import measure
+from benchmarks.page_session import PageSession
+from benchmarks.report import cpu_seconds, ms, percentile, row
 from benchmarks.ui import ROOT, free_port
+from webui.api.models.common import TaskState
 
 CHECKPOINT = "photon_v1_84728.safetensors"
 APPCODE = "benchmark-appcode"
@@ -45,7 +52,9 @@ class Outcome:
     sent: float = 0.0  # wall clock, comparable with the store's timestamps
     seconds: float = 0.0
     status: str = ""
+    shown: bool = False  # the task the page ended on
     lost: bool = False
+    messages: int = 0  # stream messages of the follower that showed it
     misrouted: bool = False
 
 
@@ -61,12 +70,6 @@ def wait_up(url: str, process: subprocess.Popen, seconds: float = 120) -> None:
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{url} did not start")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def memory_mb(pid: int, field: str) -> float:
@@ -106,33 +109,40 @@ class Deployment:
             self.close()
             raise
         config = requests.get(self.url + "config", timeout=30).json()
+        self.config = config
         self.components = {c["id"]: c for c in config["components"]}
         self.dependencies = {d.get("api_name"): d for d in config["dependencies"]}
+        # txt2img's follower: the event the page chains after Generate's
+        generate = self.dependencies["generate"]["id"]
+        self.follower = next(d for d in config["dependencies"]
+                             if d.get("trigger_after") == generate)
+        self.by_id = {d["id"]: d for d in config["dependencies"]}
 
-    def args(self, api_name: str, values: dict[str, Any]) -> list[Any]:
-        """The endpoint's inputs in order: each component's default, or `values` by elem_id
-        (or BrowserState storage key)."""
-        out = []
-        for component_id in self.dependencies[api_name]["inputs"]:
-            props = self.components[component_id]["props"]
-            key = props.get("elem_id") or props.get("storage_key")
-            out.append(values[key] if key in values else
-                       props.get("value", props.get("default_value")))
-        return out
+    def named(self, dependency: str | int, data: list[Any]) -> dict[str, Any]:
+        """An event's output values (as its messages carry them, in its outputs' order) by
+        elem_id or BrowserState storage key."""
+        found = self.dependencies[dependency] if isinstance(dependency, str) \
+            else self.by_id[dependency]
+        names = [self.components[i]["props"].get("elem_id")
+                 or self.components[i]["props"].get("storage_key") or str(i)
+                 for i in found["outputs"]]
+        return dict(zip(names, data, strict=False))
 
-    def outputs(self, api_name: str) -> list[str]:
-        """Names of what the endpoint returns to a client (gr.State stays on the server)."""
-        return [self.components[i]["props"].get("elem_id")
-                or self.components[i]["props"].get("storage_key") or self.components[i]["type"]
-                for i in self.dependencies[api_name]["outputs"]
-                if not self.components[i].get("skip_api")]  # State, Tab: not sent
-
-    def stored(self) -> dict[str, tuple[float, float]]:
-        """prompt -> (created, finished) of each task the app stored."""
+    def stored(self) -> dict[str, tuple[float, float, str, int]]:
+        """prompt -> (created, finished, state, images on disk) of each task the app
+        stored."""
         with sqlite3.connect(f"file:{self.work / 'data' / 'tasks.sqlite3'}?mode=ro",
                              uri=True) as db:
-            rows = db.execute("SELECT prompt, created_at, finished_at FROM tasks").fetchall()
-        return {prompt: (created, finished or 0.0) for prompt, created, finished in rows}
+            rows = db.execute("SELECT prompt, created_at, finished_at, state, images "
+                              "FROM tasks").fetchall()
+        out = {}
+        for prompt, created, finished, state, images in rows:
+            on_disk = sum(1 for image in json.loads(images)
+                          if image.get("path") and any(
+                              (base / image["path"]).is_file()
+                              for base in (self.work, self.work / "outputs")))
+            out[prompt] = (created, finished or 0.0, state, on_disk)
+        return out
 
     def close(self) -> None:
         for process in (self.app, self.backend):
@@ -143,49 +153,83 @@ class Deployment:
                 process.kill()
 
 
-def open_page(deployment: Deployment) -> tuple[Any, str, float]:
-    """A visitor's session: the client (config and API info, as a page load fetches) and the
-    page's load event (model lists for this session). Returns (client, visitor id, seconds)."""
-    from gradio_client import Client
-
+def open_page(deployment: Deployment) -> tuple[PageSession, str, float]:
+    """A visitor's page: the HTML (compressed, as a browser asks) and the page's load event
+    (model lists for this session). Returns (session, visitor token, seconds)."""
     began = time.monotonic()
-    client = Client(deployment.url, verbose=False)
-    job = client.submit(*deployment.args("on_load", {"zhiqite_visitor": None,
-                                                     "zhiqite_last_tasks": ""}),
-                        api_name="/on_load")
-    job.result(timeout=120)
-    first = dict(zip(deployment.outputs("on_load"), job.outputs()[0], strict=False))
-    visitor_token = first["zhiqite_visitor"]  # issued and signed by the app, as a page keeps it
-    return client, visitor_token, time.monotonic() - began
+    page = PageSession(deployment.url, deployment.config)
+    page.http.get(deployment.url, headers={"Accept-Encoding": "gzip, br"},
+                  timeout=120).raise_for_status()
+    load = deployment.dependencies["on_load"]
+    loaded = page.join(load, {"zhiqite_visitor": None, "zhiqite_last_tasks": ""})
+    if not loaded.ended.wait(120) or loaded.error or not loaded.outputs:
+        raise RuntimeError(f"the page's load event: {loaded.error or 'no answer'}")
+    first = deployment.named("on_load", loaded.outputs[-1])
+    # what the page chains after its load: each tab's follower finding nothing to reattach
+    # to, and the queue strip's stream, which runs as long as the page is open
+    for chained in deployment.config["dependencies"]:
+        if chained.get("trigger_after") == load["id"]:
+            page.join(chained, {"zhiqite_visitor": first["zhiqite_visitor"],
+                                "zhiqite_last_tasks": ""})
+    return page, str(first["zhiqite_visitor"]), time.monotonic() - began
 
 
-def run_tasks(deployment: Deployment, number: int, client: Any, visitor_id: str, tasks: int,
-              started: threading.Barrier) -> list[Outcome]:
+def gallery_items(value: Any) -> list[dict[str, Any]]:
+    """A gallery output as sent: a plain list, or a prop update with its value."""
+    if isinstance(value, dict):
+        value = value.get("value")
+    return list(value or [])
+
+
+def run_tasks(deployment: Deployment, number: int, page: PageSession, visitor_id: str,
+              tasks: int, started: threading.Barrier) -> list[Outcome]:
+    """What a page does for `tasks` Generate clicks at once: each click's event sends and
+    returns, then its follower (the `.then` event the page chains) streams the tab's newest
+    batch; a newer click's follower takes over, so the page ends on the newest task, which
+    is checked against what the visitor was shown (the infotext, and the PNG fetched as the
+    browser does). The others must be final in the store with their image on disk."""
     started.wait(timeout=300)  # every visitor submits at the same moment
     outcomes = [Outcome(f"visitor {number} task {k} {secrets.token_hex(4)}",
                         number * 100 + k) for k in range(tasks)]
-    jobs = []
+    sent = []
     for outcome in outcomes:
-        jobs.append((outcome, time.time(), client.submit(*deployment.args("generate", {
+        outcome.sent = time.time()
+        sent.append((outcome, page.join(deployment.dependencies["generate"], {
             "zhiqite_visitor": visitor_id, "zhiqite_last_tasks": "",
             "zq_checkpoint": CHECKPOINT, "txt2img_prompt": outcome.prompt,
             "txt2img_seed": outcome.seed, "txt2img_steps": 20, "txt2img_width": 256,
-            "txt2img_height": 256}), api_name="/generate")))
-    names = deployment.outputs("generate")
-    for outcome, outcome.sent, job in jobs:
-        try:
-            result = dict(zip(names, job.result(timeout=600), strict=True))
-        except Exception as error:  # noqa: BLE001 - a benchmark counts, it does not stop
-            outcome.lost, outcome.status = True, f"{type(error).__name__}: {error}"
+            "txt2img_height": 256})))
+    by_batch: dict[str, Outcome] = {}
+    followers = []
+    for outcome, event in sent:
+        if not event.ended.wait(600) or event.error or not event.outputs:
+            outcome.lost, outcome.status = True, f"not sent: {event.error or 'no answer'}"
             continue
-        outcome.seconds = time.time() - outcome.sent
-        outcome.status = str(result["txt2img_status"])
-        gallery = (result["txt2img_gallery"] or {}).get("value") or []
+        last_tasks = deployment.named("generate", event.outputs[-1])["zhiqite_last_tasks"]
+        by_batch[json.loads(last_tasks)["txt2img"]] = outcome
+        followers.append(page.join(deployment.follower, {
+            "zhiqite_visitor": visitor_id, "zhiqite_last_tasks": last_tasks}))
+    for event in followers:
+        if not event.ended.wait(600) or event.error:
+            print(f"visitor {number}: a follower failed: {event.error or 'no answer'}")
+            continue
+        ended = time.time()
+        last = deployment.named(deployment.follower["id"], event.outputs[-1]) \
+            if event.outputs else {}
+        outcome = by_batch.get(str(last.get("txt2img_finished") or ""))
+        if outcome is None:  # a follower a newer click took over: it ends showing nothing
+            continue
+        outcome.shown, outcome.seconds = True, ended - outcome.sent
+        outcome.messages = event.steps + 1
+        status = last.get("txt2img_status")
+        outcome.status = str(status.get("value") if isinstance(status, dict) else status)
+        gallery = gallery_items(last.get("txt2img_gallery"))
         if not outcome.status.startswith("Done") or len(gallery) != 1:
             outcome.lost = True
             continue
-        infotext = str(result["txt2img_infotext"])
-        with Image.open(gallery[0]["image"]) as png:  # the file this visitor was given
+        infotext = str(last.get("txt2img_infotext"))
+        # the file this visitor was given, fetched as the browser does
+        with Image.open(io.BytesIO(page.download(gallery[0]["image"]["url"]))) as png:
             parameters = str(png.info.get("parameters", ""))
         mine = f"Seed: {outcome.seed},"
         outcome.misrouted = not (infotext.startswith(outcome.prompt + "\n") and mine in infotext
@@ -197,25 +241,26 @@ def run_tasks(deployment: Deployment, number: int, client: Any, visitor_id: str,
 
 def run(deployment: Deployment, visitors: int, tasks: int
         ) -> tuple[list[Outcome], list[float], list[float]]:
-    """Pages open four at a time (what is measured is tasks at once, and 50 page loads at the
-    same instant on 2 CPUs time out gradio_client's 5 s reads), then every visitor submits its
+    """Pages open four at a time (what is measured is tasks at once, not 50 page loads at the
+    same instant on 2 CPUs), then every visitor submits its
     tasks at the same moment. Returns (outcomes, page open seconds, CPU seconds of the app,
     the backend and this process while the tasks ran)."""
     with ThreadPoolExecutor(max_workers=4) as pool:
         pages = list(pool.map(lambda _: open_page(deployment), range(visitors)))
     barrier = threading.Barrier(visitors)
+    print(f"{visitors} page(s) open; sending their tasks", flush=True)
     pids = (deployment.app.pid, deployment.backend.pid, os.getpid())
     cpu_before = [cpu_seconds(pid) for pid in pids]
     try:
         with ThreadPoolExecutor(max_workers=visitors) as pool:
-            futures = [pool.submit(run_tasks, deployment, n, client, visitor_id, tasks, barrier)
-                       for n, (client, visitor_id, _) in enumerate(pages)]
+            futures = [pool.submit(run_tasks, deployment, n, page, visitor_id, tasks, barrier)
+                       for n, (page, visitor_id, _) in enumerate(pages)]
             outcomes = [outcome for future in futures for outcome in future.result()]
         cpu = [cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before, strict=True)]
         return outcomes, [seconds for _, _, seconds in pages], cpu
     finally:
-        for client, _, _ in pages:
-            client.close()
+        for page, _, _ in pages:
+            page.close()
 
 
 @dataclass
@@ -223,9 +268,10 @@ class Run:
     label: str
     outcomes: list[Outcome]
     unfinished: int  # rows the store holds without a final state
-    seconds: list[float]  # end to end, of those completed
+    seconds: list[float]  # end to end, of the tasks the pages ended on
     overhead: list[float]  # end to end minus the row's submit-to-stored time
     opened: list[float]  # page opens
+    cpu_per_task: float  # ms of the app's CPU per task while the tasks ran
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -250,19 +296,29 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{label}: CPU seconds while the tasks ran: app {cpu[0]:.1f}, backend "
                   f"{cpu[1]:.1f}, the visitors' clients {cpu[2]:.1f}")
             stored = deployment.stored()
-            done = [o for o in outcomes if not o.lost]
+            for o in outcomes:  # those the page did not end on: final, with their image
+                created, finished, state, on_disk = stored.get(o.prompt, (0, 0, "", 0))
+                if not o.shown and not o.lost and (state != TaskState.SUCCEEDED or on_disk != 1):
+                    o.lost, o.status = True, f"in the store: {state or 'missing'}, " \
+                                             f"{on_disk} image(s) on disk"
+            done = [o for o in outcomes if o.shown and not o.lost]
             overhead, before, after = [], [], []
             for o in done:
-                created, finished = stored.get(o.prompt, (0.0, 0.0))
+                created, finished, _, _ = stored.get(o.prompt, (0.0, 0.0, "", 0))
                 if finished:
                     overhead.append(o.seconds - (finished - created))
                     before.append(created - o.sent)
                     after.append(o.sent + o.seconds - finished)
             print(f"{label}: sent -> task stored p50/p95 {ms(before)} / {ms(before, .95)} ms; "
                   f"result stored -> visitor has it {ms(after)} / {ms(after, .95)} ms")
-            unfinished = sum(1 for o in outcomes if not stored.get(o.prompt, (0, 0))[1])
+            shown = [o.messages for o in outcomes if o.shown]
+            print(f"{label}: messages streamed per shown task, mean "
+                  f"{sum(shown) / max(1, len(shown)):.1f}")
+            print(f"{label}: app CPU per task {1000 * cpu[0] / max(1, len(outcomes)):.0f} ms "
+                  f"(target <= 30 ms)")
+            unfinished = sum(1 for o in outcomes if not stored.get(o.prompt, (0, 0, "", 0))[1])
             runs.append(Run(label, outcomes, unfinished, [o.seconds for o in done], overhead,
-                            opened))
+                            opened, 1000 * cpu[0] / max(1, len(outcomes))))
             for o in outcomes:
                 if o.lost or o.misrouted:
                     print(f"{'lost' if o.lost else 'misrouted'}: {o.prompt}: {o.status[:200]}")
@@ -272,16 +328,27 @@ def main(argv: list[str] | None = None) -> None:
 
     print(f"# visitors benchmark: txt2img 256x256, 20 steps at {args.scale} x real time; "
           f"backend generates {args.concurrency} at once\n")
-    widths = [30, 5, 9, 4, 9, 18, 20, 23]
+    widths = [30, 5, 9, 4, 9, 18, 27, 23]
     print(row(["run", "tasks", "completed", "lost", "misrouted", "not final in store",
-               "end-to-end p50/p95 s", "app overhead p50/p95 ms"], widths))
+               "shown: end-to-end p50/p95 s", "app overhead p50/p95 ms"], widths))
     print(row(["-" * w for w in widths], widths))
     for r in runs:
-        print(row([r.label, len(r.outcomes), len(r.seconds), sum(o.lost for o in r.outcomes),
+        print(row([r.label, len(r.outcomes), sum(not o.lost for o in r.outcomes),
+                   sum(o.lost for o in r.outcomes),
                    sum(o.misrouted for o in r.outcomes), r.unfinished,
                    f"{percentile(r.seconds, .5):.2f} / {percentile(r.seconds, .95):.2f}",
                    f"{ms(r.overhead)} / {ms(r.overhead, .95)}"], widths))
     opened = runs[-1].opened
+    inputs = len(deployment.dependencies["generate"]["inputs"])
+    bare_gradio, bare_page = (measure(inputs, blocks, args.visitors, args.tasks)
+                              for blocks in ("gradio", "page"))
+    app_cpu = runs[-1].cpu_per_task
+    print(f"\napp CPU per task: {app_cpu:.0f} ms (target <= 30). Reference, same run: a bare "
+          f"Gradio app with the same events\n(a click with {inputs} plain inputs, then a "
+          f"follower streaming 4 messages; {args.visitors} x {args.tasks}): "
+          f"{bare_gradio:.0f} ms per task with gr.Blocks, {bare_page:.0f} ms with the app's "
+          f"PageBlocks\n(webui/ui/page_blocks.py). Ratio app / bare Gradio: "
+          f"{app_cpu / max(bare_gradio, 1e-9):.2f}")
     print(f"\napp RSS: {idle:.0f} MB idle after start, peak {peak:.0f} MB (target < 600 MB)")
     print(f"page open (config, API info, load event), 4 at a time: p50 "
           f"{percentile(opened, .5):.2f} s, p95 {percentile(opened, .95):.2f} s")

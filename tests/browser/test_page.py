@@ -1,16 +1,22 @@
 """The page as a slow line and a browser tab see it: compressed when the browser asks, and
-the running task's progress in the tab's title (as A1111 does)."""
+the running task's progress in the tab's title (as A1111 does), its finish announced, and a
+phone's screen and finger."""
 
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import requests
+from PIL import Image
 
 from tests.browser.conftest import open_page
+from tests.browser.test_img2img import SIZE, final_status, stable_box
 from tests.browser.test_txt2img import set_number
+from tests.helpers.images import gradient
 from webui.ui.app import Launched
 
 pytestmark = pytest.mark.browser
@@ -121,5 +127,59 @@ def test_on_a_phone_generate_shows_its_picture_in_view(browser: Any, app: Launch
         box = picture.bounding_box()
         assert box is not None and box["y"] >= 0 and box["y"] + min(box["height"], 100) <= 844
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()
+
+
+def test_on_a_phone_every_tab_is_reachable_and_the_mask_is_painted_by_finger(
+        browser: Any, app: Launched, tmp_path: Path) -> None:
+    """390x844, touch: the tabs that do not fit are behind Gradio's "More tabs"; a finger
+    drawn across the inpaint canvas paints the mask that the request sends."""
+    context, page = open_page(browser, app, viewport={"width": 390, "height": 844},
+                              is_mobile=True, has_touch=True)
+    try:
+        page.get_by_role("button", name="More tabs").tap()
+        page.get_by_role("button", name="History", exact=True).tap()  # in its menu
+        page.get_by_text("Search prompts").wait_for()
+        page.get_by_role("tab", name="img2img").first.tap()
+        page.get_by_role("tab", name="Inpaint", exact=True).tap()
+
+        init_path = tmp_path / "init.png"
+        gradient(SIZE, SIZE).save(init_path)
+        editor = page.locator("#img2img_inpaint_editor")
+        editor.locator("input[type=file]").first.set_input_files(str(init_path))
+        editor.get_by_role("button", name="Brush Size").wait_for(timeout=60_000)
+        canvas = editor.locator("canvas").last
+        canvas.scroll_into_view_if_needed()
+        box = stable_box(canvas)
+        x, y = box["x"] + box["width"] / 2 - 40, box["y"] + box["height"] / 2
+        touch = context.new_cdp_session(page)  # Playwright taps; a drag needs the protocol
+
+        def finger(kind: str, at_x: float = 0.0) -> None:
+            points = [] if kind == "touchEnd" else [{"x": at_x, "y": y, "id": 1}]
+            touch.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+
+        finger("touchStart", x)
+        for step in range(1, 17):
+            finger("touchMove", x + step * 5)
+        finger("touchEnd")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+        set_number(page, "img2img_width", SIZE)
+        set_number(page, "img2img_height", SIZE)
+        set_number(page, "img2img_steps", 10)
+        page.locator("#img2img_prompt textarea").fill("a red door")
+        known = set(app.runtime.offline.runner.tasks)
+        page.locator("#img2img_generate").tap()
+        status = final_status(page, "img2img")
+        assert status.startswith("Done"), status
+        task_id = next(key for key in app.runtime.offline.runner.tasks if key not in known)
+        record = app.runtime.store.get(task_id)
+        assert record is not None and record.request["alwayson_scripts"]["mask_link"]
+        result = np.asarray(Image.open(record.images[0].path or "").convert("RGB")).astype(int)
+        init = np.asarray(gradient(SIZE, SIZE).convert("RGB")).astype(int)
+        changed = np.abs(result - init).sum(axis=2) > 0
+        assert changed.sum() > 100, "the finger's stroke masked nothing"
+        assert not changed[:40].any() and not changed[-40:].any()  # only around the stroke
     finally:
         context.close()

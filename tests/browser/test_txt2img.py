@@ -84,18 +84,24 @@ def test_invalid_size_gets_a_warning_naming_the_field(page: Any, app: Launched) 
 
 
 def test_reload_reattaches_to_the_running_task(page: Any, app: Launched) -> None:
-    set_number(page, "txt2img_steps", 120)  # ~6 s at this speed
-    page.locator("#txt2img_prompt textarea").fill("a slow ship in fog")
-    started = app.runtime.offline.stats.tasks_started
-    page.locator("#txt2img_generate").click()
-    page.locator("#txt2img_preview img").first.wait_for()
-    page.reload()
-    page.wait_for_selector("#txt2img_generate")
-    # reattached: status and preview come back without a new submit, then the result
-    page.locator("#txt2img_preview img").first.wait_for()
-    page.locator("#txt2img_gallery img").first.wait_for(timeout=30_000)
-    assert "Done: 1 image" in page.locator("#txt2img_status").inner_text()
-    assert app.runtime.offline.stats.tasks_started == started + 1
+    # a task long enough to outlast a reload on a busy machine (~15 s)
+    config = app.runtime.offline.config
+    step_seconds, config.step_seconds = config.step_seconds, config.step_seconds * 2.5
+    try:
+        set_number(page, "txt2img_steps", 120)
+        page.locator("#txt2img_prompt textarea").fill("a slow ship in fog")
+        started = app.runtime.offline.stats.tasks_started
+        page.locator("#txt2img_generate").click()
+        page.locator("#txt2img_preview img").first.wait_for()
+        page.reload()
+        page.wait_for_selector("#txt2img_generate")
+        # reattached: status and preview come back without a new submit, then the result
+        page.locator("#txt2img_preview img").first.wait_for()
+        page.locator("#txt2img_gallery img").first.wait_for(timeout=60_000)
+        assert "Done: 1 image" in page.locator("#txt2img_status").inner_text()
+        assert app.runtime.offline.stats.tasks_started == started + 1
+    finally:
+        config.step_seconds = step_seconds
     # and after the task finished, a reload shows its results at once
     page.reload()
     page.locator("#txt2img_gallery img").first.wait_for()

@@ -34,7 +34,8 @@ from webui.ui import toasts
 from webui.ui.context import NO_VISITOR, UiContext
 from webui.ui.i18n import translate, translations
 from webui.ui.inputs import guard_pillow, guard_uploads, quiet_choice_refusals
-from webui.ui.language import PageBlocks, page_tag
+from webui.ui.language import page_tag
+from webui.ui.page_blocks import PageBlocks, share_api_schemas
 from webui.ui.prompt_box import picker_updates, style_choices
 from webui.ui.queue_strip import build_queue_strip, wire_queue_strip
 from webui.ui.results import meter_markdown
@@ -335,6 +336,7 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
     access = access or Access()
     guard_pillow()  # no image past the app's own limit is decoded anywhere in the process
     quiet_choice_refusals()  # a forged choice is refused without a traceback in the log
+    share_api_schemas()  # a rebuilt component does not generate its JSON schema again
     runtime = Runtime.open(settings)
     runtime.warm_up()  # the model lists load while the page is built
     ctx = UiContext.create(runtime, preview_interval=preview_interval, show_adult=show_adult,

@@ -4,36 +4,31 @@ Gradio sets the request of the event being handled (`LocalContext.request`) arou
 of a handler, and around every step of a streaming one, so a handler need not take a
 `gr.Request` argument to learn its visitor's language. Gradio checks the inputs first
 (`preprocess`: a forged choice, a number out of bounds, an upload's header), before that
-request is set: `PageBlocks` keeps the request of the event for that stage. Outside an event
-(a test calling a handler directly, the CLI) it is English."""
+request is set: `PageBlocks` keeps the request of the event for that stage (`answering`).
+Outside an event (a test calling a handler directly, the CLI) it is English."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-import gradio as gr
 from gradio.context import LocalContext
 
 from webui.messages import Language, language_of, message, render
 
 _EVENT_REQUEST: ContextVar[Any] = ContextVar("zhiqite_event_request", default=None)
-_REQUEST_ARGUMENT = 3  # process_api(block_fn, inputs, state, request, ...)
 
 
-class PageBlocks(gr.Blocks):
-    """The app's Blocks: the event's request is known while its inputs are checked too."""
-
-    async def process_api(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
-        request = kwargs.get("request", args[_REQUEST_ARGUMENT]
-                             if len(args) > _REQUEST_ARGUMENT else None)
-        if isinstance(request, list):  # a batched event: one visitor's page each
-            request = request[0] if request else None
-        token = _EVENT_REQUEST.set(request)
-        try:
-            return await super().process_api(*args, **kwargs)
-        finally:
-            _EVENT_REQUEST.reset(token)
+@contextmanager
+def answering(request: Any) -> Iterator[None]:
+    """The event being answered is `request`'s, until the block ends."""
+    token = _EVENT_REQUEST.set(request)
+    try:
+        yield
+    finally:
+        _EVENT_REQUEST.reset(token)
 
 
 def current_language() -> Language:

@@ -1,0 +1,178 @@
+"""PageBlocks (webui/ui/page_blocks.py): Gradio's event processing without its waste, with the
+same answers. Each case runs Gradio's own `gr.Blocks` next to it on the same event."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import gradio as gr
+import pytest
+from gradio.state_holder import SessionState
+
+from webui.ui.inputs import quiet_choice_refusals
+from webui.ui.page_blocks import (
+    ANALYTICS_EVENTS_KEPT,
+    IDLE_POLL_SECONDS,
+    NEVER,
+    PageBlocks,
+    as_sent,
+    share_api_schemas,
+)
+
+
+def page(blocks_class: type[gr.Blocks]) -> tuple[gr.Blocks, dict[str, Any]]:
+    with blocks_class() as demo:
+        parts = {
+            "status": gr.Markdown("idle"),
+            "gallery": gr.Gallery(columns=1),
+            "row": gr.Row(visible=False),
+            "steps": gr.Slider(1, 150, value=20, step=1, label="Sampling steps"),
+            "sampler": gr.Dropdown(["Euler a", "DPM++ 2M"], value="Euler a", label="Sampler"),
+            "prompt": gr.Textbox("a cat"),
+            "tiling": gr.Checkbox(False),
+            "image": gr.Image(type="filepath"),
+            "memory": gr.State(3),
+        }
+        button = gr.Button("Generate")
+        button.click(lambda *a: None, inputs=[parts[k] for k in ("steps", "sampler", "prompt",
+                                                                  "tiling", "image", "memory")],
+                     outputs=[parts[k] for k in ("status", "gallery", "row", "memory")])
+    return demo, parts
+
+
+def run(coroutine: Any) -> Any:
+    """The coroutine on an event loop of its own (a browser test may have left one running
+    in this thread)."""
+    with ThreadPoolExecutor(1) as worker:
+        return worker.submit(asyncio.run, coroutine).result()
+
+
+def post(demo: gr.Blocks, predictions: Any, state: SessionState | None = None
+         ) -> tuple[list[Any], SessionState]:
+    state = state or SessionState(demo)
+    return run(demo.postprocess_data(demo.fns[0], predictions, state)), state
+
+
+@pytest.fixture(scope="module")
+def pages() -> tuple[tuple[gr.Blocks, dict[str, Any]], tuple[gr.Blocks, dict[str, Any]]]:
+    quiet_choice_refusals()
+    share_api_schemas()
+    return page(PageBlocks), page(gr.Blocks)
+
+
+def by_kind(pages: Any, make: Any) -> list[Any]:
+    """The same answer from PageBlocks and from Gradio's Blocks: `make(parts)`."""
+    (ours, our_parts), (gradios, their_parts) = pages
+    return [post(ours, make(our_parts))[0], post(gradios, make(their_parts))[0]]
+
+
+# --- outputs ------------------------------------------------------------------------------------
+
+
+def test_left_out_outputs_are_no_change_without_rebuilding_them(pages: Any) -> None:
+    (demo, parts), _ = pages
+    state = SessionState(demo)
+    gallery_before = state[parts["gallery"]._id]
+    answer, state = post(demo, {parts["status"]: "Done"}, state)
+    assert answer[0] == "Done"
+    assert answer[1] == {"__type__": "update"} and answer[2] == {"__type__": "update"}
+    assert state[parts["gallery"]._id] is gallery_before  # not built again
+    assert state[parts["memory"]._id] == 3
+
+
+def test_the_answer_is_the_one_gradio_gives(pages: Any) -> None:
+    cases = [
+        lambda p: {p["status"]: "Done"},
+        lambda p: {p["status"]: "x", p["row"]: gr.Row(visible=True), p["memory"]: 7},
+        lambda p: ["a", gr.skip(), gr.skip(), 5],
+        lambda p: {p["gallery"]: gr.Gallery(columns=3), p["status"]: gr.skip()},
+        lambda p: gr.skip(),
+    ]
+    for make in cases:
+        ours, gradios = by_kind(pages, make)
+        assert ours == gradios
+
+
+def test_an_update_the_page_already_has_goes_as_no_change_or_as_its_value(pages: Any) -> None:
+    (demo, parts), _ = pages
+    row, gallery = parts["row"], parts["gallery"]
+    # hiding a hidden row changes nothing
+    assert as_sent(row, gr.Row(visible=False), row) == gr.skip()
+    assert as_sent(row, {"__type__": "update", "visible": False}, row) == gr.skip()
+    # showing it is a change
+    shown = as_sent(row, gr.Row(visible=True), row)
+    assert isinstance(shown, gr.Row) and shown.visible is True  # as given, for Gradio
+    # a value with the columns the gallery has is that value
+    assert as_sent(gallery, gr.Gallery(value=[], columns=1), gallery) == []
+    # the selected picture is the browser's: an update naming it always goes
+    reset = gr.Gallery(value=[], columns=1, selected_index=None)
+    assert as_sent(gallery, reset, gallery) is reset
+    # a property the component does not have is not guessed at
+    assert isinstance(as_sent(row, {"__type__": "update", "nonsense": 1}, row), dict)
+
+
+def test_a_shown_row_hidden_again_follows_the_session(pages: Any) -> None:
+    (demo, parts), _ = pages
+    state = SessionState(demo)
+    answer, state = post(demo, {parts["row"]: gr.Row(visible=True)}, state)
+    assert answer[2]["visible"] is True
+    answer, state = post(demo, {parts["row"]: gr.Row(visible=True)}, state)
+    assert answer[2] == {"__type__": "update"}  # already shown on this page
+    answer, state = post(demo, {parts["row"]: gr.Row(visible=False)}, state)
+    assert answer[2]["visible"] is False
+
+
+def test_a_rebuilt_gallery_reuses_its_models_schema() -> None:
+    share_api_schemas()
+    first = gr.Gallery(render=False).api_info()
+    again = gr.Gallery(columns=4, render=False)
+    assert again.api_info() is first
+    assert gr.Image(render=False).api_info() is not first
+
+
+# --- inputs -------------------------------------------------------------------------------------
+
+
+def pre(demo: gr.Blocks, values: list[Any]) -> Any:
+    return run(demo.preprocess_data(demo.fns[0], list(values), SessionState(demo)))
+
+
+def test_plain_inputs_are_checked_as_gradio_checks_them(pages: Any) -> None:
+    (ours, _), (gradios, _) = pages
+    values = [30, "DPM++ 2M", "a red fox", True, None, None]
+    assert pre(ours, values) == pre(gradios, values)
+
+
+@pytest.mark.parametrize("steps, sampler", [(151, "Euler a"), (20, "Forged sampler"),
+                                            ("many", "Euler a")])
+def test_a_forged_value_is_refused_as_gradio_refuses_it(
+        pages: Any, steps: Any, sampler: Any) -> None:
+    (ours, _), (gradios, _) = pages
+    values = [steps, sampler, "x", False, None, None]
+    with pytest.raises(Exception) as ours_refused:  # noqa: PT011 - compared below
+        pre(ours, values)
+    with pytest.raises(Exception) as gradios_refused:  # noqa: PT011
+        pre(gradios, values)
+    assert type(ours_refused.value) is type(gradios_refused.value)
+    assert str(ours_refused.value) == str(gradios_refused.value)
+
+
+def test_a_forged_file_given_to_a_text_box_reads_no_file(pages: Any) -> None:
+    (ours, _), _ = pages
+    forged = {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}
+    prompt = pre(ours, [20, "Euler a", forged, False, None, None])[2]
+    assert "root:" not in prompt
+
+
+# --- the queue ----------------------------------------------------------------------------------
+
+
+def test_the_queue_polls_calmly_and_keeps_no_monitoring_summary() -> None:
+    demo, _ = page(PageBlocks)
+    demo.queue()
+    queue = demo._queue
+    assert queue.sleep_when_free >= IDLE_POLL_SECONDS
+    assert queue.ANAYLTICS_CACHE_FREQUENCY == NEVER
+    assert queue.ANALYTICS_MAX_EVENTS == ANALYTICS_EVENTS_KEPT

@@ -1,0 +1,199 @@
+"""The app's `gr.Blocks`: Gradio's event processing with two changes the page needs.
+
+- The event's request is known while Gradio checks its inputs (`language.answering`), so a
+  refusal at that stage comes in the visitor's language.
+- An output a handler leaves unchanged costs nothing. Gradio turns every output a dict return
+  leaves out (and every bare `gr.skip()`) into a "prop update" and, for each, builds a new
+  component from the old one's arguments and renders its whole config twice (signature
+  inspection, JSON schemas): a follower's progress step names 2-3 of its ~15 outputs, so most
+  of the app's CPU per task went to rebuilding outputs nothing changed. Those outputs are
+  answered with the same "no change" Gradio would send, without the rebuild.
+- An update that sets only what the visitor's page already has (hide a row that is hidden)
+  is no change, and an update that also carries a value is that value. Properties the
+  browser changes on its own (a gallery's selected picture, an accordion opened, the tab
+  chosen) are not known to the server and always go as they are.
+- A rebuilt component (a gallery's new columns) reuses the JSON schema of its data model
+  instead of generating it again (pydantic), once per model for the process.
+- A plain value (a slider, a checkbox, a choice, a text) is checked where the event runs.
+  Gradio hands every input to a worker thread to check it, one after the other: Generate's
+  111 fields were 111 thread hops per click, most of the CPU a click cost under load.
+  Uploads and everything else still go Gradio's way.
+- Gradio's queue looks for work every millisecond while it has none (and for `gr.Progress`
+  updates, which the app does not use, every 10 ms): about 7% of a CPU on an idle Space.
+  Every 10 ms (and 100 ms) is plenty for a click; an event still starts at once when the
+  queue is busy. After each event it summarises up to 10,000 past events with pandas for
+  its monitoring page, which the app does not enable; and around each call it tries to
+  import matplotlib, which the app does not install.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import sys
+from typing import Any
+
+import gradio as gr
+from gradio.blocks import BlockFunction, convert_component_dict_to_list
+from gradio.components.base import Component
+
+from webui.ui.language import answering
+
+_REQUEST_ARGUMENT = 3  # process_api(block_fn, inputs, state, request, ...)
+_NO_CHANGE = "update"
+# Gradio's queue (gradio/queueing.py), its polling intervals when there is no work
+IDLE_POLL_SECONDS = 0.01
+PROGRESS_POLL_SECONDS = 0.1
+# Gradio's monitoring page (not enabled here) summarises the last 10,000 events with pandas
+# after every event: work that grows with the app's age, for a page nobody sees
+NEVER = 2**62
+ANALYTICS_EVENTS_KEPT = 100
+
+
+def is_no_change(value: Any) -> bool:
+    """`gr.skip()`: an update that names no property."""
+    return isinstance(value, dict) and value.get("__type__") == _NO_CHANGE and len(value) == 1
+
+
+# checked inline: their `preprocess` only compares a value (with `quiet_choice_refusals`)
+PLAIN_VALUES = (gr.Slider, gr.Checkbox, gr.Dropdown, gr.Radio, gr.Textbox, gr.Number)
+
+
+# what the page changes without telling the server: an update naming it always goes
+BROWSER_SET = frozenset({"selected_index", "open", "selected"})
+_NOT_PROPS = frozenset({"__type__", "value", "render"})
+
+
+def as_sent(block: Any, update: Any, current: Any) -> Any:
+    """`update` for `block` as it needs to be sent: a plain value (or no change) when every
+    property it names is what `current` (the session's copy of `block`) already has; else
+    `update` itself, untouched (Gradio reads a component and a dict differently: a dict's
+    None properties are dropped, a component's are set)."""
+    props = {**update.constructor_args, "__type__": _NO_CHANGE} \
+        if isinstance(update, gr.blocks.Block) else update
+    if not isinstance(props, dict) or props.get("__type__") != _NO_CHANGE or block.stateful:
+        return update
+    for name, value in props.items():
+        if name in _NOT_PROPS:
+            continue
+        if name in BROWSER_SET or not hasattr(current, name):
+            return update
+        try:
+            if getattr(current, name) != value:
+                return update
+        except Exception:  # noqa: BLE001 - an odd comparison counts as a change
+            return update
+    return props["value"] if "value" in props else gr.skip()
+
+
+def tune_queue(queue: Any) -> None:
+    """Gradio's queue, made to do only what the app uses (see the module's notes)."""
+    # attributes of Gradio's, checked so that an upgrade renaming them is seen
+    for name in ("sleep_when_free", "progress_update_sleep_when_free",
+                 "ANAYLTICS_CACHE_FREQUENCY", "ANALYTICS_MAX_EVENTS"):
+        if not isinstance(getattr(queue, name, None), int | float):
+            raise RuntimeError(f"Gradio's queue has no {name} any more: see page_blocks.py")
+    queue.sleep_when_free = max(queue.sleep_when_free, IDLE_POLL_SECONDS)
+    queue.progress_update_sleep_when_free = max(queue.progress_update_sleep_when_free,
+                                                PROGRESS_POLL_SECONDS)
+    queue.ANAYLTICS_CACHE_FREQUENCY = NEVER
+    queue.ANALYTICS_MAX_EVENTS = ANALYTICS_EVENTS_KEPT
+    if importlib.util.find_spec("matplotlib") is None:
+        # an absent module marked absent: `import matplotlib` fails at once, not after a
+        # search of every path
+        sys.modules.setdefault("matplotlib", None)  # type: ignore[arg-type]
+
+
+def share_api_schemas() -> None:
+    """Gradio caches a component's API schema per instance, and rebuilds the instance for
+    every property update: the schema of a data model is the same for all of them."""
+    original = Component.api_info
+    if getattr(original, "_zq_shared", False):
+        return
+    schemas: dict[Any, Any] = {}
+
+    def api_info(self: Component) -> Any:
+        model = getattr(self, "data_model", None)
+        if self._api_info_cache is None and isinstance(model, type):
+            if model not in schemas:
+                schemas[model] = original(self)
+            self._api_info_cache = schemas[model]
+        return original(self)
+
+    api_info._zq_shared = True  # type: ignore[attr-defined]
+    Component.api_info = api_info  # type: ignore[method-assign]
+
+
+class PageBlocks(gr.Blocks):
+
+    def queue(self, *args: Any, **kwargs: Any) -> PageBlocks:
+        super().queue(*args, **kwargs)
+        tune_queue(self._queue)
+        return self
+
+    async def process_api(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        request = kwargs.get("request", args[_REQUEST_ARGUMENT]
+                             if len(args) > _REQUEST_ARGUMENT else None)
+        if isinstance(request, list):  # a batched event: one visitor's page each
+            request = request[0] if request else None
+        with answering(request):
+            return await super().process_api(*args, **kwargs)
+
+    async def preprocess_data(self, block_fn: BlockFunction, inputs: list[Any], state: Any,
+                              explicit_call: bool = False) -> Any:
+        blocks = list(block_fn.inputs)
+        if not block_fn.preprocess or block_fn.component_prop_inputs or state is None \
+                or not isinstance(inputs, list) or len(inputs) != len(blocks):
+            return await super().preprocess_data(block_fn, inputs, state, explicit_call)
+        plain = [i for i, block in enumerate(blocks) if type(block) in PLAIN_VALUES]
+        if len(plain) < 2:
+            return await super().preprocess_data(block_fn, inputs, state, explicit_call)
+        values: list[Any] = [None] * len(blocks)
+        for i in plain:
+            block = state[blocks[i]._id] if blocks[i]._id in state else blocks[i]
+            try:
+                values[i] = block.preprocess(inputs[i])
+            except gr.Error:
+                raise
+            except Exception:  # noqa: BLE001 - Gradio's own path words the refusal
+                return await super().preprocess_data(block_fn, inputs, state, explicit_call)
+            # as Gradio keeps it: the session's copy of the page (a deep link restores it)
+            if block._id not in state:
+                state[block._id] = block
+            state._update_value_in_config(block._id, inputs[i])
+        rest = sorted(set(range(len(blocks))) - set(plain))
+        if rest:
+            others = copy.copy(block_fn)
+            others.inputs = [blocks[i] for i in rest]
+            done = await super().preprocess_data(others, [inputs[i] for i in rest], state,
+                                                 explicit_call)
+            for i, value in zip(rest, done, strict=True):
+                values[i] = value
+        return values
+
+    async def postprocess_data(self, block_fn: BlockFunction, predictions: list | dict,
+                               state: Any) -> list[Any]:
+        outputs = list(block_fn.outputs)
+        if block_fn.batch or block_fn.is_validator_function or len(outputs) < 2:
+            return await super().postprocess_data(block_fn, predictions, state)
+        if isinstance(predictions, dict) and predictions and not is_no_change(predictions):
+            predictions = convert_component_dict_to_list(outputs, predictions)
+        if not isinstance(predictions, list | tuple) or len(predictions) != len(outputs):
+            return await super().postprocess_data(block_fn, predictions, state)
+        if state is not None:
+            predictions = [as_sent(block, value, state.get(block._id, block))
+                           for block, value in zip(outputs, predictions, strict=True)]
+        kept = [i for i, (block, value) in enumerate(zip(outputs, predictions, strict=True))
+                if block.stateful or not is_no_change(value)]
+        if len(kept) == len(outputs):
+            return await super().postprocess_data(block_fn, list(predictions), state)
+        answer: list[Any] = [gr.skip() for _ in outputs]
+        if kept:
+            changed = copy.copy(block_fn)
+            changed.outputs = [outputs[i] for i in kept]
+            values = [predictions[i] for i in kept]
+            done = await super().postprocess_data(
+                changed, values if len(kept) > 1 else values[0], state)
+            for i, value in zip(kept, done, strict=True):
+                answer[i] = value
+        return answer
