@@ -41,18 +41,37 @@ def final_status(page: Any, tab: str) -> str:
     return page.locator(f"#{tab}_status").inner_text() + "".join(f" | toast: {t}" for t in toasts)
 
 
-def test_paint_a_stroke_and_inpaint_only_there(page: Any, app: Launched, tmp_path: Path) -> None:
+def inpaint_canvas(page: Any, tmp_path: Path) -> dict[str, float]:
+    """The Inpaint editor (its tab open) given a gradient picture: the canvas's box, in view."""
     init_path = tmp_path / "init.png"
     gradient(SIZE, SIZE).save(init_path)
-    page.locator("#tab_img2img-button").click()
-    page.get_by_role("tab", name="Inpaint", exact=True).click()
     editor = page.locator("#img2img_inpaint_editor")
     editor.locator("input[type=file]").first.set_input_files(str(init_path))
     # the toolbar gains its brush controls once the image is on the canvas
     editor.get_by_role("button", name="Brush Size").wait_for(timeout=60_000)
     canvas = editor.locator("canvas").last
-    canvas.scroll_into_view_if_needed()  # the mouse paints only inside the viewport
-    box = stable_box(canvas)  # the editor fits the image to the canvas
+    canvas.scroll_into_view_if_needed()  # a pointer paints only inside the viewport
+    return stable_box(canvas)  # the editor fits the image to the canvas
+
+
+def fill_inpaint_form(page: Any) -> None:
+    set_number(page, "img2img_width", SIZE)
+    set_number(page, "img2img_height", SIZE)
+    set_number(page, "img2img_steps", 10)
+    page.locator("#img2img_prompt textarea").fill("a red door")
+
+
+def changed_pixels(record: Any) -> Any:
+    """Where the task's result differs from the gradient it was given."""
+    result = np.asarray(Image.open(record.images[0].path or "").convert("RGB")).astype(int)
+    init = np.asarray(gradient(SIZE, SIZE).convert("RGB")).astype(int)
+    return np.abs(result - init).sum(axis=2) > 0
+
+
+def test_paint_a_stroke_and_inpaint_only_there(page: Any, app: Launched, tmp_path: Path) -> None:
+    page.locator("#tab_img2img-button").click()
+    page.get_by_role("tab", name="Inpaint", exact=True).click()
+    box = inpaint_canvas(page, tmp_path)
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.mouse.move(cx - 30, cy)
     page.mouse.down()
@@ -60,11 +79,8 @@ def test_paint_a_stroke_and_inpaint_only_there(page: Any, app: Launched, tmp_pat
         page.mouse.move(cx - 30 + step * 5, cy, steps=2)
     page.mouse.up()
 
-    set_number(page, "img2img_width", SIZE)
-    set_number(page, "img2img_height", SIZE)
-    set_number(page, "img2img_steps", 10)
+    fill_inpaint_form(page)
     set_number(page, "img2img_mask_blur", 2)
-    page.locator("#img2img_prompt textarea").fill("a red door")
     known = set(app.runtime.offline.runner.tasks)
     page.locator("#img2img_generate").click()
     status = final_status(page, "img2img")
@@ -75,9 +91,7 @@ def test_paint_a_stroke_and_inpaint_only_there(page: Any, app: Launched, tmp_pat
     assert record is not None and record.kind == "image2image"
     assert record.request["alwayson_scripts"]["mask_link"]
 
-    result = np.asarray(Image.open(record.images[0].path or "").convert("RGB")).astype(int)
-    init = np.asarray(gradient(SIZE, SIZE).convert("RGB")).astype(int)
-    changed = np.abs(result - init).sum(axis=2) > 0
+    changed = changed_pixels(record)
     ys, xs = np.nonzero(changed)
     assert changed.sum() > 100, "the stroke changed nothing"
     # everything that changed is near the stroke: a band across the middle

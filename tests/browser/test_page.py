@@ -8,15 +8,17 @@ import gzip
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 import requests
-from PIL import Image
 
 from tests.browser.conftest import open_page
-from tests.browser.test_img2img import SIZE, final_status, stable_box
+from tests.browser.test_img2img import (
+    changed_pixels,
+    fill_inpaint_form,
+    final_status,
+    inpaint_canvas,
+)
 from tests.browser.test_txt2img import set_number
-from tests.helpers.images import gradient
 from webui.ui.app import Launched
 
 pytestmark = pytest.mark.browser
@@ -144,14 +146,7 @@ def test_on_a_phone_every_tab_is_reachable_and_the_mask_is_painted_by_finger(
         page.get_by_role("tab", name="img2img").first.tap()
         page.get_by_role("tab", name="Inpaint", exact=True).tap()
 
-        init_path = tmp_path / "init.png"
-        gradient(SIZE, SIZE).save(init_path)
-        editor = page.locator("#img2img_inpaint_editor")
-        editor.locator("input[type=file]").first.set_input_files(str(init_path))
-        editor.get_by_role("button", name="Brush Size").wait_for(timeout=60_000)
-        canvas = editor.locator("canvas").last
-        canvas.scroll_into_view_if_needed()
-        box = stable_box(canvas)
+        box = inpaint_canvas(page, tmp_path)
         x, y = box["x"] + box["width"] / 2 - 40, box["y"] + box["height"] / 2
         touch = context.new_cdp_session(page)  # Playwright taps; a drag needs the protocol
 
@@ -165,10 +160,7 @@ def test_on_a_phone_every_tab_is_reachable_and_the_mask_is_painted_by_finger(
         finger("touchEnd")
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
-        set_number(page, "img2img_width", SIZE)
-        set_number(page, "img2img_height", SIZE)
-        set_number(page, "img2img_steps", 10)
-        page.locator("#img2img_prompt textarea").fill("a red door")
+        fill_inpaint_form(page)
         known = set(app.runtime.offline.runner.tasks)
         page.locator("#img2img_generate").tap()
         status = final_status(page, "img2img")
@@ -176,9 +168,7 @@ def test_on_a_phone_every_tab_is_reachable_and_the_mask_is_painted_by_finger(
         task_id = next(key for key in app.runtime.offline.runner.tasks if key not in known)
         record = app.runtime.store.get(task_id)
         assert record is not None and record.request["alwayson_scripts"]["mask_link"]
-        result = np.asarray(Image.open(record.images[0].path or "").convert("RGB")).astype(int)
-        init = np.asarray(gradient(SIZE, SIZE).convert("RGB")).astype(int)
-        changed = np.abs(result - init).sum(axis=2) > 0
+        changed = changed_pixels(record)
         assert changed.sum() > 100, "the finger's stroke masked nothing"
         assert not changed[:40].any() and not changed[-40:].any()  # only around the stroke
     finally:

@@ -1,4 +1,5 @@
-"""The app's `gr.Blocks`: Gradio's event processing with two changes the page needs.
+"""The app's `gr.Blocks`: Gradio's event processing, with what the page needs and without
+what it does not use.
 
 - The event's request is known while Gradio checks its inputs (`language.answering`), so a
   refusal at that stage comes in the visitor's language.
