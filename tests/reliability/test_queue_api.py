@@ -170,8 +170,12 @@ def stop_raw(api: PageApi, token: Any, task_id: Any) -> list[dict[str, Any]]:
 
 
 def test_stop_following_another_visitors_task_changes_nothing(
-        space: tuple[Launched, PageApi], capfd: pytest.CaptureFixture[str]) -> None:
+        space: tuple[Launched, PageApi], capfd: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
     app, api = space
+    # Alice's task must outlast the 21 forged stops on a loaded machine (150 steps of 50 ms
+    # each here, 7.5 s), or the control below would find it finished and stop nothing
+    monkeypatch.setattr(app.runtime.offline.config, "step_seconds", 1.0)
     alice, atok = visitor(api)
     result, _ = generate(api, alice, atok, "alice's slow task", txt2img_steps=150)
     assert isinstance(result, dict)
@@ -192,9 +196,14 @@ def test_stop_following_another_visitors_task_changes_nothing(
     assert [r.id for r in submissions.queue(alice_id)] == active
 
     # the control: Alice's own click does stop following it
+    assert not app.runtime.store.get(active[0], owner).is_final, "the task ended too soon"
     stop_raw(api, atok, active[0])
     assert active[0] in submissions.stopped(owner)
     assert not tracebacks(capfd.readouterr().err)
+    # the task runs on (the service has no cancel): let it end before the next test's limits
+    deadline = time.monotonic() + 30
+    while app.runtime.store.active(owner) and time.monotonic() < deadline:
+        time.sleep(0.2)
 
 
 def test_send_with_no_pending_plan_or_as_another_visitor_sends_nothing(
