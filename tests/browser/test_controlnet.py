@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.browser.conftest import click_and_wait_done
 from tests.browser.test_txt2img import set_number
 from tests.helpers.images import outline
 from webui.ui.app import Launched
@@ -20,9 +21,7 @@ SIZE, BOX = 256, (64, 64, 192, 192)
 
 def generate(page: Any, app: Launched) -> np.ndarray:
     known = set(app.runtime.offline.runner.tasks)
-    page.locator("#txt2img_generate").click()
-    page.wait_for_function("() => document.querySelector('#txt2img_status').innerText"
-                           ".startsWith('Done')", timeout=30_000)
+    click_and_wait_done(page, "txt2img")
     task_id = next(key for key in app.runtime.offline.runner.tasks if key not in known)
     record = app.runtime.store.get(task_id)
     assert record is not None

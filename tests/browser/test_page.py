@@ -37,6 +37,22 @@ def test_the_page_is_compressed_when_the_browser_asks(app: Launched) -> None:
     assert b"gradio_config" in plain.content
 
 
+def test_the_page_kept_for_one_address_is_not_given_to_another(app: Launched) -> None:
+    """The page is made once per address (`PageCache`): each names the root it was asked by,
+    which its script loads everything from."""
+    def root(**headers: str) -> str:
+        page = requests.get(app.url + "/", headers={"Accept-Encoding": "gzip", **headers},
+                            timeout=30).text
+        return page.split('"root":"', 1)[1].split('"', 1)[0]
+
+    for _ in range(2):  # made, then kept
+        assert root(Host="a.example") == "http://a.example"
+        assert root(Host="b.example", **{"X-Forwarded-Proto": "https"}) == "https://b.example"
+        assert root(Host="b.example", **{"X-Forwarded-Host": "space.example"}) \
+            == "http://space.example"
+        assert root() == app.url
+
+
 @pytest.mark.parametrize(("locale", "done_title"), [("en-US", "Done"), ("zh-CN", "完成")])
 def test_the_tab_title_shows_the_running_tasks_progress(browser: Any, app: Launched,
                                                         locale: str, done_title: str) -> None:

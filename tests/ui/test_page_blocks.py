@@ -176,3 +176,20 @@ def test_the_queue_polls_calmly_and_keeps_no_monitoring_summary() -> None:
     assert queue.sleep_when_free >= IDLE_POLL_SECONDS
     assert queue.ANAYLTICS_CACHE_FREQUENCY == NEVER
     assert queue.ANALYTICS_MAX_EVENTS == ANALYTICS_EVENTS_KEPT
+
+
+def test_an_event_that_shows_no_progress_names_no_component_to_show_it_on() -> None:
+    """Gradio's page updates the loading status of every component an event ever showed
+    progress on, at each status message of any event: the app's load event alone has 186
+    outputs. An event whose progress is hidden names none (and one that shows it keeps
+    its outputs)."""
+    with PageBlocks() as demo:
+        boxes = [gr.Textbox() for _ in range(3)]
+        hidden = demo.load(lambda: ("a", "b", "c"), outputs=boxes, show_progress="hidden")
+        shown = boxes[0].change(lambda a: a, inputs=boxes[0], outputs=boxes[1])
+        chosen = boxes[1].change(lambda a: a, inputs=boxes[1], outputs=boxes[2],
+                                 show_progress="hidden", show_progress_on=boxes[0])
+    config = {d["id"]: d for d in demo.get_config_file()["dependencies"]}
+    assert config[hidden["id"]]["show_progress_on"] == []
+    assert config[shown["id"]]["show_progress_on"] is None  # its outputs, as Gradio does
+    assert config[chosen["id"]]["show_progress_on"] == [boxes[0]._id]

@@ -25,6 +25,11 @@ what it does not use.
   queue is busy. After each event it summarises up to 10,000 past events with pandas for
   its monitoring page, which the app does not enable; and around each call it tries to
   import matplotlib, which the app does not install.
+- An event whose progress is hidden names no component to show it on. Gradio's page keeps
+  the loading status of every component an event ever showed progress on (by default its
+  outputs) and, at every status message of any event, updates each of them, a search of
+  the page's whole tree each: the load event alone has 186 outputs, and this was most of
+  the script's work before the page could be used.
 """
 
 from __future__ import annotations
@@ -125,7 +130,20 @@ def share_api_schemas() -> None:
     Component.api_info = api_info  # type: ignore[method-assign]
 
 
+def hide_progress_everywhere(block_fns: Any) -> None:
+    """An event that shows no progress names no component to show it on (an empty list:
+    Gradio's page takes `null` for "the outputs")."""
+    for block_fn in block_fns:
+        if block_fn.show_progress == "hidden" and block_fn.show_progress_on is None:
+            block_fn.show_progress_on = []
+
+
 class PageBlocks(gr.Blocks):
+
+    def __exit__(self, exc_type: type[BaseException] | None = None, *args: Any) -> None:
+        if exc_type is None:
+            hide_progress_everywhere(self.fns.values())
+        super().__exit__(exc_type, *args)
 
     def queue(self, *args: Any, **kwargs: Any) -> PageBlocks:
         super().queue(*args, **kwargs)

@@ -1,0 +1,99 @@
+"""The page made once per address it is reached by (`webui.core.page_cache.PageCache`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.helpers.aio import run
+from webui.core.page_cache import PageCache
+
+
+class Pages:
+    """Gradio's page route, as far as the cache sees it: a page naming the root it was
+    asked by, a new one each time (the count says how many were made)."""
+
+    def __init__(self, status: int = 200, cookie: bool = False) -> None:
+        self.made, self.status, self.cookie = 0, status, cookie
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        self.made += 1
+        headers = dict(scope["headers"])
+        body = b"page %d for %s%s" % (self.made, headers.get(b"x-forwarded-host")
+                                      or headers.get(b"host", b"?"), scope["path"].encode())
+        response = [(b"content-type", b"text/html")]
+        if self.cookie:
+            response.append((b"set-cookie", b"session=1"))
+        await send({"type": "http.response.start", "status": self.status, "headers": response})
+        half = len(body) // 2  # in two parts, as a streaming middleware may send it
+        await send({"type": "http.response.body", "body": body[:half], "more_body": True})
+        await send({"type": "http.response.body", "body": body[half:]})
+
+
+def get(app: Any, path: str = "/", host: bytes = b"a.example", method: str = "GET",
+        query: bytes = b"", **headers: bytes) -> tuple[int, bytes]:
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    scope = {"type": "http", "method": method, "path": path, "query_string": query,
+             "scheme": "http", "server": ("127.0.0.1", 7860), "root_path": "",
+             "headers": [(b"host", host), *((k.replace("_", "-").encode(), v)
+                                            for k, v in headers.items())]}
+    run(app(scope, receive, send))
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def test_the_page_is_made_once_per_address_and_encoding() -> None:
+    pages = Pages()
+    cache = PageCache(pages)
+    first = get(cache)
+    assert get(cache) == first == (200, b"page 1 for a.example/")
+    assert pages.made == 1
+    # another address the app is reached by has its own root in its page
+    assert get(cache, host=b"b.example") == (200, b"page 2 for b.example/")
+    assert get(cache, host=b"a.example", x_forwarded_host=b"space.example")[1] == \
+        b"page 3 for space.example/"
+    # a browser that takes gzip gets the page the gzip middleware made for it
+    assert get(cache, accept_encoding=b"gzip, br")[1] == b"page 4 for a.example/"
+    assert get(cache, accept_encoding=b"gzip")[1] == b"page 4 for a.example/"
+    assert get(cache)[1] == b"page 1 for a.example/"
+    assert pages.made == 4
+
+
+def test_anything_but_the_plain_page_goes_to_gradio_each_time() -> None:
+    pages = Pages()
+    cache = PageCache(pages)
+    for _ in range(2):
+        get(cache, path="/config")
+        get(cache, query=b"view=api")
+        get(cache, method="POST")
+    assert pages.made == 6
+
+
+def test_refusals_and_pages_for_one_browser_are_not_kept() -> None:
+    for pages in (Pages(status=500), Pages(cookie=True)):
+        cache = PageCache(pages)
+        assert get(cache)[1] == b"page 1 for a.example/"
+        assert get(cache)[1] == b"page 2 for a.example/"
+
+
+def test_with_a_password_login_every_page_is_made_for_its_request() -> None:
+    pages = Pages()
+    cache = PageCache(pages, enabled=False)
+    get(cache)
+    get(cache)
+    assert pages.made == 2
+
+
+def test_forged_hosts_keep_a_few_pages_at_most() -> None:
+    pages = Pages()
+    cache = PageCache(pages, max_pages=3)
+    for n in range(50):
+        get(cache, host=b"forged-%d.example" % n)
+    assert len(cache._pages) == 3
+    assert get(cache, host=b"forged-49.example")[1] == b"page 50 for forged-49.example/"
+    assert get(cache, host=b"forged-0.example")[1] == b"page 51 for forged-0.example/"

@@ -1,0 +1,79 @@
+"""The page (`GET /`) made once, not for every visitor: ASGI middleware on Gradio's app.
+
+Gradio builds the page on every request: it deep-copies the app's config (some 800
+components), rewrites every URL in it to the request's root, renders the API page's code
+snippets into it, and serialises 1.9 MB of HTML, which the gzip middleware then compresses:
+about a quarter of a second of CPU per page view here, before the browser can start. The page
+depends only on the address the visitor used (Gradio's root URL: Host, X-Forwarded-Host,
+X-Forwarded-Proto, the root path) and on whether the browser takes gzip, so it is kept per
+such key: a few entries, the least recently used dropped (Host is whatever a client writes).
+Not with Gradio's password login, whose page depends on the visitor's cookie."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+PAGE_PATHS = ("/", "")
+MAX_PAGES = 8  # addresses the app is reached by, times with and without gzip
+# what Gradio's root URL is made of (gradio.route_utils.get_request_origin)
+ROOT_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto")
+
+
+class PageCache:
+    def __init__(self, app: Any, *, enabled: bool = True, max_pages: int = MAX_PAGES) -> None:
+        self.app, self.enabled, self.max_pages = app, enabled, max_pages
+        self._pages: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.built = 0  # pages Gradio made (the tests and the benchmark read it)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if not self.enabled or scope.get("type") != "http" or scope.get("method") != "GET" \
+                or scope.get("path") not in PAGE_PATHS or scope.get("query_string"):
+            await self.app(scope, receive, send)
+            return
+        key = _page_key(scope)
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None:
+                self._pages.move_to_end(key)
+        if page is not None:
+            start, body = page
+            await send(start)
+            await send({"type": "http.response.body", "body": body})
+            return
+        messages: list[dict[str, Any]] = []
+
+        async def keep(message: dict[str, Any]) -> None:
+            messages.append(message)
+            await send(message)
+
+        await self.app(scope, receive, keep)
+        self.built += 1
+        self._keep(key, messages)
+
+    def _keep(self, key: tuple[Any, ...], messages: list[dict[str, Any]]) -> None:
+        if not messages or messages[0].get("type") != "http.response.start" \
+                or messages[0].get("status") != 200:
+            return
+        headers = messages[0].get("headers") or []
+        if any(name.lower() == b"set-cookie" for name, _ in headers):
+            return  # a page meant for one browser
+        bodies = messages[1:]
+        if not bodies or any(m.get("type") != "http.response.body" for m in bodies) \
+                or bodies[-1].get("more_body"):
+            return
+        body = b"".join(m.get("body", b"") for m in bodies)
+        with self._lock:
+            self._pages[key] = (messages[0], body)
+            self._pages.move_to_end(key)
+            while len(self._pages) > self.max_pages:
+                self._pages.popitem(last=False)
+
+
+def _page_key(scope: dict[str, Any]) -> tuple[Any, ...]:
+    headers = {name.lower(): value for name, value in scope.get("headers") or []}
+    takes_gzip = b"gzip" in headers.get(b"accept-encoding", b"").lower()
+    return (scope.get("scheme"), tuple(scope.get("server") or ()), scope.get("root_path", ""),
+            *(headers.get(name) for name in ROOT_HEADERS), takes_gzip)
