@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.helpers.aio import run
-from webui.core.page_cache import PageCache
+from webui.core.page_cache import FOREVER, LongLivedAssets, PageCache
 
 
 class Pages:
@@ -18,8 +18,9 @@ class Pages:
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         self.made += 1
         headers = dict(scope["headers"])
-        body = b"page %d for %s%s" % (self.made, headers.get(b"x-forwarded-host")
-                                      or headers.get(b"host", b"?"), scope["path"].encode())
+        host = headers.get(b"x-forwarded-host") or headers.get(b"x-gradio-server") \
+            or headers.get(b"host", b"?")
+        body = b"page %d for %s%s" % (self.made, host, scope["path"].encode())
         response = [(b"content-type", b"text/html")]
         if self.cookie:
             response.append((b"set-cookie", b"session=1"))
@@ -57,11 +58,12 @@ def test_the_page_is_made_once_per_address_and_encoding() -> None:
     assert get(cache, host=b"b.example") == (200, b"page 2 for b.example/")
     assert get(cache, host=b"a.example", x_forwarded_host=b"space.example")[1] == \
         b"page 3 for space.example/"
+    assert get(cache, x_gradio_server=b"proxy.example")[1] == b"page 4 for proxy.example/"
     # a browser that takes gzip gets the page the gzip middleware made for it
-    assert get(cache, accept_encoding=b"gzip, br")[1] == b"page 4 for a.example/"
-    assert get(cache, accept_encoding=b"gzip")[1] == b"page 4 for a.example/"
+    assert get(cache, accept_encoding=b"gzip, br")[1] == b"page 5 for a.example/"
+    assert get(cache, accept_encoding=b"gzip")[1] == b"page 5 for a.example/"
     assert get(cache)[1] == b"page 1 for a.example/"
-    assert pages.made == 4
+    assert pages.made == 5
 
 
 def test_anything_but_the_plain_page_goes_to_gradio_each_time() -> None:
@@ -97,3 +99,28 @@ def test_forged_hosts_keep_a_few_pages_at_most() -> None:
     assert len(cache._pages) == 3
     assert get(cache, host=b"forged-49.example")[1] == b"page 50 for forged-49.example/"
     assert get(cache, host=b"forged-0.example")[1] == b"page 51 for forged-0.example/"
+
+
+def test_gradio_build_files_are_kept_by_the_browser_for_a_year() -> None:
+    async def files(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        status = 200 if "missing" not in scope["path"] else 404
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"cache-control", b"no-cache")]})
+        await send({"type": "http.response.body", "body": b"x"})
+
+    def cache_control(path: str) -> list[bytes]:
+        sent: list[dict[str, Any]] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "GET", "path": path, "headers": []}
+        run(LongLivedAssets(files)(scope, None, send))
+        return [v for k, v in sent[0]["headers"] if k == b"cache-control"]
+
+    assert cache_control("/assets/Index-Dw2QElZn.js") == [FOREVER]
+    assert cache_control("/assets/Index--ZTB3667.css") == [FOREVER]
+    for elsewhere in ("/theme.css", "/static/fonts/IBMPlexMono-Regular.woff2",
+                      "/gradio_api/file=/tmp/a-12345678.png", "/assets/missing-Dw2QElZn.js",
+                      "/assets/unhashed.js", "/assets/sub/Index-Dw2QElZn.js"):
+        assert cache_control(elsewhere) == [b"no-cache"], elsewhere

@@ -1,16 +1,19 @@
-"""The page (`GET /`) made once, not for every visitor: ASGI middleware on Gradio's app.
+"""The page (`GET /`) made once, not for every visitor, and Gradio's script files kept by the
+browser: ASGI middleware on Gradio's app.
 
 Gradio builds the page on every request: it deep-copies the app's config (some 800
 components), rewrites every URL in it to the request's root, renders the API page's code
 snippets into it, and serialises 1.9 MB of HTML, which the gzip middleware then compresses:
 about a quarter of a second of CPU per page view here, before the browser can start. The page
 depends only on the address the visitor used (Gradio's root URL: Host, X-Forwarded-Host,
-X-Forwarded-Proto, the root path) and on whether the browser takes gzip, so it is kept per
-such key: a few entries, the least recently used dropped (Host is whatever a client writes).
+X-Forwarded-Proto, X-Gradio-Server, the root path) and on whether the browser takes gzip, so
+it is kept per such key: a few entries, the least recently used dropped (Host is whatever a
+client writes, and a page is only ever given to a request with the same key).
 Not with Gradio's password login, whose page depends on the visitor's cookie."""
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from typing import Any
@@ -18,7 +21,7 @@ from typing import Any
 PAGE_PATHS = ("/", "")
 MAX_PAGES = 8  # addresses the app is reached by, times with and without gzip
 # what Gradio's root URL is made of (gradio.route_utils.get_request_origin)
-ROOT_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto")
+ROOT_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-server")
 
 
 class PageCache:
@@ -77,3 +80,33 @@ def _page_key(scope: dict[str, Any]) -> tuple[Any, ...]:
     takes_gzip = b"gzip" in headers.get(b"accept-encoding", b"").lower()
     return (scope.get("scheme"), tuple(scope.get("server") or ()), scope.get("root_path", ""),
             *(headers.get(name) for name in ROOT_HEADERS), takes_gzip)
+
+
+# Gradio's build names each of its files after its content (Vite: `Index-Dw2QElZn.js`)
+HASHED_ASSET = re.compile(r"^/assets/[^/]+-[A-Za-z0-9_-]{8,9}\.[a-z0-9]+$")
+FOREVER = b"public, max-age=31536000, immutable"
+
+
+class LongLivedAssets:
+    """Gradio's script and style files (about 70 on this page) go with a year's
+    Cache-Control: a file of the build never changes under its name (a new Gradio brings
+    new names), and without it a returning visitor's browser asks again for each one, a
+    round trip per file before the page can start."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope.get("type") != "http" or scope.get("method") not in ("GET", "HEAD") \
+                or not HASHED_ASSET.match(scope.get("path") or ""):
+            await self.app(scope, receive, send)
+            return
+
+        async def forever(message: dict[str, Any]) -> None:
+            if message.get("type") == "http.response.start" and message.get("status") == 200:
+                headers = [(k, v) for k, v in message.get("headers") or []
+                           if k.lower() != b"cache-control"]
+                message = {**message, "headers": [*headers, (b"cache-control", FOREVER)]}
+            await send(message)
+
+        await self.app(scope, receive, forever)

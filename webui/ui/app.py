@@ -26,7 +26,7 @@ from webui.core.http_guards import (
     UploadLimit,
 )
 from webui.core.limits import Limits
-from webui.core.page_cache import PageCache
+from webui.core.page_cache import LongLivedAssets, PageCache
 from webui.core.routes import callback_router, covers_router, uploads_router
 from webui.core.runtime import Runtime, Settings, choose_public_url
 from webui.core.visitors import Preferences
@@ -362,7 +362,7 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
         app_kwargs={"middleware": [
             # the page is made once per address it is reached by (not per visitor), and is
             # kept compressed; with a password login it depends on the visitor's cookie
-            Middleware(PageCache, enabled=access.auth is None),
+            Middleware(PageCache, enabled=access.auth is None), Middleware(LongLivedAssets),
             # the page (HTML with its 1.6 MB config) and JSON go compressed when the browser
             # asks; event streams and pictures are left alone (Starlette's exclusions)
             Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES),
