@@ -25,6 +25,7 @@ from typing import Any
 import requests
 
 from benchmarks.report import ms
+from tests.helpers.status_watch import WATCH_NEW_RUN, new_run_done
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -93,18 +94,8 @@ def start_and_load(rounds: int, browser: Any) -> dict[str, list[float]]:
     return results
 
 
-DONE = ("window.__newRun && "
-        "document.querySelector('#txt2img_status').innerText.startsWith('Done') && "
+DONE = (new_run_done("txt2img") + " && "
         "document.querySelectorAll('#txt2img_gallery img').length > 0")
-# set once the status line shows anything but "Done" after a click (a new run always passes
-# through "Submitted"): the last run's "Done" is not taken for this one's
-WATCH_NEW_RUN = """() => {
-    const line = document.querySelector('#txt2img_status');
-    window.__newRun = false;
-    new MutationObserver((_, observer) => {
-        if (!line.innerText.startsWith('Done')) { window.__newRun = true; observer.disconnect(); }
-    }).observe(line, {subtree: true, childList: true, characterData: true});
-}"""
 
 
 def ui_overhead(tasks: int, browser: Any, mode: str) -> tuple[list[float], list[float]]:
@@ -136,7 +127,7 @@ def ui_overhead(tasks: int, browser: Any, mode: str) -> tuple[list[float], list[
             steps.fill(str(24 + n * 5 % 13))
             steps.press("Tab")
             known = set(runner.tasks)
-            page.evaluate(WATCH_NEW_RUN)
+            page.evaluate(WATCH_NEW_RUN, "txt2img")  # the last run's Done is not this one's
             page.locator("#txt2img_generate").click()
             clicked = time.monotonic()
             # checked inside the page every 5 ms, so the probe adds no round trips

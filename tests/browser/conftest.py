@@ -77,28 +77,3 @@ def open_page(browser: Any, app: Launched, locale: str = "en-US", *,
         "() => document.querySelector('#zq_checkpoint input')?.value?.length > 0")
     return context, page
 
-
-# Arms a watch on a tab's status line: the flag is set once the line shows anything but
-# "Done" (a new run always passes through "Submitted"), so a wait after a second click
-# cannot take the first run's "Done" for its own.
-_WATCH_STATUS = """tab => {
-    const line = document.querySelector('#' + tab + '_status');
-    window.__zqNewRun = window.__zqNewRun || {};
-    window.__zqNewRun[tab] = false;
-    new MutationObserver((_, observer) => {
-        if (!line.innerText.startsWith('Done')) {
-            window.__zqNewRun[tab] = true;
-            observer.disconnect();
-        }
-    }).observe(line, {subtree: true, childList: true, characterData: true});
-}"""
-
-
-def click_and_wait_done(page: Any, tab: str, button: str | None = None,
-                        timeout: int = 30_000) -> None:
-    """Clicks the tab's Generate (or `button`) and waits for this run's "Done"."""
-    page.evaluate(_WATCH_STATUS, tab)
-    page.locator(button or f"#{tab}_generate").click()
-    page.wait_for_function(
-        "tab => window.__zqNewRun[tab] && document.querySelector('#' + tab + '_status')"
-        ".innerText.startsWith('Done')", arg=tab, timeout=timeout)

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.browser.conftest import click_and_wait_done
 from tests.browser.test_txt2img import set_number
 from tests.helpers.images import outline
+from tests.helpers.status_watch import click_and_wait_done
 from webui.ui.app import Launched
 
 pytestmark = pytest.mark.browser

@@ -12,6 +12,7 @@ import pytest
 from tests.browser.test_toasts import toast_with
 from tests.browser.test_tools_history import wait_done
 from tests.browser.test_txt2img import set_number
+from tests.helpers.status_watch import click_and_wait_done
 from webui.ui.app import Launched
 
 pytestmark = pytest.mark.browser
@@ -29,8 +30,7 @@ def generate(page: Any, prompt: str, seed: int, steps: int) -> None:
     page.locator("#txt2img_prompt textarea").fill(prompt)
     page.locator("#txt2img_neg_prompt textarea").fill("blurry, low quality")
     page.locator("#txt2img_seed input").fill(str(seed))
-    page.locator("#txt2img_generate").click()
-    wait_done(page, "txt2img")
+    click_and_wait_done(page, "txt2img")
 
 
 def value(page: Any, selector: str) -> str:

@@ -14,6 +14,7 @@ from PIL import Image
 
 from tests.browser.test_txt2img import set_number
 from tests.helpers.images import gradient
+from tests.helpers.status_watch import click_and_wait_done
 from webui.ui.app import Launched
 
 pytestmark = pytest.mark.browser
@@ -107,9 +108,7 @@ def test_send_to_img2img_and_png_info_round_trip(page: Any, app: Launched) -> No
     set_number(page, "txt2img_steps", 12)
     page.locator("#txt2img_prompt textarea").fill("a blue boat, sunrise")
     page.locator("#txt2img_seed input").fill("4242")
-    page.locator("#txt2img_generate").click()
-    page.wait_for_function("() => document.querySelector('#txt2img_status').innerText"
-                           ".startsWith('Done')", timeout=30_000)
+    click_and_wait_done(page, "txt2img")
     assert "Seed: 4242" in page.locator("#txt2img_infotext textarea").input_value()
 
     # gallery -> img2img: the tab switches, the image and the parameters come along

@@ -13,6 +13,7 @@ from PIL import Image
 
 from tests.browser.test_txt2img import set_number
 from tests.helpers.images import drawn_face, gradient
+from tests.helpers.status_watch import click_and_wait_done
 from webui.ui.app import Launched
 
 pytestmark = pytest.mark.browser
@@ -46,8 +47,7 @@ def test_upscale_x2_shows_a_result_twice_the_size(page: Any, app: Launched,
     page.locator("#extras_image input[type=file]").set_input_files(str(source))
     page.locator("#extras_image img").wait_for()
     set_number(page, "extras_scale", 2)
-    page.locator("#extras_run").click()
-    wait_done(page, "extras")
+    click_and_wait_done(page, "extras", "#extras_run")
     page.locator("#extras_compare img").first.wait_for()
     assert page.locator("#extras_gallery img").count() >= 1
     record = newest(app, "enhance")
@@ -64,8 +64,7 @@ def test_swap_a_face(page: Any, app: Launched, tmp_path: Path) -> None:
     page.locator("#faceswap_source input[type=file]").set_input_files(str(source))
     page.locator("#faceswap_target input[type=file]").set_input_files(str(target))
     page.locator("#faceswap_target img").wait_for()
-    page.locator("#faceswap_run").click()
-    wait_done(page, "faceswap")
+    click_and_wait_done(page, "faceswap", "#faceswap_run")
     page.locator("#faceswap_compare img").first.wait_for()
     record = newest(app, "roop")
     result = np.asarray(Image.open(record.images[0].path).convert("RGB")).astype(int)
@@ -114,8 +113,7 @@ def test_open_a_finished_task_in_history_and_rerun_it(page: Any, app: Launched) 
     set_number(page, "txt2img_steps", 8)
     page.locator("#txt2img_prompt textarea").fill("a green lantern in the fog")
     page.locator("#txt2img_seed input").fill("777")
-    page.locator("#txt2img_generate").click()
-    wait_done(page, "txt2img")
+    click_and_wait_done(page, "txt2img")
     page.locator("#tab_history-button").click()
     row = page.locator("#history_rows tr[data-task]", has_text="a green lantern")
     row.first.wait_for()

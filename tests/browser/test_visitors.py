@@ -9,8 +9,8 @@ import pytest
 import requests
 
 from tests.browser.conftest import open_page
-from tests.browser.test_tools_history import wait_done
 from tests.browser.test_txt2img import set_number
+from tests.helpers.status_watch import click_and_wait_done
 from webui.ui.app import Launched
 
 pytestmark = pytest.mark.browser
@@ -30,8 +30,7 @@ def generate(page: Any, prompt: str) -> None:
     page.locator("#tab_txt2img-button").click()
     set_number(page, "txt2img_steps", 6)
     page.locator("#txt2img_prompt textarea").fill(prompt)
-    page.locator("#txt2img_generate").click()
-    wait_done(page, "txt2img")
+    click_and_wait_done(page, "txt2img")
 
 
 def history_text(page: Any) -> str:

@@ -29,7 +29,6 @@ class PageCache:
         self.app, self.enabled, self.max_pages = app, enabled, max_pages
         self._pages: OrderedDict[tuple[Any, ...], tuple[dict[str, Any], bytes]] = OrderedDict()
         self._lock = threading.Lock()
-        self.built = 0  # pages Gradio made (the tests and the benchmark read it)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if not self.enabled or scope.get("type") != "http" or scope.get("method") != "GET" \
@@ -53,7 +52,6 @@ class PageCache:
             await send(message)
 
         await self.app(scope, receive, keep)
-        self.built += 1
         self._keep(key, messages)
 
     def _keep(self, key: tuple[Any, ...], messages: list[dict[str, Any]]) -> None:

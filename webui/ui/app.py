@@ -363,7 +363,7 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
             # the page is made once per address it is reached by (not per visitor), and is
             # kept compressed; with a password login it depends on the visitor's cookie
             Middleware(PageCache, enabled=access.auth is None), Middleware(LongLivedAssets),
-            # the page (HTML with its 1.6 MB config) and JSON go compressed when the browser
+            # the page (HTML with its 1.9 MB config) and JSON go compressed when the browser
             # asks; event streams and pictures are left alone (Starlette's exclusions)
             Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES),
             Middleware(ClosedRoutes), Middleware(BodyLimit),
