@@ -18,6 +18,9 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 pytestmark = pytest.mark.browser
 
 
+TAGS_CSV = Path(__file__).resolve().parents[1] / "fixtures" / "tags.csv"  # autocomplete
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -29,7 +32,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
     root = tmp_path_factory.mktemp("app")
     # 0.2 x real time: a 30-step task takes ~1.5 s, enough to see several previews at 0.25 s
     settings = Settings(data_dir=root / "data", outputs_dir=root / "outputs",
-                        backend="offline", offline_time_scale=0.2)
+                        backend="offline", offline_time_scale=0.2, tags_csv=TAGS_CSV)
     launched = launch(settings, port=free_port(), preview_interval=0.25, quiet=True)
     yield launched
     launched.close()

@@ -2,7 +2,9 @@
 
 - `POST /api/zhiqite/callback/<task id>?token=<per-task token>`: the service posts results;
 - `GET /api/zhiqite/uploads/<random>.png`: uploaded images, for the service to fetch;
-- `GET /api/zhiqite/covers/<key>.webp`: model cover thumbnails (`core/covers.py`)."""
+- `GET /api/zhiqite/covers/<key>.webp`: model cover thumbnails (`core/covers.py`);
+- `GET /api/zhiqite/tags?q=<start>`: the prompt's autocomplete from the tag list
+  (`core/tags.py`), when one is configured."""
 
 from __future__ import annotations
 
@@ -15,7 +17,9 @@ from webui.core.callbacks import CallbackOutcome, CallbackReceiver
 from webui.core.covers import COVERS_PATH, CoverCache
 from webui.core.engine import CALLBACK_PATH, TaskEngine
 from webui.core.hosting import UPLOADS_PATH, LocalImageHost
+from webui.core.tags import TagList
 
+TAGS_PATH = "/api/zhiqite/tags"
 MAX_CALLBACK_BYTES = 1 << 20  # a final status is a few kB; previews are not sent in callbacks
 # What the service is answered: only {"code": "200"} stops its retries, and it is given once the
 # result is stored.
@@ -87,5 +91,19 @@ def covers_router(covers: CoverCache) -> APIRouter:
         return Response(data, media_type="image/webp",
                         headers={"Cache-Control": "private, max-age=86400",
                                  "X-Content-Type-Options": "nosniff"})
+
+    return router
+
+
+def tags_router(tags: TagList | None) -> APIRouter:
+    router = APIRouter()
+
+    @router.get(TAGS_PATH, include_in_schema=False, response_model=None)
+    async def suggest(q: str = "") -> Response:
+        if tags is None:
+            return Response("no tag list", status_code=404)
+        found = tags.suggest(q)
+        return JSONResponse([[tag.text, tag.count, tag.alias] for tag in found],
+                            headers={"Cache-Control": "public, max-age=3600"})
 
     return router

@@ -4,6 +4,7 @@ and the task engine."""
 
 from __future__ import annotations
 
+import csv
 import logging
 import os
 import tempfile
@@ -21,6 +22,7 @@ from webui.core.keys import Keys, load_or_create_key
 from webui.core.outputs import OutputWriter
 from webui.core.sources import Sources
 from webui.core.store import SQLiteTaskStore
+from webui.core.tags import TagList
 from webui.messages import Msg
 
 log = logging.getLogger(__name__)
@@ -77,6 +79,7 @@ class Settings:
     # False: the embedded offline backend plays a service that cannot reach this app (a
     # laptop with no public address): no callbacks, no hosted uploads, results by polling.
     offline_reaches_app: bool = True
+    tags_csv: Path | None = None  # the prompt's autocomplete tag list (core/tags.py)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *,
@@ -96,6 +99,12 @@ class Settings:
                 raise SettingError(Msg("runtime.on_or_off", name="ZHIQITE_OFFLINE_REACHES_APP",
                                        got=repr(reaches)))
             values["offline_reaches_app"] = reaches in ("1", "on", "true")
+        tags = env.get("ZHIQITE_TAGS_CSV", "").strip()
+        if tags:
+            if not Path(tags).is_file():
+                raise SettingError(Msg("runtime.not_a_file", name="ZHIQITE_TAGS_CSV",
+                                       got=repr(tags)))
+            values["tags_csv"] = Path(tags)
         scale = env.get("ZHIQITE_OFFLINE_TIME_SCALE", "").strip()
         if scale:
             try:
@@ -124,6 +133,18 @@ def has_credentials(env: Mapping[str, str]) -> bool:
     return any(env.get(var, "").strip() for var in CREDENTIAL_VARS)
 
 
+def read_tags(path: Path | None) -> TagList | None:
+    if path is None:
+        return None
+    try:
+        tags = TagList.read(path)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise SettingError(Msg("runtime.tags_unreadable", name="ZHIQITE_TAGS_CSV",
+                               reason=exc)) from None
+    log.info("tag list: %d tags from %s", len(tags), path.name)
+    return tags
+
+
 class Runtime:
     """Start with `Runtime.open(settings)`; `close()` stops the engine and any embedded backend.
     The public URL may be set later (the app knows its own address only once it listens)."""
@@ -146,6 +167,7 @@ class Runtime:
         self.image_host: ImageHost = s3 or self.local_host
         # pictures for the service: its own result URLs, else hosted where hosting is possible
         self.sources = Sources(self.store, self.hosting)
+        self.tags = read_tags(settings.tags_csv)
 
     @classmethod
     def open(cls, settings: Settings, env: Mapping[str, str] | None = None,

@@ -27,7 +27,7 @@ from webui.core.http_guards import (
 )
 from webui.core.limits import Limits
 from webui.core.page_cache import LongLivedAssets, PageCache
-from webui.core.routes import callback_router, covers_router, uploads_router
+from webui.core.routes import callback_router, covers_router, tags_router, uploads_router
 from webui.core.runtime import Runtime, Settings, choose_public_url
 from webui.core.visitors import Preferences
 from webui.messages import Language, label, message
@@ -37,7 +37,7 @@ from webui.ui.i18n import translate, translations
 from webui.ui.inputs import guard_pillow, guard_uploads, quiet_choice_refusals
 from webui.ui.language import page_tag
 from webui.ui.page_blocks import PageBlocks, share_api_schemas
-from webui.ui.prompt_box import picker_updates, style_choices
+from webui.ui.prompt_box import build_network_names, picker_updates, style_choices
 from webui.ui.queue_strip import build_queue_strip, wire_queue_strip
 from webui.ui.results import meter_markdown
 from webui.ui.send_to import wire_send_to
@@ -103,7 +103,8 @@ class Launched:
 
 
 def page_script() -> str:
-    """Gradio runs one function at load: ours runs the shortcuts, keeps the language cookie
+    """Gradio runs one function at load: ours runs the shortcuts (Ctrl+Enter, and Ctrl+Up /
+    Down for a word's weight) and the prompts' autocomplete, keeps the language cookie
     in step with the page's language (the server renders its messages in it), shows the
     running tasks' progress in the browser tab's title and, on a phone, brings the results
     into view at Generate."""
@@ -111,7 +112,10 @@ def page_script() -> str:
     language = (ASSETS / "language.js").read_text(encoding="utf-8").strip()
     title = (ASSETS / "progress_title.js").read_text(encoding="utf-8").strip()
     phone = (ASSETS / "phone.js").read_text(encoding="utf-8").strip()
-    return f"() => {{ ({shortcuts})(); ({language})(); ({title})(); ({phone})(); }}"
+    prompts = [(ASSETS / name).read_text(encoding="utf-8").strip()
+               for name in ("edit_attention.js", "autocomplete.js")]
+    return (f"() => {{ ({shortcuts})(); ({language})(); ({title})(); ({phone})(); "
+            + "".join(f"({script})(); " for script in prompts) + "}")
 
 
 def notify_js(tab: str) -> str:
@@ -169,6 +173,7 @@ def build(ctx: UiContext) -> gr.Blocks:
         page_language = gr.Textbox("", visible="hidden", elem_id="zq_page_language", interactive=True,
                                    label="page language")
         topbar = build_topbar(ctx, visitor)
+        network_names = build_network_names(ctx)  # for the prompts' autocomplete
         queue_strip = build_queue_strip()  # visible from every tab
         with gr.Tabs(elem_id="zq_tabs") as main_tabs:
             with gr.Tab("txt2img", id="txt2img", elem_id="tab_txt2img"):
@@ -199,9 +204,10 @@ def build(ctx: UiContext) -> gr.Blocks:
                                     {"image_url": img2img.image_url,
                                      "scale_by": img2img.scale_by})},
             (txt2img.box.generate, img2img.box.generate), PREF_FIELDS)
-        applied = [c for tab in tabs for c in (*(tab.form[n] for n in PREF_FIELDS),
-                                                *tab.controlnet.tabs, tab.box.lora,
-                                                tab.box.embedding, tab.box.styles)]
+        applied = [*(c for tab in tabs for c in (*(tab.form[n] for n in PREF_FIELDS),
+                                                  *tab.controlnet.tabs, tab.box.lora,
+                                                  tab.box.embedding, tab.box.styles)),
+                   network_names]
 
         def on_load(data: dict[Any, Any], request: gr.Request = None  # type: ignore[assignment]
                     ) -> Iterator[dict[Any, Any]]:
@@ -231,7 +237,7 @@ def build(ctx: UiContext) -> gr.Blocks:
                 ctx, visitor_id, later.get((TOPBAR, "checkpoint"), data[topbar.checkpoint]),
                 later.get((TOPBAR, "vae"), data[topbar.vae]))
             yield {topbar.checkpoint: checkpoint, topbar.vae: vae,
-                   **list_updates(ctx, tabs, visitor_id)}
+                   **list_updates(ctx, tabs, network_names, visitor_id)}
             # 3. each tab's last batch: its own follower, started after this (see below)
 
         def on_visibility(who: Any, shown: Any, request: gr.Request) -> None:
@@ -272,7 +278,7 @@ def build(ctx: UiContext) -> gr.Blocks:
                     # another key is another owner, with other styles
                     txt2img.box.styles: style_choices(ctx, who, txt2img_styles),
                     img2img.box.styles: style_choices(ctx, who, img2img_styles),
-                    **list_updates(ctx, tabs, who),
+                    **list_updates(ctx, tabs, network_names, who),
                     **dict(zip((topbar.checkpoint, topbar.vae),
                                model_updates(ctx, who, current, vae_now), strict=True))}
 
@@ -307,12 +313,14 @@ SESSION_CAPACITY = 500  # page sessions whose state Gradio keeps (its default: 1
 PREF_FIELDS = ("sampler", "width", "height", "steps", "cfg_scale")
 
 
-def list_updates(ctx: UiContext, tabs: tuple[Any, ...], visitor: str | None
+def list_updates(ctx: UiContext, tabs: tuple[Any, ...], names: gr.HTML, visitor: str | None
                  ) -> dict[Any, Any]:
-    """The LoRA / embedding pickers of the SD tabs, as the visitor's key lists them."""
-    lora, embedding = picker_updates(ctx, visitor)
-    return {c: u for tab in tabs for c, u in ((tab.box.lora, lora),
-                                             (tab.box.embedding, embedding))}
+    """The LoRA / embedding pickers of the SD tabs and the prompt's autocomplete names, as
+    the visitor's key lists them."""
+    lora, embedding, names_update = picker_updates(ctx, visitor)
+    return {names: names_update,
+            **{c: u for tab in tabs for c, u in ((tab.box.lora, lora),
+                                                 (tab.box.embedding, embedding))}}
 
 
 def form_updates(tabs: tuple[Any, ...], prefs: Preferences, *, forms: bool) -> dict[Any, Any]:
@@ -376,6 +384,7 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
     app.include_router(callback_router(runtime.engine))
     app.include_router(uploads_router(runtime.local_host))
     app.include_router(covers_router(ctx.covers))
+    app.include_router(tags_router(runtime.tags))
     loopback = f"http://127.0.0.1:{demo.server_port}"
     public = choose_public_url(settings, offline=runtime.is_offline, loopback=loopback,
                                share_url=share_url)

@@ -1,4 +1,4 @@
-"""Prompt and negative prompt with character counts, Generate, ↙ (read generation parameters),
+"""Prompt and negative prompt with A1111's token counters (and the prompt's LoRA warnings), Generate, ↙ (read generation parameters),
 styles (apply, save), and the LoRA / embedding pickers: the top of every SD tab, as in A1111.
 
 Styles are the visitor's own and the shipped ones: the dropdown starts with the shipped names
@@ -6,7 +6,7 @@ and the page's load fills in the visitor's (`style_choices`)."""
 
 from __future__ import annotations
 
-import json
+import html
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,19 +22,14 @@ from webui.core.paste import (
     looks_like_infotext,
 )
 from webui.core.presets import Style, StyleRefused
-from webui.core.prompts import toggle_lora, toggle_word
+from webui.core.prompts import lora_warnings, toggle_lora, toggle_word
+from webui.core.tokens import count_prompt
 from webui.messages import Msg
 from webui.ui import toasts
 from webui.ui.context import NO_VISITOR, UiContext
 from webui.ui.forms import Form
-from webui.ui.language import in_every_language
+from webui.ui.language import say
 
-# the counter runs in the browser, in the page's language (`<html lang>`), with the
-# catalogue's words
-COUNT_TEMPLATES = in_every_language("prompt.count")
-COUNT_JS = ("(text) => { const words = " + json.dumps(COUNT_TEMPLATES, ensure_ascii=False)
-            + "; const lang = (document.documentElement.lang || 'en').split('-')[0];"
-            " return (words[lang] || words.en).replace('{count}', [...(text || '')].length); }")
 NOT_INFOTEXT = Msg("paste.not_infotext")
 NO_LAST_TASK = Msg("paste.no_last_task")
 
@@ -55,17 +50,21 @@ class PromptBox:
     handlers: dict[str, Callable[..., Any]] = field(default_factory=dict)  # for tests
 
 
-def build_prompt_box(ctx: UiContext, tab: str, visitor: gr.BrowserState) -> PromptBox:
+def build_prompt_box(ctx: UiContext, tab: str, visitor: gr.BrowserState,
+                     checkpoint: gr.Dropdown | None = None) -> PromptBox:
+    """`checkpoint`: the top bar's, for the LoRA warnings (a LoRA of another model family)."""
     with gr.Row(elem_id=f"{tab}_toprow"):
         with gr.Column(scale=8):
             prompt = gr.Textbox(label="Prompt", lines=3, max_lines=12, elem_id=f"{tab}_prompt",
                                 placeholder="Prompt (Ctrl+Enter to generate; LoRAs as "
                                             "<lora:name:weight>)")
-            prompt_count = gr.Markdown("0 chars", elem_classes="zq-count")
+            prompt_count = gr.HTML(str(count_prompt("")), elem_classes="zq-count",
+                                   elem_id=f"{tab}_token_counter")
             negative = gr.Textbox(label="Negative prompt", lines=2, max_lines=8,
                                   elem_id=f"{tab}_neg_prompt",
                                   placeholder="Negative prompt (embeddings go here)")
-            negative_count = gr.Markdown("0 chars", elem_classes="zq-count")
+            negative_count = gr.HTML(str(count_prompt("")), elem_classes="zq-count",
+                                     elem_id=f"{tab}_negative_token_counter")
         with gr.Column(scale=2, min_width=220):
             generate = gr.Button("Generate", variant="primary", elem_id=f"{tab}_generate",
                                  elem_classes="zq-generate")
@@ -91,10 +90,62 @@ def build_prompt_box(ctx: UiContext, tab: str, visitor: gr.BrowserState) -> Prom
                                 scale=1)
     box = PromptBox(prompt, negative, generate, styles, apply_styles, style_name, save_style,
                     lora, embedding, paste, visitor)
-    prompt.change(None, prompt, prompt_count, js=COUNT_JS, queue=False)
-    negative.change(None, negative, negative_count, js=COUNT_JS, queue=False)
     box.handlers = _wire(ctx, box, visitor)
+    box.handlers["count"] = _wire_counters(ctx, box, prompt_count, negative_count, checkpoint)
     return box
+
+
+def _wire_counters(ctx: UiContext, box: PromptBox, prompt_count: gr.HTML,
+                   negative_count: gr.HTML, checkpoint: gr.Dropdown | None
+                   ) -> Callable[..., str]:
+    """The counters follow the text, the styles chosen (A1111 counts them in) and, for the
+    LoRA warnings, the checkpoint. Counted on the server: CLIP's merges are 200 KB, which
+    the page need not carry."""
+
+    def count(who: Any, text: Any, styles: Any, checkpoint_name: Any = None,
+              negative: bool = False, request: gr.Request = None  # type: ignore[assignment]
+              ) -> str:
+        text = text if isinstance(text, str) else ""
+        who = ctx.visitor_id(who, request)
+        try:  # the styles' text is counted in; a style not theirs, or too long, is left out
+            styled = ctx.styles.apply(ctx.owner(who) if who else None, styles,
+                                      "" if negative else text, text if negative else "")
+            text = styled[1] if negative else styled[0]
+        except StyleRefused:
+            pass
+        lines = [html.escape(str(count_prompt(text, negative=negative)))]
+        if not negative and "<lora:" in text:
+            lines += [f"<span class='zq-warning'>⚠ {html.escape(say(warning))}</span>"
+                      for warning in prompt_warnings(ctx, who, text, checkpoint_name)]
+        return "".join(lines)
+
+    def count_negative(who: Any, text: Any, styles: Any,
+                       request: gr.Request = None  # type: ignore[assignment]
+                       ) -> str:
+        return count(who, text, styles, negative=True, request=request)
+
+    extra = [checkpoint] if checkpoint is not None else []
+    gr.on([box.prompt.change, box.styles.change, *(c.change for c in extra)], count,
+          [box.visitor, box.prompt, box.styles, *extra], prompt_count, queue=False,
+          show_progress="hidden", trigger_mode="always_last")
+    gr.on([box.negative.change, box.styles.change], count_negative,
+          [box.visitor, box.negative, box.styles], negative_count, queue=False,
+          show_progress="hidden", trigger_mode="always_last")
+    return count
+
+
+def prompt_warnings(ctx: UiContext, who: str | None, prompt: str, checkpoint_name: Any
+                    ) -> list[Msg]:
+    """The prompt's LoRA warnings against the lists as the service has them (adult entries
+    too: a name typed is a name known). Nothing when the lists cannot be had."""
+    catalog = ctx.catalog_for(who)
+    try:
+        loras = catalog.loras(show_adult=True)
+        checkpoints = {c.value: c for c in catalog.checkpoints(show_adult=True)}
+    except ZhiqiteError:
+        return []
+    chosen = checkpoints.get(checkpoint_name) if isinstance(checkpoint_name, str) else None
+    return lora_warnings(prompt, loras, chosen)
 
 
 def style_choices(ctx: UiContext, visitor: str | None, selected: Any = None) -> Any:
@@ -213,14 +264,34 @@ def checkpoint_codes(ctx: UiContext) -> list[str]:
 
 
 def picker_updates(ctx: UiContext, visitor: str | None, refresh: bool = False
-                   ) -> tuple[Any, Any]:
+                   ) -> tuple[Any, Any, Any]:
+    """The LoRA and embedding pickers, and the names the prompt's autocomplete offers
+    (`network_names`), as the visitor's key lists them."""
     catalog = ctx.catalog_for(visitor)
     try:
         loras = catalog.loras(show_adult=ctx.adult(visitor), refresh=refresh)
         embeddings = catalog.embeddings(refresh=refresh)
     except ZhiqiteError as exc:
         toasts.warn(Msg("lists.networks_not_loaded", reason=exc))
-        return gr.Dropdown(), gr.Dropdown()
+        return gr.Dropdown(), gr.Dropdown(), gr.HTML()
     return (gr.Dropdown(choices=[(f"{c.label} [{c.base_model or '?'}]", c.value)
                                  for c in loras], value=None),
-            gr.Dropdown(choices=[(c.label, c.value) for c in embeddings], value=None))
+            gr.Dropdown(choices=[(c.label, c.value) for c in embeddings], value=None),
+            names_html(loras, embeddings, tags=ctx.runtime.tags is not None))
+
+
+def build_network_names(ctx: UiContext) -> gr.HTML:
+    """One per page, out of sight: the LoRA and embedding names as `<datalist>`s, which
+    `assets/autocomplete.js` offers in every prompt box (filled by the page's load)."""
+    return gr.HTML(names_html([], [], tags=ctx.runtime.tags is not None),
+                   elem_id="zq_network_names", elem_classes="zq-hidden")
+
+
+def names_html(loras: list[Any], embeddings: list[Any], *, tags: bool) -> str:
+    def options(choices: list[Any]) -> str:
+        return "".join(f'<option value="{html.escape(c.value)}">{html.escape(c.label)}</option>'
+                       for c in choices)
+
+    return (f'<datalist id="zq_lora_names" data-tags="{"on" if tags else "off"}">'
+            f'{options(loras)}</datalist>'
+            f'<datalist id="zq_embedding_names">{options(embeddings)}</datalist>')

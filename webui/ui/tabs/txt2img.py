@@ -91,7 +91,7 @@ def build_txt2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
     d = ctx.defaults["txt2img"]
     form = Form()
     topbar.register(form)
-    box = build_prompt_box(ctx, TAB, visitor)
+    box = build_prompt_box(ctx, TAB, visitor, topbar.checkpoint)
     networks = build_networks(ctx, TAB, box, topbar, visitor)
     form.add("prompt", box.prompt)
     form.add("negative_prompt", box.negative)
