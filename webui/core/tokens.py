@@ -9,7 +9,7 @@ cut text within 20 tokens after a comma, pad the chunk to 75 (A1111's default
 as its text (the lists do not say how many vectors it has), and a word longer than
 `LONGEST_WORD` characters is counted in pieces of that length.
 
-The BPE merges are CLIP's (`data/clip_bpe_merges.txt.gz`: the 48,894 merges of OpenAI's
+The BPE merges are CLIP's (`vocab/clip_bpe_merges.txt.gz`: the 48,894 merges of OpenAI's
 `bpe_simple_vocab_16e6.txt`, MIT licence, as shipped in open_clip), the same vocabulary for
 SD 1.x and both SDXL text encoders."""
 
@@ -32,7 +32,7 @@ LONGEST_WORD = 64  # longer words are counted in pieces: BPE is quadratic in a w
 LONGEST_TEXT = MAX_PROMPT_CHARS  # characters counted; past it the count says "at least"
 MAX_SIDES = 8  # prompts counted for one prompt-edited prompt (the longest is shown)
 MAX_NESTING = 4  # levels of [ [ ] ] resolved; deeper brackets count as text
-MERGES = Path(__file__).with_name("data") / "clip_bpe_merges.txt.gz"
+MERGES = Path(__file__).with_name("vocab") / "clip_bpe_merges.txt.gz"
 
 # CLIP's pre-tokenizer, in `re` terms: [^\W\d_] is a letter, \d a digit, the rest punctuation
 _WORDS = re.compile(r"'s|'t|'re|'ve|'m|'ll|'d|([^\W\d_]+)|\d|(?:[^\s\w]|_)+")
