@@ -32,10 +32,20 @@
       box.appendChild(row);
     });
     const rect = area.getBoundingClientRect();
+    const viewport = window.visualViewport ? window.visualViewport.height : window.innerHeight;
+    const below = viewport - rect.bottom - 8, above = rect.top - 8;
     box.style.left = `${Math.max(0, rect.left)}px`;
-    box.style.top = `${rect.bottom + 2}px`;
-    box.style.maxWidth = `${Math.max(200, rect.width)}px`;
+    box.style.maxWidth = `${Math.min(window.innerWidth - 8, Math.max(200, rect.width))}px`;
     document.body.appendChild(box);
+    // below the prompt where it fits (on a phone the keyboard takes the lower half), else above
+    const height = box.offsetHeight;
+    if (height <= below || below >= above) {
+      box.style.top = `${rect.bottom + 2}px`;
+      box.style.maxHeight = `${Math.max(80, below)}px`;
+    } else {
+      box.style.maxHeight = `${above}px`;
+      box.style.top = `${Math.max(4, rect.top - 2 - Math.min(height, above))}px`;
+    }
   };
 
   const take = (i) => {
@@ -81,12 +91,12 @@
       try {
         const answer = await fetch(TAGS_URL + encodeURIComponent(query));
         if (ask !== asked) return;  // the visitor typed on: a later answer shows
-        if (answer.ok) {
-          for (const [tag, count, alias] of await answer.json()) {
-            if (found.length >= MAX_SHOWN) break;
-            found.push({ label: alias ? `${alias} → ${tag}` : tag, tag: true,
-                         kind: count ? String(count) : "tag", insert: tag });
-          }
+        const tags = answer.ok ? await answer.json() : [];
+        if (ask !== asked) return;
+        for (const [tag, count, alias] of tags) {
+          if (found.length >= MAX_SHOWN) break;
+          found.push({ label: alias ? `${alias} → ${tag}` : tag, tag: true,
+                       kind: count ? String(count) : "tag", insert: tag });
         }
       } catch (error) { /* the tags are a help: the prompt works without them */ }
     }
@@ -100,8 +110,11 @@
   document.addEventListener("input", (event) => {
     if (isPrompt(event.target) && event.isTrusted) suggest(event.target);
   });
+  const MOVES_CARET = new Set(["ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown"]);
   document.addEventListener("keydown", (event) => {
-    if (!box || event.target !== area || event.ctrlKey || event.metaKey || event.altKey) return;
+    if (!box || event.target !== area) return;
+    // the caret moves, or Ctrl+Enter generates: what was offered is for another spot
+    if (MOVES_CARET.has(event.key) || event.ctrlKey || event.metaKey || event.altKey) return close();
     if (event.key === "ArrowDown" || event.key === "ArrowUp") {
       chosen = (chosen + (event.key === "ArrowDown" ? 1 : items.length - 1)) % items.length;
       show();
@@ -116,5 +129,8 @@
     event.stopPropagation();
   }, true);
   document.addEventListener("focusout", (event) => { if (event.target === area) close(); });
-  window.addEventListener("scroll", close, true);
+  document.addEventListener("mousedown", (event) => {
+    if (box && !box.contains(event.target)) close();  // a click moves the caret
+  }, true);
+  window.addEventListener("scroll", (event) => { if (box && event.target !== box) close(); }, true);
 }

@@ -30,8 +30,8 @@
   const reweigh = (area, up) => {
     const text = area.value;
     let start = area.selectionStart, end = area.selectionEnd;
+    if (inTag(text, start) || inTag(text, end)) return false;
     if (start === end) {
-      if (inTag(text, start)) return false;
       const found = groupAround(text, start) || wordAround(text, start);
       if (!found) return false;
       [start, end] = found;
@@ -45,7 +45,9 @@
     const weight = Math.round((old + (up ? STEP : -STEP)) * 100) / 100;
     const from = weighted ? start - 1 : start;
     const to = weighted ? end + weighted[0].length : end;
-    const replacement = weight === 1 ? chosen : `(${chosen}:${weight.toFixed(1)})`;
+    // A1111's "1.1"; a finer weight keeps its second decimal ("1.35")
+    const shown = weight.toFixed(2).replace(/(\.\d)0$/, "$1");
+    const replacement = weight === 1 ? chosen : `(${chosen}:${shown})`;
     const inner = weight === 1 ? from : from + 1;
     area.value = text.slice(0, from) + replacement + text.slice(to);
     area.setSelectionRange(inner, inner + chosen.length);

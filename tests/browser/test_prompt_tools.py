@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from tests.browser.test_toasts import toast_with
 from tests.browser.test_txt2img import pick_checkpoint
 
 pytestmark = pytest.mark.browser
@@ -47,9 +48,14 @@ def test_ctrl_up_and_down_change_a_words_weight(page: Any) -> None:
     # the page's value follows (the counter counts it): brackets and weight are no tokens
     counter_shows(page, "5/75")
     prompt.fill("a <lora:add_detail_58390:0.8>")
-    prompt.evaluate("area => area.setSelectionRange(12, 12)")  # inside the tag: left alone
+    for start, end in ((12, 12), (25, 28)):  # the caret, or "0.8" selected, in the tag
+        prompt.evaluate("(area, [s, e]) => area.setSelectionRange(s, e)", [start, end])
+        prompt.press("Control+ArrowUp")
+        assert prompt.input_value() == "a <lora:add_detail_58390:0.8>"  # the tag is the service's
+    prompt.fill("(cat:1.25)")
+    prompt.evaluate("area => area.setSelectionRange(2, 2)")
     prompt.press("Control+ArrowUp")
-    assert prompt.input_value() == "a <lora:add_detail_58390:0.8>"
+    assert prompt.input_value() == "(cat:1.35)"  # a finer weight keeps its second decimal
 
 
 def test_a_lora_for_another_model_family_is_warned_before_sending(page: Any) -> None:
@@ -98,3 +104,36 @@ def test_autocomplete_offers_tags_and_embeddings_on_a_word(page: Any) -> None:
     assert any("EasyNegative" in item for item in completions(page))
     negative.press("Escape")
     assert page.locator(".zq-complete").count() == 0 and negative.input_value() == "easyneg"
+    # the caret moved away: what was offered is not put where it no longer is
+    negative.type(" blu")
+    completions(page)
+    negative.press("Home")
+    assert page.locator(".zq-complete").count() == 0
+    negative.press("Enter")
+    assert negative.input_value() == "\neasyneg blu"
+
+
+def test_a_style_is_edited_then_deleted_in_the_editor(page: Any) -> None:
+    page.locator("#txt2img_prompt textarea").fill("oil painting, thick brush strokes")
+    page.locator("#txt2img_style_name input").fill("my oils")
+    page.locator("#txt2img_save_style").click()
+    toast_with(page, "my oils")
+    page.locator("#txt2img_style_editor").get_by_text("Edit a style", exact=True).click()
+    names = page.locator("#txt2img_edit_style_name input")
+    names.click()
+    page.get_by_role("option", name="my oils", exact=True).click()
+    style_prompt = page.locator("#txt2img_edit_style_prompt textarea")
+    page.wait_for_function(
+        "() => document.querySelector('#txt2img_edit_style_prompt textarea').value"
+        ".includes('thick brush')")
+    style_prompt.fill("oil painting, palette knife")
+    page.locator("#txt2img_update_style").click()
+    toast_with(page, "saved")
+    page.locator("#txt2img_delete_style").click()
+    toast_with(page, "again")
+    page.locator("#txt2img_delete_style").click()
+    toast_with(page, "deleted")
+    page.wait_for_function(
+        "() => document.querySelector('#txt2img_edit_style_prompt textarea').value === ''")
+    page.locator("#txt2img_styles input").click()
+    assert "my oils" not in page.get_by_role("option").all_inner_texts()

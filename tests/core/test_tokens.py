@@ -15,7 +15,8 @@ from webui.core.tokens import (
     step_prompts,
 )
 
-# counted by transformers' CLIPTokenizer (with ftfy) from OpenAI's bpe_simple_vocab_16e6
+# counted by CLIP's tokenizer after ftfy.fix_text (as A1111's runs it), from OpenAI's
+# bpe_simple_vocab_16e6
 CLIP_COUNTS = [
     ("a photo of a cat", 5),
     ("masterpiece, best quality, 1girl, solo", 9),
@@ -32,6 +33,19 @@ CLIP_COUNTS = [
 @pytest.mark.parametrize(("text", "tokens"), CLIP_COUNTS)
 def test_clip_counts_as_the_reference_tokenizer(text: str, tokens: int) -> None:
     assert len(clip_tokens(text)) == tokens
+
+
+# A1111's counts (CLIP's tokenizer runs ftfy first): fullwidth commas, as a Chinese keyboard
+# types them, are commas; curly quotes, HTML entities and fullwidth letters are plain
+FTFY_COUNTS = [
+    ("1girl，solo，long hair", 7), ("一个女孩，长发，蓝眼睛", 23), ("“quoted” text", 4),
+    ("&amp; &lt;tag&gt;", 4), ("ＡＢＣ fullwidth", 3), ("一个女孩，长发，蓝眼睛，" * 6, 147),
+]
+
+
+@pytest.mark.parametrize(("text", "tokens"), FTFY_COUNTS)
+def test_text_is_fixed_as_ftfy_fixes_it_before_counting(text: str, tokens: int) -> None:
+    assert count_prompt(text).tokens == tokens
 
 
 def test_the_counter_reads_as_a1111s() -> None:

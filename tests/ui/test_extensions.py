@@ -14,8 +14,12 @@ from tests.helpers.images import gradient, outline
 from tests.ui.conftest import BuiltUi
 from tests.ui.test_img2img import editor_value
 from tests.ui.test_txt2img import merged
+from webui.api.models.controlnet import CONTROLNET_MODULES
 from webui.core import infotext
+from webui.core.extensions import fitted_size
 from webui.core.outputs import read_infotext
+from webui.ui import toasts
+from webui.ui.extensions import control_type_updates, send_dimensions
 from webui.ui.tasks import KEEP
 
 
@@ -60,6 +64,25 @@ def test_adetailer_in_txt2img_and_its_infotext(ui: BuiltUi) -> None:
     assert fields["ADetailer model"] == "face_yolov8n.pt"
     assert fields["ADetailer prompt"] == "detailed eyes, smile"
     assert fields["ADetailer confidence"] == "0.45"
+
+
+def test_a_second_and_third_adetailer_unit_reach_the_request(ui: BuiltUi) -> None:
+    data = ui.data(prompt="a portrait", width=256, height=256, steps=10)
+    ad = ui.tab.adetailer.fields
+    data.update({ad["enabled"]: True, ad["model_2"]: "hand_yolov8n.pt",
+                 ad["prompt_2"]: "detailed hands", ad["mask_merge_invert_2"]: "Merge",
+                 ad["x_offset_2"]: 10, ad["restore_face_2"]: True,
+                 ad["model_3"]: "None", ad["prompt_3"]: "skipped"})
+    final = merged(list(ui.tab.generate(data)))
+    body = json.loads(final[ui.tab.request_json])
+    args = body["alwayson_scripts"]["ADetailer"]["args"]
+    assert [a["ad_model"] for a in args] == ["face_yolov8n.pt", "hand_yolov8n.pt"]
+    assert (args[1]["ad_prompt"], args[1]["ad_mask_merge_invert"], args[1]["ad_x_offset"],
+            args[1]["ad_restore_face"]) == ("detailed hands", "Merge", 10, True)
+    fields = infotext.parse(read_infotext(final[ui.tab.panel.results][0]) or "")
+    assert fields["ADetailer model 2nd"] == "hand_yolov8n.pt"
+    assert fields["ADetailer prompt 2nd"] == "detailed hands"
+    assert "ADetailer model 3rd" not in fields
 
 
 @pytest.mark.parametrize("case, message", [
@@ -107,3 +130,35 @@ def test_img2img_with_a_unit_using_the_init_image(ui: BuiltUi, tmp_path: Path) -
     assert "image_link" not in body["always_on_scripts"]["controlnet"]["args"][0]
     with Image.open(final[ui.img2img.panel.results][0]) as image:
         assert image.size == (256, 256)
+
+
+def test_a_control_type_narrows_the_preprocessors_and_models() -> None:
+    module, model = control_type_updates("Depth")
+    assert (module.choices, module.value) == ([("depth_midas", "depth_midas")], "depth_midas")
+    assert model.value == "control_v11f1p_sd15_depth" and len(model.choices) == 1
+    module, model = control_type_updates("All")  # every choice back, the chosen kept
+    assert len(module.choices) == len(CONTROLNET_MODULES)
+    module, _ = control_type_updates({"forged": 1})
+    assert len(module.choices) == len(CONTROLNET_MODULES)
+
+
+def test_send_dimensions_fills_the_size_from_the_control_image(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    said: list[str] = []
+    monkeypatch.setattr(toasts, "info", lambda text: said.append(str(text)))
+    monkeypatch.setattr(toasts, "warn", lambda text: said.append(str(text)))
+    small, large = tmp_path / "small.png", tmp_path / "large.png"
+    gradient(640, 480).save(small)
+    gradient(1536, 1000).save(large)
+    assert send_dimensions(str(small), 1024) == (640, 480) and said == []
+    assert send_dimensions(str(large), 1024) == (1024, 664)
+    assert "1536x1000" in said[-1]  # said, since the size is not the image's
+    send_dimensions(None, 1024)
+    assert "Add a control image" in said[-1]
+
+
+def test_fitted_size_keeps_the_shape_within_the_largest_side() -> None:
+    assert fitted_size(512, 768, 1024) == (512, 768)
+    assert fitted_size(4000, 1000, 1024) == (1024, 256)
+    assert fitted_size(3, 5000, 1024) == (8, 1024)  # never below one step
+    assert fitted_size(1021, 1021, 1024) == (1024, 1024)

@@ -12,6 +12,7 @@ import pytest
 
 from tests.ui.conftest import BuiltUi, built_ui
 from webui.core.presets import PRESETS_DIR
+from webui.ui import toasts
 from webui.ui.prompt_box import style_choices
 from webui.ui.tasks import KEEP
 
@@ -125,3 +126,40 @@ def test_every_argument_is_answered_without_a_traceback(ui: BuiltUi) -> None:
     assert ui.ctx.styles.names(ui.ctx.owner(A)) == sorted(
         [*ui.ctx.styles.names(None), "ok name"], key=str.casefold)
     assert (PRESETS_DIR / "styles.csv").read_text(encoding="utf-8").count("ok name") == 0
+
+
+def test_a_style_is_edited_and_deleted_by_its_owner_only(
+        ui: BuiltUi, monkeypatch: pytest.MonkeyPatch) -> None:
+    said: list[str] = []
+    monkeypatch.setattr(toasts, "info", lambda text, *_: said.append(str(text)))
+    monkeypatch.setattr(toasts, "warn", lambda text, *_: said.append(str(text)))
+    handlers = ui.tab.box.handlers
+    save(ui, A, "mine", "a cat", "blurry")
+    assert handlers["load_style"](ui.token(A), "mine") == ("a cat", "blurry")
+    assert handlers["load_style"](ui.token(B), "mine") == ("", "")  # not B's to see
+    handlers["update_style"](ui.token(A), "mine", "a dog", "", [])
+    assert "saved" in said[-1]
+    assert handlers["load_style"](ui.token(A), "mine") == ("a dog", "")
+    handlers["delete_style"](ui.token(B), "mine", [])
+    assert "not one of your styles" in said[-1]
+    handlers["delete_style"](ui.token(A), "Photographic", [])
+    assert "not one of your styles" in said[-1]
+    handlers["delete_style"](ui.token(A), "mine", [])
+    assert "again" in said[-1]  # the first click asks
+    assert "mine" in ui.ctx.styles.names(ui.ctx.owner(A))
+    handlers["delete_style"](ui.token(A), "mine", ["mine", "Photographic"])
+    assert "deleted" in said[-1]
+    assert "mine" not in ui.ctx.styles.names(ui.ctx.owner(A))
+    assert "Photographic" in ui.ctx.styles.names(None)
+
+
+def test_the_style_editor_answers_any_argument(ui: BuiltUi) -> None:
+    handlers = ui.tab.box.handlers
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        for junk in JUNK:
+            for who in (ui.token(A), None, "forged", junk):
+                handlers["load_style"](who, junk)
+                handlers["update_style"](who, junk, junk, junk, junk)
+                handlers["delete_style"](who, junk, junk)
+    assert (PRESETS_DIR / "styles.csv").read_text(encoding="utf-8").count("Photographic") == 1

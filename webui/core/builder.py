@@ -191,7 +191,7 @@ def build_request(tab: str, form: Txt2ImgForm, units: list[ControlNetUnitForm] |
     Combinations the API cannot express are refused (`extensions.UNSUPPORTED`)."""
     enabled = [unit for unit in units or [] if unit.enabled]
     features = {"controlnet"} if enabled else set()
-    if adetailer is not None and adetailer.enabled:
+    if adetailer is not None and adetailer.active:
         features.add("adetailer")
     if isinstance(form, Img2ImgForm) and form.mode != "img2img":
         features.add("mask")
@@ -204,7 +204,7 @@ def build_request(tab: str, form: Txt2ImgForm, units: list[ControlNetUnitForm] |
         request = (img2img_request(form, task_id) if isinstance(form, Img2ImgForm)
                    else txt2img_request(form, task_id))
         if "adetailer" in features:
-            request = request.with_adetailer([adetailer.wire()])
+            request = request.with_adetailer(adetailer.wire())
         return request_endpoint(request), request
     return "controlnet", controlnet_request(form, enabled, task_id)
 

@@ -3,7 +3,7 @@ combine. `core/builder.py` routes a tab's form to exactly one endpoint with thes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from webui.api.models.controlnet import MODULE_DEFAULT_MODEL, MODULE_SLIDERS
@@ -46,19 +46,36 @@ class ControlNetUnitForm:
         return unit
 
 
+def fitted_size(width: int, height: int, largest: int, step: int = 8) -> tuple[int, int]:
+    """A control image's size as the size fields take it ("send dimensions"): its shape kept,
+    scaled down to fit `largest`, each side a multiple of `step` (at least one step)."""
+    scale = min(1.0, largest / max(width, height, 1))
+    return tuple(max(step, min(largest // step * step, round(side * scale / step) * step))
+                 for side in (width, height))  # type: ignore[return-value]
+
+
 def default_model(module: str) -> str:
     return MODULE_DEFAULT_MODEL.get(module, MODULE_DEFAULT_MODEL["canny"])
 
 
+AD_UNITS = 3  # ADetailer's "1st", "2nd", "3rd" tabs: one `args` entry each
+
+
 @dataclass
-class ADetailerForm:
-    enabled: bool = False
+class ADetailerUnitForm:
+    """One ADetailer tab, every field of the endpoint's table. A unit whose model is "None"
+    is skipped, as ADetailer skips it (the 2nd and 3rd start so)."""
     model: str = "face_yolov8n.pt"
     prompt: str = ""
     negative_prompt: str = ""
     confidence: float = 0.3
-    mask_blur: int = 4
+    mask_min_ratio: float = 0.0
+    mask_max_ratio: float = 1.0
+    x_offset: int = 0
+    y_offset: int = 0
     dilate_erode: int = 4
+    mask_merge_invert: str = "None"
+    mask_blur: int = 4
     denoising: float = 0.4
     inpaint_only_masked: bool = True
     padding: int = 32
@@ -71,11 +88,18 @@ class ADetailerForm:
     cfg_scale: float = 7
     use_sampler: bool = False
     sampler: str = "DPM++ 2M Karras"
+    use_noise_multiplier: bool = False
+    noise_multiplier: float = 1
+    restore_face: bool = False
     controlnet_model: str = "None"
     controlnet_module: str = "None"
     controlnet_weight: float = 1.0
     controlnet_guidance_start: float = 0.0
     controlnet_guidance_end: float = 1.0
+
+    @property
+    def active(self) -> bool:
+        return self.model != "None"
 
     def wire(self) -> dict[str, Any]:
         args: dict[str, Any] = {
@@ -91,6 +115,15 @@ class ADetailerForm:
             "ad_use_sampler": bool(self.use_sampler),
             "ad_controlnet_model": self.controlnet_model,
         }
+        # ADetailer's defaults are left out, as its infotext leaves them out
+        for name, value, default in (
+                ("ad_mask_min_ratio", self.mask_min_ratio, 0), ("ad_mask_max_ratio",
+                 self.mask_max_ratio, 1), ("ad_x_offset", self.x_offset, 0),
+                ("ad_y_offset", self.y_offset, 0),
+                ("ad_mask_merge_invert", self.mask_merge_invert, "None"),
+                ("ad_restore_face", self.restore_face, False)):
+            if value != default:
+                args[name] = number(value)
         if self.use_inpaint_size:
             args.update(ad_inpaint_width=number(self.inpaint_width),
                         ad_inpaint_height=number(self.inpaint_height))
@@ -100,12 +133,30 @@ class ADetailerForm:
             args["ad_cfg_scale"] = number(self.cfg_scale)
         if self.use_sampler:
             args["ad_sampler"] = self.sampler
+        if self.use_noise_multiplier:
+            args.update(ad_use_noise_multiplier=True,
+                        ad_noise_multiplier=number(self.noise_multiplier))
         if self.controlnet_model != "None":
             args.update(ad_controlnet_module=self.controlnet_module,
                         ad_controlnet_weight=number(self.controlnet_weight),
                         ad_controlnet_guidance_start=number(self.controlnet_guidance_start),
                         ad_controlnet_guidance_end=number(self.controlnet_guidance_end))
         return {k: v for k, v in args.items() if v is not None}
+
+
+@dataclass
+class ADetailerForm:
+    enabled: bool = False
+    units: list[ADetailerUnitForm] = field(default_factory=lambda: [ADetailerUnitForm()])
+
+    @property
+    def active(self) -> bool:
+        """Enabled, with a unit that has a model."""
+        return self.enabled and any(unit.active for unit in self.units)
+
+    def wire(self) -> list[dict[str, Any]]:
+        """ADetailer's `args`: the units with a model, in their order."""
+        return [unit.wire() for unit in self.units if unit.active]
 
 
 # What the API cannot express together, and what to turn off. The controlnet endpoint takes

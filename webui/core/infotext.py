@@ -195,13 +195,19 @@ def adetailer_params(adetailer: Any) -> dict[str, Any]:
 
 _ADETAILER_LABELS = {
     "ad_model": "model", "ad_prompt": "prompt", "ad_negative_prompt": "negative prompt",
-    "ad_confidence": "confidence", "ad_dilate_erode": "dilate erode",
+    "ad_confidence": "confidence", "ad_mask_min_ratio": "mask min ratio",
+    "ad_mask_max_ratio": "mask max ratio", "ad_x_offset": "x offset", "ad_y_offset": "y offset",
+    "ad_dilate_erode": "dilate erode", "ad_mask_merge_invert": "mask merge invert",
     "ad_mask_blur": "mask blur", "ad_denoising_strength": "denoising strength",
     "ad_inpaint_only_masked": "inpaint only masked",
     "ad_inpaint_only_masked_padding": "inpaint padding",
+    "ad_inpaint_width": "inpaint width", "ad_inpaint_height": "inpaint height",
     "ad_steps": "steps", "ad_cfg_scale": "CFG scale", "ad_sampler": "sampler",
+    "ad_noise_multiplier": "noise multiplier", "ad_restore_face": "restore face",
     "ad_controlnet_model": "ControlNet model", "ad_controlnet_module": "ControlNet module",
     "ad_controlnet_weight": "ControlNet weight",
+    "ad_controlnet_guidance_start": "ControlNet guidance start",
+    "ad_controlnet_guidance_end": "ControlNet guidance end",
 }
 
 

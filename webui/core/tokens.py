@@ -16,6 +16,7 @@ SD 1.x and both SDXL text encoders."""
 from __future__ import annotations
 
 import gzip
+import html
 import math
 import re
 import unicodedata
@@ -101,11 +102,32 @@ def _bpe_length(word: str) -> int:
     return len(parts)
 
 
+@cache
+def _ftfy_table() -> dict[int, str]:
+    """What ftfy's `fix_text` (run by CLIP's tokenizer in A1111) changes that a prompt holds:
+    fullwidth forms ("，" "ＡＢＣ", an ideographic space) to their plain width, curly quotes
+    to straight ones, Latin ligatures spelled out."""
+    table = {code: unicodedata.normalize("NFKC", chr(code)) for code in range(0xFF01, 0xFFEF)}
+    table = {code: plain for code, plain in table.items() if plain != chr(code)}
+    table[0x3000] = " "
+    table.update({ord(q): "'" for q in "‘’‚‛"})
+    table.update({ord(q): '"' for q in "“”„‟"})
+    table.update({ord(k): v for k, v in {"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi",
+                                         "ﬄ": "ffl", "ﬅ": "ſt", "ﬆ": "st"}.items()})
+    return table
+
+
+def _as_ftfy_fixes(text: str) -> str:
+    if "<" not in text:  # ftfy leaves text that looks like HTML as it is
+        text = html.unescape(text)
+    return text.translate(_ftfy_table())
+
+
 def _words(text: str) -> list[str]:
     """CLIP's pre-tokenizer: whitespace collapsed, lower case, then letters, single numbers
     (any numeric: "²" too) and runs of the rest."""
     words: list[str] = []
-    text = unicodedata.normalize("NFC", " ".join(text.split())).lower()  # as ftfy does
+    text = unicodedata.normalize("NFC", " ".join(_as_ftfy_fixes(text).split())).lower()
     for match in _WORDS.finditer(text):
         word = match.group(0)
         if match.group(1) is None or word.isalpha():

@@ -12,18 +12,27 @@ from PIL import Image
 from pydantic import BaseModel
 
 from webui.api import models as m
-from webui.api.models.adetailer import AD_CONTROLNET_MODELS, AD_CONTROLNET_MODULES, AD_MODELS
+from webui.api.models.adetailer import (
+    AD_CONTROLNET_MODELS,
+    AD_CONTROLNET_MODULES,
+    AD_MASK_MERGE_MODES,
+    AD_MODELS,
+)
 from webui.api.models.controlnet import (
     CONTROL_MODES,
+    CONTROL_TYPES,
     CONTROLNET_MODELS,
     CONTROLNET_MODULES,
     MODULE_SLIDERS,
     RESIZE_MODES,
 )
 from webui.core.extensions import (
+    AD_UNITS,
     ADetailerForm,
+    ADetailerUnitForm,
     ControlNetUnitForm,
     default_model,
+    fitted_size,
 )
 from webui.messages import Msg
 from webui.ui import toasts
@@ -88,17 +97,47 @@ class ControlNetControls:
         return units, files
 
 
-def build_controlnet(tab: str, count: int = 3, img2img: bool = False) -> ControlNetControls:
+def build_controlnet(tab: str, count: int = 3, img2img: bool = False,
+                     size: tuple[gr.Slider, gr.Slider] | None = None) -> ControlNetControls:
+    """`size`: the tab's width and height, which "send dimensions" fills from a unit's
+    control image."""
     units, tabs = [], []
     with gr.Accordion("ControlNet", open=False, elem_id=f"{tab}_controlnet"), gr.Tabs():
         for index in range(count):
             with gr.Tab(f"ControlNet Unit {index}") as unit_tab:
-                units.append(_unit(f"{tab}_cn{index}", img2img))
+                units.append(_unit(f"{tab}_cn{index}", img2img, size))
             tabs.append(unit_tab)
     return ControlNetControls(units, tabs)
 
 
-def _unit(prefix: str, img2img: bool) -> UnitControls:
+def send_dimensions(path: Any, width_limit: int) -> tuple[Any, Any]:
+    """The control image's size into the tab's width and height (scaled to fit the API's
+    largest side, multiples of 8)."""
+    if not isinstance(path, str) or not path:
+        toasts.warn(Msg("controlnet.add_image_first"))
+        return gr.Slider(), gr.Slider()
+    with Image.open(path) as image:
+        size = image.size
+    width, height = fitted_size(*size, width_limit)
+    if (width, height) != size:
+        toasts.info(Msg("controlnet.dimensions_fitted", width=width, height=height,
+                        source=f"{size[0]}x{size[1]}"))
+    return width, height
+
+
+def control_type_updates(kind: Any) -> tuple[Any, Any]:
+    """A1111's Control Type: the preprocessors and models of the type, the first chosen."""
+    modules, models = CONTROL_TYPES.get(kind, CONTROL_TYPES["All"]) \
+        if isinstance(kind, str) else CONTROL_TYPES["All"]
+    if modules == CONTROL_TYPES["All"][0]:  # every choice back; the chosen ones kept
+        return gr.Dropdown(choices=list(modules)), gr.Dropdown(choices=list(models))
+    model = default_model(modules[0]) if default_model(modules[0]) in models else models[0]
+    return (gr.Dropdown(choices=list(modules), value=modules[0]),
+            gr.Dropdown(choices=list(models), value=model))
+
+
+def _unit(prefix: str, img2img: bool, size: tuple[gr.Slider, gr.Slider] | None = None
+          ) -> UnitControls:
     with gr.Row():
         image = GuardedImage(label="Control image", type="filepath",
                              sources=["upload", "clipboard"], height=220,
@@ -112,6 +151,10 @@ def _unit(prefix: str, img2img: bool) -> UnitControls:
         pixel_perfect = gr.Checkbox(label="Pixel Perfect")
         low_vram = gr.Checkbox(label="Low VRAM")
         show = gr.Button("Preview", size="sm", elem_id=f"{prefix}_preview_button")
+        send = gr.Button("Send dimensions", size="sm", elem_id=f"{prefix}_send_dimensions",
+                         scale=0, min_width=120) if size else None
+    control_type = gr.Radio(list(CONTROL_TYPES), value="All", label="Control Type",
+                            elem_id=f"{prefix}_control_type")
     with gr.Row():
         module = gr.Dropdown(list(CONTROLNET_MODULES), value="canny", label="Preprocessor",
                              elem_id=f"{prefix}_module")
@@ -135,6 +178,13 @@ def _unit(prefix: str, img2img: bool) -> UnitControls:
     start.release(lambda s, e: gr.Slider(value=max(s, e)), [start, end], end, queue=False)
     end.release(lambda s, e: gr.Slider(value=min(s, e)), [start, end], start, queue=False)
     show.click(local_preview, [image, module, *sliders], preview)
+    control_type.input(control_type_updates, control_type, [module, model], queue=False,
+                       show_progress="hidden")
+    if send is not None and size is not None:
+        largest = int(size[0].maximum or 1024)
+        # queued: a toast reaches the page only from a queued event
+        send.click(lambda path: send_dimensions(path, largest), image, list(size),
+                   show_progress="hidden")
     return unit
 
 
@@ -182,83 +232,137 @@ def local_preview(path: str | None, module: str, *values: Any) -> Any:
 
 @dataclass
 class ADetailerControls:
-    fields: dict[str, Any]
+    enabled: gr.Checkbox
+    units: list[dict[str, Any]]  # one per tab: {form field: component}
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """Every component by a name of its own: the 1st unit's fields by their name (as
+        before there were three), the others' with the unit's number ("prompt_2")."""
+        named: dict[str, Any] = {"enabled": self.enabled}
+        for index, unit in enumerate(self.units):
+            named.update({unit_field(name, index): c for name, c in unit.items()})
+        return named
 
     @property
     def components(self) -> list[Any]:
         return list(self.fields.values())
 
     def read(self, data: dict[Any, Any]) -> ADetailerForm:
-        return ADetailerForm(**{name: data[c] for name, c in self.fields.items()})
+        return ADetailerForm(bool(data[self.enabled]), [
+            ADetailerUnitForm(**{name: data[c] for name, c in unit.items()})
+            for unit in self.units])
 
 
-def build_adetailer(tab: str, args_model: type[BaseModel], d: dict[str, Any]
-                    ) -> ADetailerControls:
-    """Ranges from `args_model`: txt2img and img2img differ (ruling 6)."""
+def unit_field(name: str, index: int) -> str:
+    return name if index == 0 else f"{name}_{index + 1}"
+
+
+def build_adetailer(tab: str, args_model: type[BaseModel], d: dict[str, Any],
+                    units: int = AD_UNITS) -> ADetailerControls:
+    """ADetailer's layout: Enable, then a tab per unit ("1st", "2nd", "3rd"; a unit whose
+    model is None is skipped, the 2nd and 3rd start so), each with every field of the
+    endpoint's table. Ranges from `args_model`: txt2img and img2img differ (ruling 6)."""
+    with gr.Accordion("ADetailer", open=False, elem_id=f"{tab}_adetailer"):
+        enabled = gr.Checkbox(label="Enable ADetailer", elem_id=f"{tab}_ad_enable")
+        with gr.Tabs():
+            built = []
+            for index in range(units):
+                with gr.Tab(ORDINALS[index], elem_id=f"{tab}_ad_tab{index}"):
+                    built.append(_ad_unit(f"{tab}_ad{index}", args_model, d, first=index == 0))
+    return ADetailerControls(enabled, built)
+
+
+ORDINALS = ("1st", "2nd", "3rd", "4th", "5th")
+
+
+def _ad_unit(prefix: str, args_model: type[BaseModel], d: dict[str, Any], *, first: bool
+             ) -> dict[str, Any]:
     f: dict[str, Any] = {}
 
     def rng(field: str, fallback: tuple[float, float]) -> tuple[float, float]:
         return bounds(args_model, field, fallback)
 
-    with gr.Accordion("ADetailer", open=False, elem_id=f"{tab}_adetailer"):
+    f["model"] = gr.Dropdown(list(AD_MODELS), value="face_yolov8n.pt" if first else "None",
+                             label="ADetailer model", elem_id=f"{prefix}_model",
+                             info=None if first else "None: this unit is skipped")
+    f["prompt"] = gr.Textbox(label="ADetailer prompt", lines=2, elem_id=f"{prefix}_prompt",
+                             placeholder="empty: the main prompt")
+    f["negative_prompt"] = gr.Textbox(label="ADetailer negative prompt", lines=2,
+                                      elem_id=f"{prefix}_negative_prompt")
+    with gr.Accordion("Detection", open=False):
         with gr.Row():
-            f["enabled"] = gr.Checkbox(label="Enable ADetailer", elem_id=f"{tab}_ad_enable")
-            f["model"] = gr.Dropdown(list(AD_MODELS), value="face_yolov8n.pt",
-                                     label="ADetailer model")
-        f["prompt"] = gr.Textbox(label="ADetailer prompt", lines=2,
-                                 placeholder="empty: the main prompt")
-        f["negative_prompt"] = gr.Textbox(label="ADetailer negative prompt", lines=2)
-        with gr.Accordion("Detection", open=False), gr.Row():
             f["confidence"] = gr.Slider(0, 1, step=0.01, value=0.3,
                                         label="Detection model confidence threshold")
-        with gr.Accordion("Mask preprocessing", open=False), gr.Row():
+        with gr.Row():
+            f["mask_min_ratio"] = gr.Slider(0, 1, step=0.001, value=0,
+                                            label="Mask min area ratio")
+            f["mask_max_ratio"] = gr.Slider(0, 1, step=0.001, value=1,
+                                            label="Mask max area ratio")
+    with gr.Accordion("Mask preprocessing", open=False):
+        with gr.Row():
+            # the table gives no range: ADetailer's own sliders' (-200, 200)
+            f["x_offset"] = gr.Slider(-200, 200, step=1, value=0, label="Mask x(→) offset")
+            f["y_offset"] = gr.Slider(-200, 200, step=1, value=0, label="Mask y(↑) offset")
+        with gr.Row():
             f["dilate_erode"] = gr.Slider(*rng("ad_dilate_erode", (-128, 128)), step=4,
                                           value=4, label="Mask erosion (-) / dilation (+)")
+            f["mask_merge_invert"] = gr.Radio(list(AD_MASK_MERGE_MODES), value="None",
+                                              label="Mask merge mode")
+    with gr.Accordion("Inpainting", open=False):
+        with gr.Row():
             f["mask_blur"] = gr.Slider(*rng("ad_mask_blur", (0, 64)), step=1, value=4,
                                        label="Inpaint mask blur")
-        with gr.Accordion("Inpainting", open=False):
-            with gr.Row():
-                f["denoising"] = gr.Slider(0, 1, step=0.01, value=0.4,
-                                           label="Inpaint denoising strength")
-                f["inpaint_only_masked"] = gr.Checkbox(value=True, label="Inpaint only masked")
-                f["padding"] = gr.Slider(0, 256, step=4, value=32,
-                                         label="Inpaint only masked padding, pixels")
-            with gr.Row():
-                f["use_inpaint_size"] = gr.Checkbox(label="Use separate width/height")
-                f["inpaint_width"] = gr.Slider(64, 2048, step=8, value=512, label="width")
-                f["inpaint_height"] = gr.Slider(64, 2048, step=8, value=512, label="height")
-            with gr.Row():
-                f["use_steps"] = gr.Checkbox(label="Use separate steps")
-                f["steps"] = gr.Slider(*rng("ad_steps", (1, 150)), step=1, value=28,
-                                       label="ADetailer steps")
-            with gr.Row():
-                f["use_cfg"] = gr.Checkbox(label="Use separate CFG scale")
-                f["cfg_scale"] = gr.Slider(*rng("ad_cfg_scale", (1, 30)), step=1,
-                                           value=int(d["cfg_scale"]), label="ADetailer CFG scale")
-            with gr.Row():
-                f["use_sampler"] = gr.Checkbox(label="Use separate sampler")
-                f["sampler"] = gr.Dropdown(list(m.SAMPLERS), value=d["sampler"],
-                                           label="ADetailer sampler")
-        with gr.Accordion("ControlNet", open=False):
-            with gr.Row():
-                f["controlnet_model"] = gr.Dropdown(list(AD_CONTROLNET_MODELS), value="None",
-                                                    label="ControlNet model")
-                # the reference documents only "None" (ADetailer picks the module itself)
-                f["controlnet_module"] = gr.Dropdown(list(AD_CONTROLNET_MODULES),
-                                                     value="None", label="ControlNet module",
-                                                     interactive=False)
-            with gr.Row():
-                f["controlnet_weight"] = gr.Slider(
-                    *rng("ad_controlnet_weight", (0, 2)),
-                    step=1 if _integer(args_model, "ad_controlnet_weight") else 0.05, value=1,
-                    label="ControlNet weight")
-                f["controlnet_guidance_start"] = gr.Slider(
-                    0, 1, step=1 if _integer(args_model, "ad_controlnet_guidance_start") else 0.01,
-                    value=0, label="ControlNet guidance start")
-                f["controlnet_guidance_end"] = gr.Slider(
-                    0, 1, step=1 if _integer(args_model, "ad_controlnet_guidance_end") else 0.01,
-                    value=1, label="ControlNet guidance end")
-    return ADetailerControls(f)
+            f["denoising"] = gr.Slider(0, 1, step=0.01, value=0.4,
+                                       label="Inpaint denoising strength")
+        with gr.Row():
+            f["inpaint_only_masked"] = gr.Checkbox(value=True, label="Inpaint only masked")
+            f["padding"] = gr.Slider(*rng("ad_inpaint_only_masked_padding", (0, 256)), step=4,
+                                     value=32, label="Inpaint only masked padding, pixels")
+        with gr.Row():
+            f["use_inpaint_size"] = gr.Checkbox(label="Use separate width/height")
+            f["inpaint_width"] = gr.Slider(64, 2048, step=8, value=512, label="width")
+            f["inpaint_height"] = gr.Slider(64, 2048, step=8, value=512,
+                                            label="height")
+        with gr.Row():
+            f["use_steps"] = gr.Checkbox(label="Use separate steps")
+            f["steps"] = gr.Slider(*rng("ad_steps", (1, 150)), step=1, value=28,
+                                   label="ADetailer steps")
+        with gr.Row():
+            f["use_cfg"] = gr.Checkbox(label="Use separate CFG scale")
+            f["cfg_scale"] = gr.Slider(*rng("ad_cfg_scale", (1, 30)), step=1,
+                                       value=int(d["cfg_scale"]), label="ADetailer CFG scale")
+        with gr.Row():
+            f["use_sampler"] = gr.Checkbox(label="Use separate sampler")
+            f["sampler"] = gr.Dropdown(list(m.SAMPLERS), value=d["sampler"],
+                                       label="ADetailer sampler")
+        with gr.Row():
+            f["use_noise_multiplier"] = gr.Checkbox(label="Use separate noise multiplier")
+            # both tables type it as an integer in ADetailer's [0.5, 1.5]: 1 is what fits
+            f["noise_multiplier"] = gr.Number(1, precision=0, minimum=0.5, maximum=1.5,
+                                              label="Noise multiplier for img2img",
+                                              info="whole numbers (the API's type)")
+        f["restore_face"] = gr.Checkbox(label="Restore faces after ADetailer")
+    with gr.Accordion("ControlNet", open=False):
+        with gr.Row():
+            f["controlnet_model"] = gr.Dropdown(list(AD_CONTROLNET_MODELS), value="None",
+                                                label="ControlNet model")
+            # the reference documents only "None" (ADetailer picks the module itself)
+            f["controlnet_module"] = gr.Dropdown(list(AD_CONTROLNET_MODULES),
+                                                 value="None", label="ControlNet module",
+                                                 interactive=False)
+        with gr.Row():
+            f["controlnet_weight"] = gr.Slider(
+                *rng("ad_controlnet_weight", (0, 2)),
+                step=1 if _integer(args_model, "ad_controlnet_weight") else 0.05, value=1,
+                label="ControlNet weight")
+            f["controlnet_guidance_start"] = gr.Slider(
+                0, 1, step=1 if _integer(args_model, "ad_controlnet_guidance_start") else 0.01,
+                value=0, label="ControlNet guidance start")
+            f["controlnet_guidance_end"] = gr.Slider(
+                0, 1, step=1 if _integer(args_model, "ad_controlnet_guidance_end") else 0.01,
+                value=1, label="ControlNet guidance end")
+    return f
 
 
 def _integer(model: type[BaseModel], field: str) -> bool:

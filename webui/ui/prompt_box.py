@@ -7,6 +7,8 @@ and the page's load fills in the visitor's (`style_choices`)."""
 from __future__ import annotations
 
 import html
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -82,6 +84,21 @@ def build_prompt_box(ctx: UiContext, tab: str, visitor: gr.BrowserState,
                 save_style = gr.Button("Save as style", size="sm", elem_id=f"{tab}_save_style")
             style_name = gr.Textbox(label="New style name", max_lines=1,
                                     elem_id=f"{tab}_style_name")
+            # A1111's style editor: a style's own text, changed or deleted, apart from the
+            # prompts being written
+            with gr.Accordion("Edit a style", open=False,
+                              elem_id=f"{tab}_style_editor") as editor_panel:
+                edit_name = gr.Dropdown(label="Style", choices=ctx.styles.names(None),
+                                        value=None, elem_id=f"{tab}_edit_style_name")
+                edit_prompt = gr.Textbox(label="Style prompt", lines=2, max_lines=8,
+                                         elem_id=f"{tab}_edit_style_prompt")
+                edit_negative = gr.Textbox(label="Style negative prompt", lines=2, max_lines=8,
+                                           elem_id=f"{tab}_edit_style_negative")
+                with gr.Row():
+                    update_style = gr.Button("Save changes", size="sm",
+                                             elem_id=f"{tab}_update_style")
+                    delete_style = gr.Button("Delete style", size="sm", variant="stop",
+                                             elem_id=f"{tab}_delete_style")
     with gr.Row():
         lora = gr.Dropdown(label="Add / remove LoRA", choices=[], value=None, filterable=True,
                            elem_id=f"{tab}_lora_picker", scale=1)
@@ -91,8 +108,99 @@ def build_prompt_box(ctx: UiContext, tab: str, visitor: gr.BrowserState,
     box = PromptBox(prompt, negative, generate, styles, apply_styles, style_name, save_style,
                     lora, embedding, paste, visitor)
     box.handlers = _wire(ctx, box, visitor)
+    box.handlers.update(_wire_editor(ctx, box, StyleEditor(
+        editor_panel, edit_name, edit_prompt, edit_negative, update_style, delete_style)))
     box.handlers["count"] = _wire_counters(ctx, box, prompt_count, negative_count, checkpoint)
     return box
+
+
+@dataclass
+class StyleEditor:
+    panel: gr.Accordion
+    name: gr.Dropdown
+    prompt: gr.Textbox
+    negative: gr.Textbox
+    save: gr.Button
+    delete: gr.Button
+
+
+DELETE_CONFIRM_SECONDS = 15.0  # a second Delete within this confirms the first
+MAX_PENDING_DELETES = 1000
+
+
+def _wire_editor(ctx: UiContext, box: PromptBox, editor: StyleEditor
+                 ) -> dict[str, Callable[..., Any]]:
+    """Pick a style: its text shows; Save changes keeps the text under that name (a shipped
+    style is read-only: saved under another name it is the visitor's own); Delete asks for a
+    second click, then removes one of the visitor's own styles."""
+    pending: OrderedDict[str, tuple[str, float]] = OrderedDict()  # visitor -> name, asked at
+
+    def load(who: Any, name: Any, request: gr.Request = None  # type: ignore[assignment]
+             ) -> tuple[Any, Any]:
+        who = ctx.visitor_id(who, request)
+        try:
+            [style] = ctx.styles.chosen(ctx.owner(who) if who else None, [name]) \
+                if isinstance(name, str) and name else [None]
+        except (StyleRefused, ValueError):
+            style = None
+        if style is None:
+            return "", ""
+        return style.prompt, style.negative_prompt
+
+    def save(who: Any, name: Any, prompt: Any, negative: Any, selected: Any,
+             request: gr.Request = None  # type: ignore[assignment]
+             ) -> tuple[Any, Any]:
+        who = ctx.visitor_id(who, request)
+        if not who:
+            toasts.warn(NO_VISITOR)
+            return gr.Dropdown(), gr.Dropdown()
+        try:
+            saved = ctx.styles.save(ctx.owner(who), Style(name, prompt, negative))
+        except StyleRefused as refused:
+            toasts.warn(refused)
+            return gr.Dropdown(), gr.Dropdown()
+        toasts.info(Msg("styles.saved", name=saved.name))
+        return style_choices(ctx, who, selected), style_choices(ctx, who)
+
+    def delete(who: Any, name: Any, selected: Any,
+               request: gr.Request = None  # type: ignore[assignment]
+               ) -> tuple[Any, Any, Any, Any]:
+        unchanged = (gr.Dropdown(), gr.Dropdown(), gr.Textbox(), gr.Textbox())
+        who = ctx.visitor_id(who, request)
+        if not who:
+            toasts.warn(NO_VISITOR)
+            return unchanged
+        owner = ctx.owner(who)
+        if not isinstance(name, str) or name not in ctx.styles.names(owner) or \
+                name in ctx.styles.shipped():
+            toasts.warn(Msg("styles.not_yours", name=str(name)[:100]))
+            return unchanged
+        asked = pending.pop(who, None)
+        now = time.monotonic()
+        if asked is None or asked[0] != name or now - asked[1] > DELETE_CONFIRM_SECONDS:
+            pending[who] = (name, now)
+            while len(pending) > MAX_PENDING_DELETES:
+                pending.popitem(last=False)
+            toasts.warn(Msg("styles.delete_confirm", name=name))
+            return unchanged
+        ctx.styles.delete(owner, name)
+        toasts.info(Msg("styles.deleted", name=name))
+        return (style_choices(ctx, who, selected), gr.Dropdown(choices=ctx.styles.names(owner),
+                                                               value=None), "", "")
+
+    def names(who: Any, request: gr.Request = None  # type: ignore[assignment]
+              ) -> Any:
+        return style_choices(ctx, ctx.visitor_id(who, request))
+
+    # the visitor's own styles are listed when the editor opens (not at every page load)
+    editor.panel.expand(names, box.visitor, editor.name, queue=False, show_progress="hidden")
+    editor.name.input(load, [box.visitor, editor.name], [editor.prompt, editor.negative],
+                      queue=False, show_progress="hidden")
+    editor.save.click(save, [box.visitor, editor.name, editor.prompt, editor.negative,
+                             box.styles], [box.styles, editor.name])
+    editor.delete.click(delete, [box.visitor, editor.name, box.styles],
+                        [box.styles, editor.name, editor.prompt, editor.negative])
+    return {"load_style": load, "update_style": save, "delete_style": delete}
 
 
 def _wire_counters(ctx: UiContext, box: PromptBox, prompt_count: gr.HTML,

@@ -33,6 +33,21 @@ MODULE_DEFAULT_MODEL: dict[str, str] = {
     "seg_ufade20k": "control_v11p_sd15_seg",
     "inpaint_global_harmonious": "control_v1p_sd15_brightness",
 }
+# A1111's "Control Type": a type narrows the preprocessors and models offered to its own (the
+# brightness and QR code models have no type of their own; "All" lists them).
+CONTROL_TYPES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "All": (CONTROLNET_MODULES, CONTROLNET_MODELS),
+    "Canny": (("canny",), ("control_v11p_sd15_canny",)),
+    "Depth": (("depth_midas",), ("control_v11f1p_sd15_depth",)),
+    "Lineart": (("lineart_realistic",), ("control_v11p_sd15_lineart",)),
+    "MLSD": (("mlsd",), ("control_v11p_sd15_mlsd",)),
+    "NormalMap": (("normal_bae",), ("control_v11p_sd15_normal_bae",)),
+    "OpenPose": (("openpose",), ("control_v11p_sd15_openpose",)),
+    "Scribble": (("scribble_xdog",), ("control_v11p_sd15_scribble",)),
+    "Segmentation": (("seg_ufade20k",), ("control_v11p_sd15_seg",)),
+    "Inpaint": (("inpaint_global_harmonious",), ("control_v1p_sd15_brightness",
+                                                  "control_v1p_sd15_qrcode")),
+}
 # Which preprocessors read processor_res / threshold_a / threshold_b, with A1111's labels,
 # bounds and defaults: (label, lo, hi, default).
 MODULE_SLIDERS: dict[str, dict[str, tuple[str, int, int, int]]] = {

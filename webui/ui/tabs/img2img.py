@@ -176,7 +176,8 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
                                                      label="Denoising strength",
                                                      elem_id=f"{TAB}_denoising"))
             seed = seed_controls(form, TAB)
-            controlnet = build_controlnet(TAB, ctx.controlnet_units, img2img=True)
+            controlnet = build_controlnet(TAB, ctx.controlnet_units, img2img=True,
+                                          size=(form["width"], form["height"]))
             adetailer = build_adetailer(TAB, m.Image2ImageADetailerArgs, d)
             scripts = build_scripts(TAB, img2img=True)
             requests_view = request_panel(TAB)

@@ -125,7 +125,8 @@ def build_txt2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
                                             value=d["cfg_scale"], label="CFG Scale",
                                             elem_id=f"{TAB}_cfg_scale"))
             seed = seed_controls(form, TAB)
-            controlnet = build_controlnet(TAB, ctx.controlnet_units)
+            controlnet = build_controlnet(TAB, ctx.controlnet_units,
+                                          size=(form["width"], form["height"]))
             adetailer = build_adetailer(TAB, m.Text2ImageADetailerArgs, d)
             scripts = build_scripts(TAB, img2img=False)
             requests_view = request_panel(TAB)
