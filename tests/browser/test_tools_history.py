@@ -131,3 +131,29 @@ def test_open_a_finished_task_in_history_and_rerun_it(page: Any, app: Launched) 
     wait_done(page, "history")
     assert "Seed: 777" in page.locator("#history_infotext textarea").input_value()
     shot(page, "#tab_history", "history.png")
+
+
+def test_a_favourite_survives_a_reload(page: Any, app: Launched) -> None:
+    set_number(page, "txt2img_steps", 6)
+    page.locator("#txt2img_prompt textarea").fill("a paper crane on a windowsill")
+    click_and_wait_done(page, "txt2img")
+    page.locator("#tab_history-button").click()
+    row = page.locator("#history_rows tr[data-task]", has_text="a paper crane")
+    row.first.wait_for()
+    row.first.click()
+    wait_done(page, "history")
+    page.locator("#history_favourite").click()
+    page.wait_for_function("() => document.querySelector('#history_favourite')"
+                           ".innerText.includes('★')")
+    page.reload()
+    page.wait_for_function(
+        "() => document.querySelector('#zq_checkpoint input')?.value?.length > 0")
+    page.locator("#tab_history-button").click()
+    page.locator("#history_kind input").click()
+    page.get_by_role("option", name="★ Favourites").click()
+    page.wait_for_function("() => { const rows = document.querySelectorAll("
+                           "'#history_rows tr[data-task]'); return rows.length === 1 && "
+                           "rows[0].innerText.includes('★ a paper crane'); }")
+    page.locator("#history_rows tr[data-task]").first.click()
+    page.wait_for_function("() => document.querySelector('#history_favourite')"
+                           ".innerText.includes('★')")

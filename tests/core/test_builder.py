@@ -176,6 +176,17 @@ def test_the_2nd_and_3rd_adetailer_units_follow_the_1st_and_none_is_skipped() ->
         "ad_controlnet_model"}
 
 
+def test_a_refusal_names_the_adetailer_unit_by_its_tab() -> None:
+    """args holds only units with a model; a refusal still names the tab the field is on."""
+    skipped = ADetailerUnitForm(model="None")
+    third = ADetailerUnitForm(use_steps=True, steps=100)
+    with pytest.raises(InvalidRequestError) as refused:
+        build_request("txt2img", t2i(), None, ADetailerForm(True, [skipped, skipped, third]))
+    [issue] = refused.value.issues
+    assert issue.field.endswith("ADetailer.args[2].ad_steps")
+    assert issue.message.startswith("alwayson_scripts.ADetailer.args[2].ad_steps must be in")
+
+
 def test_the_table_is_the_only_place_combinations_are_refused() -> None:
     assert {frozenset(needs) for needs, _ in UNSUPPORTED} == {
         frozenset({"mask", "controlnet"}), frozenset({"adetailer", "controlnet"})}

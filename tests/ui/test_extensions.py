@@ -85,6 +85,18 @@ def test_a_second_and_third_adetailer_unit_reach_the_request(ui: BuiltUi) -> Non
     assert "ADetailer model 3rd" not in fields
 
 
+def test_a_refused_adetailer_field_names_its_label_and_tab(ui: BuiltUi) -> None:
+    data = ui.data(prompt="a portrait", width=256, height=256, steps=10)
+    ad = ui.tab.adetailer.fields
+    data.update({ad["enabled"]: True, ad["model"]: "None", ad["model_3"]: "face_yolov8n.pt",
+                 ad["use_noise_multiplier_3"]: True, ad["noise_multiplier_3"]: 1.4})
+    with pytest.warns(UserWarning) as warned:
+        assert list(ui.tab.generate(data)) == [KEEP]
+    [text] = [str(w.message) for w in warned]
+    assert text.startswith("Noise multiplier for img2img (3rd): ") and "args[2]" in text
+    assert ui.stats().calls == {}
+
+
 @pytest.mark.parametrize("case, message", [
     ("adetailer+controlnet", "ADetailer and ControlNet cannot be combined"),
     ("unit without image", "ControlNet unit 0: add a control image"),

@@ -146,3 +146,38 @@ def test_pages_are_newest_first_and_clamped(tmp_path: Path) -> None:
     assert last.page == 3 and [r.id for r in last.rows] == [f"t{n:03d}" for n in range(4, -1, -1)]
     assert first.total == 45 and first.pages == 3
     assert first.rows[0].state == "queued"
+
+
+def test_a_favourite_is_kept_in_the_store_and_is_its_owners_alone(ui: BuiltUi) -> None:
+    generate(ui, "a red kite")
+    generate(ui, "a blue boat")
+    kite = ui.ctx.runtime.store.list(owner(ui), limit=2)[1]
+    favourite = ui.history.handlers["favourite"]
+    marked = favourite(ui.token(VISITOR), f"{kite.id}|1", "", "", 1)
+    assert "★ Favourite" in str(marked[ui.history.favourite].value)
+    rows = marked[ui.history.rows]
+    assert "★ a red kite" in rows and "★ a blue boat" not in rows
+    only = listing(ui, kind="favourites")
+    assert "a red kite" in only[ui.history.rows] and "a blue boat" not in only[ui.history.rows]
+    assert only[ui.history.pager] == "Page 1 of 1 · 1 task(s)"
+    # shown as marked when opened; another visitor can neither see nor mark it
+    assert "★" in str(opened(ui, kite.id)[ui.history.favourite].value)
+    assert favourite(ui.token("someone-else-0123456789"), f"{kite.id}|1", "", "", 1) == \
+        gr.skip() or "a red kite" not in listing(ui, kind="favourites",
+                                                   visitor="someone-else-0123456789")[
+        ui.history.rows]
+    assert ui.ctx.runtime.store.favourite_ids(owner(ui, "someone-else-0123456789"),
+                                              [kite.id]) == set()
+    # a second click unmarks; a deleted task leaves no mark behind
+    favourite(ui.token(VISITOR), f"{kite.id}|1", "", "", 1)
+    assert "a red kite" not in listing(ui, kind="favourites")[ui.history.rows]
+    favourite(ui.token(VISITOR), f"{kite.id}|1", "", "", 1)
+    ui.history.handlers["delete"](ui.token(VISITOR), f"{kite.id}|1", "", "", 1)
+    assert ui.ctx.runtime.store.favourite_ids(owner(ui), [kite.id]) == set()
+
+
+def test_favourite_answers_any_argument(ui: BuiltUi) -> None:
+    favourite = ui.history.handlers["favourite"]
+    for junk in (None, 3, [], {"a": 1}, "x" * 100_000, "|", "../../etc|1"):
+        for who in (ui.token(VISITOR), None, "forged", junk):
+            favourite(who, junk, junk, junk, junk)

@@ -4,8 +4,9 @@ validate, so a bad value is refused here, naming the field, before anything is s
 
 from __future__ import annotations
 
+import re
 import uuid
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from webui.api import models as m
@@ -204,9 +205,33 @@ def build_request(tab: str, form: Txt2ImgForm, units: list[ControlNetUnitForm] |
         request = (img2img_request(form, task_id) if isinstance(form, Img2ImgForm)
                    else txt2img_request(form, task_id))
         if "adetailer" in features:
-            request = request.with_adetailer(adetailer.wire())
+            try:
+                request = request.with_adetailer(adetailer.wire())
+            except InvalidRequestError as refused:
+                raise _by_unit(refused, adetailer) from None
         return request_endpoint(request), request
     return "controlnet", controlnet_request(form, enabled, task_id)
+
+
+def _by_unit(refused: InvalidRequestError, adetailer: ADetailerForm) -> InvalidRequestError:
+    """ADetailer's `args` hold only the units with a model: `args[i]` of a refusal is renamed
+    to the unit's own place (the 3rd tab is `args[2]` even when the 2nd is skipped)."""
+    places = [place for place, unit in enumerate(adetailer.units) if unit.active]
+
+    def renamed(value: Any) -> Any:
+        if isinstance(value, str):
+            return _AD_ARG.sub(lambda m: f"ADetailer.args[{places[int(m.group(1))]}]"
+                               if int(m.group(1)) < len(places) else m.group(0), value)
+        if isinstance(value, Msg):
+            return Msg(value.key, **{k: renamed(v) for k, v in value.params.items()})
+        return value
+
+    return InvalidRequestError(
+        [replace(issue, field=renamed(issue.field), message=renamed(issue.message),
+                 msg=renamed(issue.msg)) for issue in refused.issues], refused.endpoint)
+
+
+_AD_ARG = re.compile(r"ADetailer\.args\[(\d+)\]")
 
 
 def request_endpoint(request: Any) -> str:

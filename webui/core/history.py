@@ -63,6 +63,7 @@ class HistoryRow:
     created: str  # local time, "2026-11-24 21:08"
     took: str  # "12.3 s", "" while unfinished
     thumbnail: str | None  # data: URI of the first image, or None
+    favourite: bool = False
 
 
 @dataclass(frozen=True)
@@ -144,20 +145,22 @@ class Thumbnails:
 
 
 def history_page(store: TaskStore, thumbs: Thumbnails, owner: str, *, page: int = 1,
-                 kind: str | None = None, text: str | None = None,
+                 kind: str | None = None, text: str | None = None, favourites: bool = False,
                  page_size: int = PAGE_SIZE, language: Language = Language.EN) -> HistoryPage:
+    """`favourites`: only the tasks the owner marked."""
     text = (text or "").strip() or None
-    total = store.count(owner, kind=kind, text=text)
+    total = store.count(owner, kind=kind, text=text, favourites=favourites)
     pages = max(1, -(-total // page_size))
     page = min(max(1, page), pages)
     records = store.list(owner, limit=page_size, offset=(page - 1) * page_size, kind=kind,
-                         text=text)
-    return HistoryPage([summary(record, thumbs, language) for record in records], total, page,
-                       pages)
+                         text=text, favourites=favourites)
+    marked = store.favourite_ids(owner, [record.id for record in records])
+    return HistoryPage([summary(record, thumbs, language, record.id in marked)
+                        for record in records], total, page, pages)
 
 
 def summary(record: TaskRecord, thumbs: Thumbnails,
-            language: Language = Language.EN) -> HistoryRow:
+            language: Language = Language.EN, favourite: bool = False) -> HistoryRow:
     shown = [image for image in record.images if image.shown]
     prompt = record.prompt or _tool_line(record, language)
     return HistoryRow(
@@ -166,7 +169,8 @@ def summary(record: TaskRecord, thumbs: Thumbnails,
         failed=record.state == TaskState.FAILED, prompt=prompt, images=len(shown),
         billed_calls=record.billed_calls,
         created=time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created_at)),
-        took=took(record, language), thumbnail=thumbs.uri(shown[0].path if shown else None))
+        took=took(record, language), thumbnail=thumbs.uri(shown[0].path if shown else None),
+        favourite=favourite)
 
 
 def _tool_line(record: TaskRecord, language: Language = Language.EN) -> str:

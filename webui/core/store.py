@@ -119,8 +119,13 @@ class TaskStore(Protocol):
     def update(self, task_id: str, **changes: Any) -> TaskRecord: ...
     def add_billed(self, task_id: str, calls: int = 1) -> None: ...
     def list(self, owner: str, *, limit: int = 50, offset: int = 0, kind: str | None = None,
-             text: str | None = None) -> list[TaskRecord]: ...
-    def count(self, owner: str, *, kind: str | None = None, text: str | None = None) -> int: ...
+             text: str | None = None, favourites: bool = False) -> list[TaskRecord]: ...
+    def count(self, owner: str, *, kind: str | None = None, text: str | None = None,
+              favourites: bool = False) -> int: ...
+    # favourites: each owner's own marks on their own tasks, kept with the store
+    def set_favourite(self, task_id: str, owner: str, on: bool) -> bool:
+        """False, and nothing written, when the task is not the owner's."""
+    def favourite_ids(self, owner: str, task_ids: list[str]) -> set[str]: ...
     def unfinished(self) -> list[TaskRecord]: ...
     def billed_total(self, owner: str) -> int: ...
     def delete(self, task_id: str, owner: str) -> TaskRecord | None: ...
@@ -196,6 +201,12 @@ CREATE TABLE IF NOT EXISTS styles (
     negative_prompt TEXT NOT NULL DEFAULT '',
     updated_at REAL NOT NULL,
     PRIMARY KEY (owner, name)
+);
+CREATE TABLE IF NOT EXISTS favourites (
+    owner TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    PRIMARY KEY (owner, task_id)
 );
 """
 # sqlite3 error names of a file that is not (or no longer) a database
@@ -380,9 +391,12 @@ class SQLiteTaskStore:
             db.execute("UPDATE tasks SET billed_calls = billed_calls + ? WHERE id = ?",
                        [calls, task_id])
 
-    def _filters(self, owner: str, kind: str | None, text: str | None
-                 ) -> tuple[str, list[Any]]:
+    def _filters(self, owner: str, kind: str | None, text: str | None,
+                 favourites: bool = False) -> tuple[str, list[Any]]:
         where, args = ["owner = ?"], [owner]
+        if favourites:
+            where.append("id IN (SELECT task_id FROM favourites WHERE owner = ?)")
+            args.append(owner)
         if kind:
             where.append("kind = ?")
             args.append(kind)
@@ -393,15 +407,16 @@ class SQLiteTaskStore:
         return " AND ".join(where), args
 
     def list(self, owner: str, *, limit: int = 50, offset: int = 0, kind: str | None = None,
-             text: str | None = None) -> list[TaskRecord]:
-        where, args = self._filters(owner, kind, text)
+             text: str | None = None, favourites: bool = False) -> list[TaskRecord]:
+        where, args = self._filters(owner, kind, text, favourites)
         rows = self._connection().execute(
             f"SELECT * FROM tasks WHERE {where} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
             [*args, limit, offset]).fetchall()
         return [self._from_row(row) for row in rows]
 
-    def count(self, owner: str, *, kind: str | None = None, text: str | None = None) -> int:
-        where, args = self._filters(owner, kind, text)
+    def count(self, owner: str, *, kind: str | None = None, text: str | None = None,
+              favourites: bool = False) -> int:
+        where, args = self._filters(owner, kind, text, favourites)
         return self._connection().execute(f"SELECT COUNT(*) FROM tasks WHERE {where}",
                                           args).fetchone()[0]
 
@@ -485,5 +500,28 @@ class SQLiteTaskStore:
                 return None
             db.execute("DELETE FROM tasks WHERE id = ?", [task_id])
             db.execute("DELETE FROM result_pixels WHERE task_id = ?", [task_id])
+            db.execute("DELETE FROM favourites WHERE task_id = ?", [task_id])
         return self._from_row(row)
+
+    def set_favourite(self, task_id: str, owner: str, on: bool) -> bool:
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM tasks WHERE id = ? AND owner = ?",
+                          [task_id, owner]).fetchone() is None:
+                return False
+            if on:
+                db.execute("INSERT OR IGNORE INTO favourites (owner, task_id, created_at) "
+                           "VALUES (?, ?, ?)", [owner, task_id, self._clock()])
+            else:
+                db.execute("DELETE FROM favourites WHERE owner = ? AND task_id = ?",
+                           [owner, task_id])
+        return True
+
+    def favourite_ids(self, owner: str, task_ids: list[str]) -> set[str]:
+        if not task_ids:
+            return set()
+        marks = ", ".join("?" for _ in task_ids)
+        rows = self._connection().execute(
+            f"SELECT task_id FROM favourites WHERE owner = ? AND task_id IN ({marks})",
+            [owner, *task_ids]).fetchall()
+        return {row["task_id"] for row in rows}
 

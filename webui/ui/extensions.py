@@ -339,7 +339,8 @@ def _ad_unit(prefix: str, args_model: type[BaseModel], d: dict[str, Any], *, fir
         with gr.Row():
             f["use_noise_multiplier"] = gr.Checkbox(label="Use separate noise multiplier")
             # both tables type it as an integer in ADetailer's [0.5, 1.5]: 1 is what fits
-            f["noise_multiplier"] = gr.Number(1, precision=0, minimum=0.5, maximum=1.5,
+            # not rounded here: 1.4 is refused naming the field, not sent as 1
+            f["noise_multiplier"] = gr.Number(1, minimum=0.5, maximum=1.5, step=0.1,
                                               label="Noise multiplier for img2img",
                                               info="whole numbers (the API's type)")
         f["restore_face"] = gr.Checkbox(label="Restore faces after ADetailer")

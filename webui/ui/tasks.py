@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import secrets
 import threading
 import time
@@ -89,6 +90,10 @@ def _invalid(text: Msg) -> InvalidRequestError:
     return refusal("controlnet.image_link", text)
 
 
+_AD_UNIT = re.compile(r"ADetailer\.args\[(\d+)\]")
+AD_ORDINALS = ("1st", "2nd", "3rd")  # ADetailer's tabs (`ui/extensions.py`)
+
+
 def warn_invalid(error: InvalidRequestError, labels: dict[str, str]) -> None:
     """One warning per bad field, with the label the user sees (in their language) and the
     allowed range."""
@@ -98,6 +103,10 @@ def warn_invalid(error: InvalidRequestError, labels: dict[str, str]) -> None:
         text = say(issue, language)
         english = labels.get(name)
         shown = label(english, language) if english else None
+        unit = _AD_UNIT.search(issue.field)
+        # the 2nd or 3rd ADetailer tab says so (the 1st is the one most visitors use alone)
+        if shown and unit and 0 < int(unit.group(1)) < len(AD_ORDINALS):
+            shown = f"{shown} ({label(AD_ORDINALS[int(unit.group(1))], language)})"
         # an upload's refusal names its picture itself ("Mask: ...", "Image 2: ...")
         named = shown and not (isinstance(issue.msg, Msg) and issue.msg.key == "field.labelled")
         toasts.warn(Msg("field.labelled", label=shown, text=text) if named else text)

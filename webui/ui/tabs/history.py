@@ -37,7 +37,9 @@ from webui.ui.results import ResultsPanel, build_results_panel, meter_markdown
 from webui.ui.tasks import warn_invalid
 
 TAB = "history"
-KIND_CHOICES = [("All kinds", ""), *((label, kind) for kind, label in KIND_LABELS.items())]
+FAVOURITES = "favourites"  # the Kind filter's "only my favourites"
+KIND_CHOICES = [("All kinds", ""), ("★ Favourites", FAVOURITES),
+                *((label, kind) for kind, label in KIND_LABELS.items())]
 # the browser asks first, in the page's language; the answer travels as the last input (a
 # cancel deletes nothing)
 CONFIRM_DELETE_JS = f"""(...args) => {{
@@ -69,6 +71,7 @@ class HistoryTab:
     rerun: gr.Button
     rerun_seed: gr.Button
     delete: gr.Button
+    favourite: gr.Button  # ☆ / ★: the opened task marked, kept in the store
     send_txt2img: gr.Button  # wired by `ui/send_to.py`, with the panel's other Send to
     refresh_outputs: list[Any]
     handlers: dict[str, Callable[..., Any]] = field(default_factory=dict)  # for tests
@@ -99,6 +102,8 @@ def build_history(ctx: UiContext, visitor: gr.BrowserState) -> HistoryTab:
                     rerun = gr.Button("Re-run", size="sm", elem_id=f"{TAB}_rerun")
                     rerun_seed = gr.Button("Re-run with a new seed", size="sm",
                                            elem_id=f"{TAB}_rerun_seed")
+                    favourite = gr.Button("☆ Favourite", size="sm",
+                                          elem_id=f"{TAB}_favourite")
                     delete = gr.Button("Delete", size="sm", variant="stop",
                                        elem_id=f"{TAB}_delete")
                 # the answer to "Delete this task?" (CONFIRM_DELETE_JS sets it)
@@ -111,7 +116,7 @@ def build_history(ctx: UiContext, visitor: gr.BrowserState) -> HistoryTab:
         opened = gr.State("")
     listing = [rows, pager, page]
     history = HistoryTab(tab, kind, search, page, rows, pager, panel, opened, request_json,
-                         rerun, rerun_seed, delete, send_txt2img, listing)
+                         rerun, rerun_seed, delete, favourite, send_txt2img, listing)
     history.handlers = _wire(ctx, history, visitor, refresh, previous, following, confirmed)
     return history
 
@@ -131,10 +136,12 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
                 language: Language = Language.EN) -> dict[Any, Any]:
         """A page of the list, for a visitor already resolved by the calling handler, in the
         visitor's language (what they typed shown as typed)."""
+        favourites = kind == FAVOURITES
         found = history_page(ctx.runtime.store, ctx.thumbs, ctx.owner(visitor_id),
                              page=_page(page or 1), kind=kind if isinstance(kind, str) and kind
-                             else None, text=text[:MAX_SEARCH] if isinstance(text, str) else "",
-                             language=language)
+                             and not favourites else None,
+                             text=text[:MAX_SEARCH] if isinstance(text, str) else "",
+                             favourites=favourites, language=language)
         return {h.rows: rows_html(found, language), h.pager: pager_text(found, language),
                 h.page: found.page}
 
@@ -172,8 +179,10 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
             toasts.warn(TASK_GONE)
             yield {}
             return
+        marked = task_id in ctx.runtime.store.favourite_ids(owner, [task_id])
         first = {h.request_json: json.dumps(record.request, indent=2, ensure_ascii=False),
-                 h.rerun_seed: gr.Button(interactive=record.kind in SEEDED_KINDS)}
+                 h.rerun_seed: gr.Button(interactive=record.kind in SEEDED_KINDS),
+                 h.favourite: favourite_button(marked)}
         if record.is_final:
             yield {**first, **h.panel.show_record(record, ctx.engine.billed_calls(owner))}
             return
@@ -183,7 +192,8 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
 
     show_event = h.opened.change(
         show, inputs=[visitor, h.opened],
-        outputs=[*h.panel.outputs, h.request_json, h.rerun_seed], concurrency_limit=None,
+        outputs=[*h.panel.outputs, h.request_json, h.rerun_seed, h.favourite],
+        concurrency_limit=None,
         show_progress="hidden")
     # when the opened task ends, its row shows it
     show_event.then(listing, inputs=[*filters, h.page], outputs=h.refresh_outputs, queue=False)
@@ -253,13 +263,38 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
                    h.panel.infotext: "", h.panel.status: say(Msg("history.deleted_status")),
                    h.request_json: "",
                    h.panel.meter: meter_markdown(0, ctx.engine.billed_calls(owner)),
-                   h.opened: ""}
+                   h.opened: "", h.favourite: favourite_button(False)}
         return {**page_of(visitor_id, kind, text, page, current_language()), **cleared}
 
+    def favourite(visitor_id: str | None, opened: str, kind: str, text: str, page: int,
+                  request: gr.Request = None  # type: ignore[assignment]
+                  ) -> dict[Any, Any]:
+        """☆ marks the opened task, ★ unmarks it (the button says which it is now)."""
+        visitor_id = ctx.visitor_id(visitor_id, request)
+        task_id = _opened_task(visitor_id, opened)
+        if not visitor_id or not task_id:
+            return gr.skip()
+        owner = ctx.owner(visitor_id)
+        marked = task_id in ctx.runtime.store.favourite_ids(owner, [task_id])
+        if not ctx.runtime.store.set_favourite(task_id, owner, not marked):
+            toasts.warn(TASK_GONE)
+            return gr.skip()
+        return {**page_of(visitor_id, kind, text, page, current_language()),
+                h.favourite: favourite_button(not marked)}
+
+    h.favourite.click(favourite, inputs=[visitor, h.opened, h.kind, h.search, h.page],
+                      outputs=[*h.refresh_outputs, h.favourite], queue=False,
+                      show_progress="hidden")
     h.delete.click(delete, inputs=[visitor, h.opened, h.kind, h.search, h.page, confirmed],
-                   outputs=[*h.refresh_outputs, *h.panel.outputs, h.request_json, h.opened],
+                   outputs=[*h.refresh_outputs, *h.panel.outputs, h.request_json, h.opened,
+                            h.favourite],
                    js=CONFIRM_DELETE_JS, cancels=[show_event])
-    return {"listing": listing, "show": show, "rerun": rerun, "delete": delete}
+    return {"listing": listing, "show": show, "rerun": rerun, "delete": delete,
+            "favourite": favourite}
+
+
+def favourite_button(marked: bool) -> Any:
+    return gr.Button(value=say(Msg("history.unfavourite") if marked else Msg("history.favourite")))
 
 
 MAX_SEARCH = 200  # characters of a History search (a scripted call may send megabytes)
@@ -273,8 +308,8 @@ def _page(value: Any) -> int:
         return 1
 
 
-def _opened_task(visitor_id: str | None, opened: str) -> str | None:
-    task_id = (opened or "").split("|")[0]
+def _opened_task(visitor_id: str | None, opened: Any) -> str | None:
+    task_id = (opened if isinstance(opened, str) else "").split("|")[0]
     if not visitor_id or not task_id:
         toasts.warn(Msg("history.open_first"))
         return None
@@ -332,7 +367,8 @@ def _row(row: HistoryRow, language: Language = Language.EN) -> str:
     return (f'<tr data-task="{e(row.id)}" tabindex="0" '
             f'title="{e(message("history.open", language))}">'
             f'<td>{thumb}</td><td class="zq-nowrap">{e(row.kind)}</td>'
-            f'<td class="{state_class}">{e(row.state)}</td><td>{e(prompt)}</td>'
+            f'<td class="{state_class}">{e(row.state)}</td>'
+            f'<td>{"★ " if row.favourite else ""}{e(prompt)}</td>'
             f"<td>{row.images}</td><td>{row.billed_calls}</td>"
             f'<td class="zq-nowrap">{e(row.took)}</td>'
             f'<td class="zq-nowrap">{e(row.created)}</td></tr>')
