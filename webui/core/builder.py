@@ -4,7 +4,6 @@ validate, so a bad value is refused here, naming the field, before anything is s
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -12,7 +11,13 @@ from typing import Any
 from webui.api import models as m
 from webui.api.errors import FieldIssue, InvalidRequestError
 from webui.api.validation import parse_request
-from webui.core.extensions import ADetailerForm, ControlNetUnitForm, conflicts, number
+from webui.core.extensions import (
+    AD_ARG,
+    ADetailerForm,
+    ControlNetUnitForm,
+    conflicts,
+    number,
+)
 from webui.messages import Msg
 
 # A1111's hires upscalers; the API takes the name as a string.
@@ -220,7 +225,7 @@ def _by_unit(refused: InvalidRequestError, adetailer: ADetailerForm) -> InvalidR
 
     def renamed(value: Any) -> Any:
         if isinstance(value, str):
-            return _AD_ARG.sub(lambda m: f"ADetailer.args[{places[int(m.group(1))]}]"
+            return AD_ARG.sub(lambda m: f"ADetailer.args[{places[int(m.group(1))]}]"
                                if int(m.group(1)) < len(places) else m.group(0), value)
         if isinstance(value, Msg):
             return Msg(value.key, **{k: renamed(v) for k, v in value.params.items()})
@@ -229,9 +234,6 @@ def _by_unit(refused: InvalidRequestError, adetailer: ADetailerForm) -> InvalidR
     return InvalidRequestError(
         [replace(issue, field=renamed(issue.field), message=renamed(issue.message),
                  msg=renamed(issue.msg)) for issue in refused.issues], refused.endpoint)
-
-
-_AD_ARG = re.compile(r"ADetailer\.args\[(\d+)\]")
 
 
 def request_endpoint(request: Any) -> str:

@@ -3,6 +3,7 @@ combine. `core/builder.py` routes a tab's form to exactly one endpoint with thes
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,7 +59,9 @@ def default_model(module: str) -> str:
     return MODULE_DEFAULT_MODEL.get(module, MODULE_DEFAULT_MODEL["canny"])
 
 
-AD_UNITS = 3  # ADetailer's "1st", "2nd", "3rd" tabs: one `args` entry each
+AD_ORDINALS = ("1st", "2nd", "3rd")  # ADetailer's tabs, named so in a refusal too
+AD_UNITS = len(AD_ORDINALS)  # one `args` entry each
+AD_ARG = re.compile(r"ADetailer\.args\[(\d+)\]")  # a unit's place in a field's path
 
 
 @dataclass

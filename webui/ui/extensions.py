@@ -27,6 +27,7 @@ from webui.api.models.controlnet import (
     RESIZE_MODES,
 )
 from webui.core.extensions import (
+    AD_ORDINALS,
     AD_UNITS,
     ADetailerForm,
     ADetailerUnitForm,
@@ -230,6 +231,35 @@ def local_preview(path: str | None, module: str, *values: Any) -> Any:
 # --- ADetailer ---------------------------------------------------------------------------------
 
 
+# What each ADetailer field is called on screen: its component's label, and a refusal's
+# (by the field's wire name; `tabs/txt2img.py` LABELS)
+AD_LABELS = {
+    "ad_model": "ADetailer model",
+    "ad_prompt": "ADetailer prompt",
+    "ad_negative_prompt": "ADetailer negative prompt",
+    "ad_confidence": "Detection model confidence threshold",
+    "ad_mask_min_ratio": "Mask min area ratio",
+    "ad_mask_max_ratio": "Mask max area ratio",
+    "ad_x_offset": "Mask x(→) offset",
+    "ad_y_offset": "Mask y(↑) offset",
+    "ad_dilate_erode": "Mask erosion (-) / dilation (+)",
+    "ad_mask_merge_invert": "Mask merge mode",
+    "ad_mask_blur": "Inpaint mask blur",
+    "ad_denoising_strength": "Inpaint denoising strength",
+    "ad_inpaint_only_masked_padding": "Inpaint only masked padding, pixels",
+    "ad_inpaint_width": "width",
+    "ad_inpaint_height": "height",
+    "ad_steps": "ADetailer steps",
+    "ad_cfg_scale": "ADetailer CFG scale",
+    "ad_sampler": "ADetailer sampler",
+    "ad_noise_multiplier": "Noise multiplier for img2img",
+    "ad_controlnet_model": "ControlNet model",
+    "ad_controlnet_weight": "ControlNet weight",
+    "ad_controlnet_guidance_start": "ControlNet guidance start",
+    "ad_controlnet_guidance_end": "ControlNet guidance end",
+}
+
+
 @dataclass
 class ADetailerControls:
     enabled: gr.Checkbox
@@ -268,12 +298,9 @@ def build_adetailer(tab: str, args_model: type[BaseModel], d: dict[str, Any],
         with gr.Tabs():
             built = []
             for index in range(units):
-                with gr.Tab(ORDINALS[index], elem_id=f"{tab}_ad_tab{index}"):
+                with gr.Tab(AD_ORDINALS[index], elem_id=f"{tab}_ad_tab{index}"):
                     built.append(_ad_unit(f"{tab}_ad{index}", args_model, d, first=index == 0))
     return ADetailerControls(enabled, built)
-
-
-ORDINALS = ("1st", "2nd", "3rd", "4th", "5th")
 
 
 def _ad_unit(prefix: str, args_model: type[BaseModel], d: dict[str, Any], *, first: bool
@@ -284,70 +311,70 @@ def _ad_unit(prefix: str, args_model: type[BaseModel], d: dict[str, Any], *, fir
         return bounds(args_model, field, fallback)
 
     f["model"] = gr.Dropdown(list(AD_MODELS), value="face_yolov8n.pt" if first else "None",
-                             label="ADetailer model", elem_id=f"{prefix}_model",
+                             label=AD_LABELS["ad_model"], elem_id=f"{prefix}_model",
                              info=None if first else "None: this unit is skipped")
-    f["prompt"] = gr.Textbox(label="ADetailer prompt", lines=2, elem_id=f"{prefix}_prompt",
+    f["prompt"] = gr.Textbox(label=AD_LABELS["ad_prompt"], lines=2, elem_id=f"{prefix}_prompt",
                              placeholder="empty: the main prompt")
-    f["negative_prompt"] = gr.Textbox(label="ADetailer negative prompt", lines=2,
+    f["negative_prompt"] = gr.Textbox(label=AD_LABELS["ad_negative_prompt"], lines=2,
                                       elem_id=f"{prefix}_negative_prompt")
     with gr.Accordion("Detection", open=False):
         with gr.Row():
             f["confidence"] = gr.Slider(0, 1, step=0.01, value=0.3,
-                                        label="Detection model confidence threshold")
+                                        label=AD_LABELS["ad_confidence"])
         with gr.Row():
             f["mask_min_ratio"] = gr.Slider(0, 1, step=0.001, value=0,
-                                            label="Mask min area ratio")
+                                            label=AD_LABELS["ad_mask_min_ratio"])
             f["mask_max_ratio"] = gr.Slider(0, 1, step=0.001, value=1,
-                                            label="Mask max area ratio")
+                                            label=AD_LABELS["ad_mask_max_ratio"])
     with gr.Accordion("Mask preprocessing", open=False):
         with gr.Row():
             # the table gives no range: ADetailer's own sliders' (-200, 200)
-            f["x_offset"] = gr.Slider(-200, 200, step=1, value=0, label="Mask x(→) offset")
-            f["y_offset"] = gr.Slider(-200, 200, step=1, value=0, label="Mask y(↑) offset")
+            f["x_offset"] = gr.Slider(-200, 200, step=1, value=0, label=AD_LABELS["ad_x_offset"])
+            f["y_offset"] = gr.Slider(-200, 200, step=1, value=0, label=AD_LABELS["ad_y_offset"])
         with gr.Row():
             f["dilate_erode"] = gr.Slider(*rng("ad_dilate_erode", (-128, 128)), step=4,
-                                          value=4, label="Mask erosion (-) / dilation (+)")
+                                          value=4, label=AD_LABELS["ad_dilate_erode"])
             f["mask_merge_invert"] = gr.Radio(list(AD_MASK_MERGE_MODES), value="None",
-                                              label="Mask merge mode")
+                                              label=AD_LABELS["ad_mask_merge_invert"])
     with gr.Accordion("Inpainting", open=False):
         with gr.Row():
             f["mask_blur"] = gr.Slider(*rng("ad_mask_blur", (0, 64)), step=1, value=4,
-                                       label="Inpaint mask blur")
+                                       label=AD_LABELS["ad_mask_blur"])
             f["denoising"] = gr.Slider(0, 1, step=0.01, value=0.4,
-                                       label="Inpaint denoising strength")
+                                       label=AD_LABELS["ad_denoising_strength"])
         with gr.Row():
             f["inpaint_only_masked"] = gr.Checkbox(value=True, label="Inpaint only masked")
             f["padding"] = gr.Slider(*rng("ad_inpaint_only_masked_padding", (0, 256)), step=4,
-                                     value=32, label="Inpaint only masked padding, pixels")
+                                     value=32, label=AD_LABELS["ad_inpaint_only_masked_padding"])
         with gr.Row():
             f["use_inpaint_size"] = gr.Checkbox(label="Use separate width/height")
-            f["inpaint_width"] = gr.Slider(64, 2048, step=8, value=512, label="width")
+            f["inpaint_width"] = gr.Slider(64, 2048, step=8, value=512, label=AD_LABELS["ad_inpaint_width"])
             f["inpaint_height"] = gr.Slider(64, 2048, step=8, value=512,
-                                            label="height")
+                                            label=AD_LABELS["ad_inpaint_height"])
         with gr.Row():
             f["use_steps"] = gr.Checkbox(label="Use separate steps")
             f["steps"] = gr.Slider(*rng("ad_steps", (1, 150)), step=1, value=28,
-                                   label="ADetailer steps")
+                                   label=AD_LABELS["ad_steps"])
         with gr.Row():
             f["use_cfg"] = gr.Checkbox(label="Use separate CFG scale")
             f["cfg_scale"] = gr.Slider(*rng("ad_cfg_scale", (1, 30)), step=1,
-                                       value=int(d["cfg_scale"]), label="ADetailer CFG scale")
+                                       value=int(d["cfg_scale"]), label=AD_LABELS["ad_cfg_scale"])
         with gr.Row():
             f["use_sampler"] = gr.Checkbox(label="Use separate sampler")
             f["sampler"] = gr.Dropdown(list(m.SAMPLERS), value=d["sampler"],
-                                       label="ADetailer sampler")
+                                       label=AD_LABELS["ad_sampler"])
         with gr.Row():
             f["use_noise_multiplier"] = gr.Checkbox(label="Use separate noise multiplier")
             # both tables type it as an integer in ADetailer's [0.5, 1.5]: 1 is what fits
             # not rounded here: 1.4 is refused naming the field, not sent as 1
             f["noise_multiplier"] = gr.Number(1, minimum=0.5, maximum=1.5, step=0.1,
-                                              label="Noise multiplier for img2img",
+                                              label=AD_LABELS["ad_noise_multiplier"],
                                               info="whole numbers (the API's type)")
         f["restore_face"] = gr.Checkbox(label="Restore faces after ADetailer")
     with gr.Accordion("ControlNet", open=False):
         with gr.Row():
             f["controlnet_model"] = gr.Dropdown(list(AD_CONTROLNET_MODELS), value="None",
-                                                label="ControlNet model")
+                                                label=AD_LABELS["ad_controlnet_model"])
             # the reference documents only "None" (ADetailer picks the module itself)
             f["controlnet_module"] = gr.Dropdown(list(AD_CONTROLNET_MODULES),
                                                  value="None", label="ControlNet module",
@@ -356,13 +383,13 @@ def _ad_unit(prefix: str, args_model: type[BaseModel], d: dict[str, Any], *, fir
             f["controlnet_weight"] = gr.Slider(
                 *rng("ad_controlnet_weight", (0, 2)),
                 step=1 if _integer(args_model, "ad_controlnet_weight") else 0.05, value=1,
-                label="ControlNet weight")
+                label=AD_LABELS["ad_controlnet_weight"])
             f["controlnet_guidance_start"] = gr.Slider(
                 0, 1, step=1 if _integer(args_model, "ad_controlnet_guidance_start") else 0.01,
-                value=0, label="ControlNet guidance start")
+                value=0, label=AD_LABELS["ad_controlnet_guidance_start"])
             f["controlnet_guidance_end"] = gr.Slider(
                 0, 1, step=1 if _integer(args_model, "ad_controlnet_guidance_end") else 0.01,
-                value=1, label="ControlNet guidance end")
+                value=1, label=AD_LABELS["ad_controlnet_guidance_end"])
     return f
 
 

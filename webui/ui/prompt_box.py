@@ -1,5 +1,6 @@
-"""Prompt and negative prompt with A1111's token counters (and the prompt's LoRA warnings), Generate, ↙ (read generation parameters),
-styles (apply, save), and the LoRA / embedding pickers: the top of every SD tab, as in A1111.
+"""Prompt and negative prompt with A1111's token counters (and the prompt's LoRA warnings),
+Generate, ↙ (read generation parameters), styles (apply, save, edit, delete), and the LoRA /
+embedding pickers: the top of every SD tab, as in A1111.
 
 Styles are the visitor's own and the shipped ones: the dropdown starts with the shipped names
 and the page's load fills in the visitor's (`style_choices`)."""
@@ -151,15 +152,8 @@ def _wire_editor(ctx: UiContext, box: PromptBox, editor: StyleEditor
              request: gr.Request = None  # type: ignore[assignment]
              ) -> tuple[Any, Any]:
         who = ctx.visitor_id(who, request)
-        if not who:
-            toasts.warn(NO_VISITOR)
+        if not save_style(ctx, who, name, prompt, negative):
             return gr.Dropdown(), gr.Dropdown()
-        try:
-            saved = ctx.styles.save(ctx.owner(who), Style(name, prompt, negative))
-        except StyleRefused as refused:
-            toasts.warn(refused)
-            return gr.Dropdown(), gr.Dropdown()
-        toasts.info(Msg("styles.saved", name=saved.name))
         return style_choices(ctx, who, selected), style_choices(ctx, who)
 
     def delete(who: Any, name: Any, selected: Any,
@@ -256,6 +250,21 @@ def prompt_warnings(ctx: UiContext, who: str | None, prompt: str, checkpoint_nam
     return lora_warnings(prompt, loras, chosen)
 
 
+def save_style(ctx: UiContext, who: str | None, name: Any, prompt: Any, negative: Any) -> bool:
+    """Save (or replace) one of the visitor's styles, saying so; False, with the reason
+    shown, when it cannot be (no visitor, a shipped name, a field over its limit)."""
+    if not who:
+        toasts.warn(NO_VISITOR)
+        return False
+    try:
+        saved = ctx.styles.save(ctx.owner(who), Style(name, prompt, negative))
+    except StyleRefused as refused:
+        toasts.warn(refused)
+        return False
+    toasts.info(Msg("styles.saved", name=saved.name))
+    return True
+
+
 def style_choices(ctx: UiContext, visitor: str | None, selected: Any = None) -> Any:
     """The Styles dropdown as this visitor sees it: their own styles and the shipped ones.
     With `selected` (the dropdown's value) the value keeps only the names still listed (after
@@ -287,15 +296,8 @@ def _wire(ctx: UiContext, box: PromptBox, visitor: gr.BrowserState
              request: gr.Request = None  # type: ignore[assignment]
              ) -> tuple[Any, Any]:
         who = ctx.visitor_id(who, request)
-        if not who:
-            toasts.warn(NO_VISITOR)
+        if not save_style(ctx, who, name, prompt, negative):
             return gr.Dropdown(), gr.Textbox()
-        try:
-            saved = ctx.styles.save(ctx.owner(who), Style(name, prompt, negative))
-        except StyleRefused as refused:
-            toasts.warn(refused)
-            return gr.Dropdown(), gr.Textbox()
-        toasts.info(Msg("styles.saved", name=saved.name))
         return style_choices(ctx, who), gr.Textbox(value="")
 
     def pick_lora(name: str | None, prompt: str) -> tuple[Any, Any]:

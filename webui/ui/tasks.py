@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import random
-import re
 import secrets
 import threading
 import time
@@ -20,6 +19,7 @@ import gradio as gr
 from webui.api.errors import FieldIssue, InvalidRequestError, ZhiqiteError
 from webui.core import untrusted
 from webui.core.builder import HIRES_UPSCALERS
+from webui.core.extensions import AD_ARG, AD_ORDINALS
 from webui.core.hosting import UploadRefused, prepare_upload
 from webui.core.limits import BoundedMap, RateLimited
 from webui.core.scripts.common import PromptScriptError
@@ -90,9 +90,6 @@ def _invalid(text: Msg) -> InvalidRequestError:
     return refusal("controlnet.image_link", text)
 
 
-_AD_UNIT = re.compile(r"ADetailer\.args\[(\d+)\]")
-AD_ORDINALS = ("1st", "2nd", "3rd")  # ADetailer's tabs (`ui/extensions.py`)
-
 
 def warn_invalid(error: InvalidRequestError, labels: dict[str, str]) -> None:
     """One warning per bad field, with the label the user sees (in their language) and the
@@ -103,7 +100,7 @@ def warn_invalid(error: InvalidRequestError, labels: dict[str, str]) -> None:
         text = say(issue, language)
         english = labels.get(name)
         shown = label(english, language) if english else None
-        unit = _AD_UNIT.search(issue.field)
+        unit = AD_ARG.search(issue.field)
         # the 2nd or 3rd ADetailer tab says so (the 1st is the one most visitors use alone)
         if shown and unit and 0 < int(unit.group(1)) < len(AD_ORDINALS):
             shown = f"{shown} ({label(AD_ORDINALS[int(unit.group(1))], language)})"

@@ -22,6 +22,7 @@ from webui.ui.controls import (
     styled_values,
 )
 from webui.ui.extensions import (
+    AD_LABELS,
     ADetailerControls,
     ControlNetControls,
     build_adetailer,
@@ -60,19 +61,7 @@ LABELS = {
     "weight": "Control Weight", "guidance_start": "Starting Control Step",
     "guidance_end": "Ending Control Step", "processor_res": "Preprocessor resolution",
     "threshold_a": "Canny low threshold", "threshold_b": "Canny high threshold",
-    "ad_confidence": "Detection model confidence threshold",
-    "ad_dilate_erode": "Mask erosion (-) / dilation (+)", "ad_mask_blur": "Inpaint mask blur",
-    "ad_denoising_strength": "Inpaint denoising strength", "ad_steps": "ADetailer steps",
-    "ad_cfg_scale": "ADetailer CFG scale", "ad_controlnet_weight": "ControlNet weight",
-    "ad_model": "ADetailer model", "ad_prompt": "ADetailer prompt",
-    "ad_negative_prompt": "ADetailer negative prompt", "ad_mask_min_ratio": "Mask min area ratio",
-    "ad_mask_max_ratio": "Mask max area ratio", "ad_x_offset": "Mask x(→) offset",
-    "ad_y_offset": "Mask y(↑) offset", "ad_mask_merge_invert": "Mask merge mode",
-    "ad_inpaint_only_masked_padding": "Inpaint only masked padding, pixels",
-    "ad_inpaint_width": "width", "ad_inpaint_height": "height",
-    "ad_sampler": "ADetailer sampler", "ad_noise_multiplier": "Noise multiplier for img2img",
-    "ad_controlnet_model": "ControlNet model", "ad_controlnet_guidance_start":
-    "ControlNet guidance start", "ad_controlnet_guidance_end": "ControlNet guidance end",
+    **AD_LABELS,
 }
 
 
