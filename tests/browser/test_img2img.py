@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 from PIL import Image
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.browser.test_txt2img import set_number
 from tests.helpers.images import gradient
@@ -47,9 +48,19 @@ def inpaint_canvas(page: Any, tmp_path: Path) -> dict[str, float]:
     init_path = tmp_path / "init.png"
     gradient(SIZE, SIZE).save(init_path)
     editor = page.locator("#img2img_inpaint_editor")
-    editor.locator("input[type=file]").first.set_input_files(str(init_path))
-    # the toolbar gains its brush controls once the image is on the canvas
-    editor.get_by_role("button", name="Brush Size").wait_for(timeout=60_000)
+    brush_size = editor.get_by_role("button", name="Brush Size")
+    # Gradio's editor drops a file given while it still sets up its canvas (seen on a loaded
+    # machine: the editor stays empty): wait for the canvas, and give the file again if the
+    # toolbar has not gained its brush controls (it does once the image is on the canvas)
+    editor.locator("canvas").first.wait_for(state="attached", timeout=60_000)
+    for attempt in range(3):
+        editor.locator("input[type=file]").first.set_input_files(str(init_path))
+        try:
+            brush_size.wait_for(timeout=20_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
     canvas = editor.locator("canvas").last
     canvas.scroll_into_view_if_needed()  # a pointer paints only inside the viewport
     return stable_box(canvas)  # the editor fits the image to the canvas
