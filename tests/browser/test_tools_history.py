@@ -157,3 +157,38 @@ def test_a_favourite_survives_a_reload(page: Any, app: Launched) -> None:
     page.locator("#history_rows tr[data-task]").first.click()
     page.wait_for_function("() => document.querySelector('#history_favourite')"
                            ".innerText.includes('★')")
+
+
+def test_vary_and_outpaint_from_history_send_their_requests(page: Any, app: Launched) -> None:
+    """History's follow-ups of an opened task: Vary (subtle) sends img2img of its picture at
+    0.5 with a new seed; Outpaint ▶ a wider canvas with the new strip masked; each opens."""
+    set_number(page, "txt2img_steps", 6)
+    page.locator("#txt2img_prompt textarea").fill("a lantern on a pier")
+    click_and_wait_done(page, "txt2img")
+    source = newest(app, "text2image")
+    page.locator("#tab_history-button").click()
+    row = page.locator("#history_rows tr[data-task]", has_text="a lantern on a pier")
+    row.first.wait_for()
+    row.first.click()
+    wait_done(page, "history")
+    bill = page.locator("#history_followup_bill")
+    bill.get_by_text("is one request").wait_for()
+    assert "1 task, 1 image" in bill.inner_text()
+
+    click_and_wait_done(page, "history", "#history_followup_vary_subtle")
+    varied = newest(app, "image2image")
+    assert varied.request["denoising_strength"] == 0.5 and int(varied.request["seed"]) == -1
+    assert varied.request["prompt"] == "a lantern on a pier"
+    assert varied.request["alwayson_scripts"]["image_link"]
+    assert "mask_link" not in varied.request["alwayson_scripts"]
+    assert page.locator("#history_rows tr[data-task]").count() >= 2  # its row is listed
+
+    # the varied picture is the opened one now: outpaint it to the right
+    click_and_wait_done(page, "history", "#history_followup_outpaint_right")
+    grown = newest(app, "image2image")
+    assert grown.id != varied.id
+    width, height = source.request["width"], source.request["height"]
+    assert (grown.request["width"], grown.request["height"]) == (width + max(64, width // 4),
+                                                                 height)
+    assert grown.request["alwayson_scripts"]["mask_link"] and grown.request["inpainting_fill"] == 0
+    page.locator("#history_gallery img").first.wait_for()

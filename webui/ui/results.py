@@ -197,6 +197,15 @@ def build_results_panel(tab: str) -> ResultsPanel:
 GALLERY_HEIGHT = 420
 
 
+def chosen_path(results: Any, selected: Any) -> str | None:
+    """The selected result's path (a panel's `results` and `selected`), else the first."""
+    if not isinstance(results, list) or not results:
+        return None
+    index = selected if isinstance(selected, int) and 0 <= selected < len(results) else 0
+    path = results[index]
+    return path if isinstance(path, str) else None
+
+
 def grid_columns(count: int) -> int:
     """Columns of a batch's grid: as square as it gets (2x2 for 4, 3x3 for 9), so that every
     row fits the gallery's height (assets/app.css shares it out among the rows)."""

@@ -18,7 +18,7 @@ from webui.messages import Msg
 from webui.ui import toasts
 from webui.ui.context import UiContext
 from webui.ui.prompt_box import checkpoint_codes, form_fill, wire_paste
-from webui.ui.results import ResultsPanel
+from webui.ui.results import ResultsPanel, chosen_path
 from webui.ui.served import shown as served
 from webui.ui.tabs.extras import ExtrasTab
 from webui.ui.tabs.faceswap import FaceSwapTab
@@ -94,7 +94,7 @@ def wire_send_to(ctx: UiContext, main_tabs: gr.Tabs, txt2img: Txt2ImgTab, img2im
         def send(who: Any, results: Any, selected: Any,
                  request: gr.Request = None  # type: ignore[assignment]
                  ) -> dict[Any, Any]:
-            path = _chosen(results, selected)
+            path = chosen_path(results, selected)
             if target == "txt2img":
                 if not path:
                     toasts.warn(NOTHING_TO_SEND)
@@ -107,7 +107,7 @@ def wire_send_to(ctx: UiContext, main_tabs: gr.Tabs, txt2img: Txt2ImgTab, img2im
     def to_tool(tab: str, image: Any, mode: Any, mode_tabs: Any
                 ) -> Callable[[Any, Any], dict[Any, Any]]:
         def send(results: Any, selected: Any) -> dict[Any, Any]:
-            path = _chosen(results, selected)
+            path = chosen_path(results, selected)
             if not path:
                 toasts.warn(NOTHING_TO_SEND)
                 return gr.skip()
@@ -163,12 +163,3 @@ def wire_send_to(ctx: UiContext, main_tabs: gr.Tabs, txt2img: Txt2ImgTab, img2im
     handlers["paste_txt2img"] = wire_paste(ctx, txt2img.box, txt2img.form, "txt2img")
     handlers["paste_img2img"] = wire_paste(ctx, img2img.box, img2img.form, "img2img")
     return handlers
-
-
-def _chosen(results: Any, selected: Any) -> str | None:
-    """The selected result, else the first."""
-    if not isinstance(results, list) or not results:
-        return None
-    index = selected if isinstance(selected, int) and 0 <= selected < len(results) else 0
-    path = results[index]
-    return path if isinstance(path, str) else None

@@ -32,6 +32,7 @@ from webui.core.limits import RateLimited
 from webui.messages import Language, Msg, message
 from webui.ui import toasts
 from webui.ui.context import UiContext
+from webui.ui.followups import FollowUpRow, bill_markdown, build_followups, wire_followups
 from webui.ui.language import current_language, in_every_language, say
 from webui.ui.results import ResultsPanel, build_results_panel, meter_markdown
 from webui.ui.tasks import warn_invalid
@@ -73,6 +74,7 @@ class HistoryTab:
     delete: gr.Button
     favourite: gr.Button  # ☆ / ★: the opened task marked, kept in the store
     send_txt2img: gr.Button  # wired by `ui/send_to.py`, with the panel's other Send to
+    followups: FollowUpRow  # Vary, Upscale, Detail faces, Outpaint of the chosen picture
     refresh_outputs: list[Any]
     handlers: dict[str, Callable[..., Any]] = field(default_factory=dict)  # for tests
 
@@ -106,6 +108,7 @@ def build_history(ctx: UiContext, visitor: gr.BrowserState) -> HistoryTab:
                                           elem_id=f"{TAB}_favourite")
                     delete = gr.Button("Delete", size="sm", variant="stop",
                                        elem_id=f"{TAB}_delete")
+                followups = build_followups(TAB)
                 # the answer to "Delete this task?" (CONFIRM_DELETE_JS sets it)
                 confirmed = gr.Checkbox(False, visible="hidden", show_label=False,
                                         elem_id=f"{TAB}_delete_confirmed")
@@ -116,8 +119,16 @@ def build_history(ctx: UiContext, visitor: gr.BrowserState) -> HistoryTab:
         opened = gr.State("")
     listing = [rows, pager, page]
     history = HistoryTab(tab, kind, search, page, rows, pager, panel, opened, request_json,
-                         rerun, rerun_seed, delete, favourite, send_txt2img, listing)
+                         rerun, rerun_seed, delete, favourite, send_txt2img, followups,
+                         listing)
     history.handlers = _wire(ctx, history, visitor, refresh, previous, following, confirmed)
+    handlers, events = wire_followups(
+        ctx, followups, visitor=visitor, opened=opened, results=panel.results,
+        selected=panel.selected)
+    for event in events:  # the new task's row
+        event.then(history.handlers["listing"], inputs=[visitor, kind, search, page],
+                   outputs=listing, queue=False)
+    history.handlers.update({f"followup_{name}": handler for name, handler in handlers.items()})
     return history
 
 
@@ -182,7 +193,8 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
         marked = task_id in ctx.runtime.store.favourite_ids(owner, [task_id])
         first = {h.request_json: json.dumps(record.request, indent=2, ensure_ascii=False),
                  h.rerun_seed: gr.Button(interactive=record.kind in SEEDED_KINDS),
-                 h.favourite: favourite_button(marked)}
+                 h.favourite: favourite_button(marked),
+                 h.followups.bill: bill_markdown(ctx, visitor_id)}
         if record.is_final:
             yield {**first, **h.panel.show_record(record, ctx.engine.billed_calls(owner))}
             return
@@ -192,7 +204,8 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
 
     show_event = h.opened.change(
         show, inputs=[visitor, h.opened],
-        outputs=[*h.panel.outputs, h.request_json, h.rerun_seed, h.favourite],
+        outputs=[*h.panel.outputs, h.request_json, h.rerun_seed, h.favourite,
+                 h.followups.bill],
         concurrency_limit=None,
         show_progress="hidden")
     # when the opened task ends, its row shows it
