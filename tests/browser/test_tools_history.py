@@ -101,6 +101,9 @@ def test_find_a_lora_card_and_toggle_its_tag(page: Any, app: Launched) -> None:
     page.locator("#txt2img_networks_search input, #txt2img_networks_search textarea"
                  ).first.fill("xss")
     page.wait_for_selector("#txt2img_networks_cards .zq-cards-empty")  # not listed yet
+    # a list fetched less than 30 s ago is answered from memory: how long ago depends on
+    # which tests ran before in this app, so the wait goes for this test
+    app.runtime.catalog.min_refresh = 0
     page.locator("#txt2img_networks_refresh").click()  # reloads the lists
     hostile = page.locator('#txt2img_networks_cards [data-name="xss_card"] .zq-card-name')
     hostile.wait_for()
@@ -192,3 +195,29 @@ def test_vary_and_outpaint_from_history_send_their_requests(page: Any, app: Laun
                                                                  height)
     assert grown.request["alwayson_scripts"]["mask_link"] and grown.request["inpainting_fill"] == 0
     page.locator("#history_gallery img").first.wait_for()
+
+
+def test_the_grid_opens_a_picture_steps_with_the_arrows_and_compares_two(
+        page: Any, app: Launched) -> None:
+    set_number(page, "txt2img_steps", 6)
+    page.locator("#txt2img_prompt textarea").fill("a quiet harbour at dawn")
+    set_number(page, "txt2img_batch_size", 2)
+    click_and_wait_done(page, "txt2img")
+    batch = newest(app, "text2image")
+    page.locator("#tab_history-button").click()
+    page.locator("#history_rows tr[data-task]").first.wait_for()
+    page.locator("#history_view").get_by_text("Pictures").click()
+    thumbs = page.locator("#history_grid button.thumbnail-item")
+    thumbs.nth(1).wait_for()
+    assert page.locator("#history_rows").is_hidden()
+    thumbs.first.click()  # the larger view, and its task opened beside the grid
+    page.locator("#history_grid .preview").wait_for()
+    wait_done(page, "history")
+    assert page.locator("#history_infotext textarea").input_value().count("Seed: ") == 1
+    page.keyboard.press("ArrowRight")  # the next picture in the larger view
+    page.wait_for_function("() => document.querySelector('#history_infotext textarea')"
+                           f".value.includes('Seed: {batch.images[1].seed}')")
+    page.locator("#history_compare_button").click()
+    slider = page.locator("#history_compare")
+    slider.wait_for()
+    page.wait_for_function("() => document.querySelectorAll('#history_compare img').length >= 2")

@@ -159,6 +159,51 @@ def history_page(store: TaskStore, thumbs: Thumbnails, owner: str, *, page: int 
                         for record in records], total, page, pages)
 
 
+MAX_SEARCH = 200  # characters of a History search (a scripted call may send megabytes)
+
+
+def page_number(value: Any) -> int:
+    """The page number the browser sends back (any junk reads as page 1)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError, OverflowError):
+        return 1
+
+
+@dataclass(frozen=True)
+class Picture:
+    """One shown picture of a task, for History's grid."""
+
+    task_id: str
+    path: str
+    caption: str  # the task's prompt (or what a tool did), shortened
+
+
+MAX_GRID_PICTURES = 120  # pictures of one History page shown in the grid
+
+
+def history_pictures(store: TaskStore, owner: str, *, page: int = 1, kind: str | None = None,
+                     text: str | None = None, favourites: bool = False,
+                     page_size: int = PAGE_SIZE, language: Language = Language.EN,
+                     limit: int = MAX_GRID_PICTURES) -> list[Picture]:
+    """The shown pictures of the tasks on that page of the list (the same filters and
+    paging as `history_page`), newest task first, at most `limit`."""
+    text = (text or "").strip() or None
+    pages = max(1, -(-store.count(owner, kind=kind, text=text, favourites=favourites)
+                     // page_size))
+    page = min(max(1, page), pages)
+    pictures: list[Picture] = []
+    for record in store.list(owner, limit=page_size, offset=(page - 1) * page_size, kind=kind,
+                             text=text, favourites=favourites):
+        caption = record.prompt or _tool_line(record, language)
+        caption = caption if len(caption) <= 80 else caption[:77] + "..."
+        pictures += [Picture(record.id, image.path, caption) for image in record.images
+                     if image.shown and image.path]
+        if len(pictures) >= limit:
+            break
+    return pictures[:limit]
+
+
 def summary(record: TaskRecord, thumbs: Thumbnails,
             language: Language = Language.EN, favourite: bool = False) -> HistoryRow:
     shown = [image for image in record.images if image.shown]

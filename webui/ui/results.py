@@ -137,10 +137,15 @@ class ResultsPanel:
             last_shown = shown
             yield update
 
-    def final(self, event: TaskEvent, language: Language | None = None) -> dict[Any, Any]:
+    def final(self, event: TaskEvent, language: Language | None = None,
+              picked: int | None = None) -> dict[Any, Any]:
+        """`picked`: the picture that Send to, Save and the follow-ups take and whose infotext
+        shows (History's grid chose it). The gallery opens no larger view of it: that would
+        take the arrow keys from the grid's."""
         language = language or current_language()
         shown = [image for image in event.images if image.shown]
         paths = [image.path for image in shown]
+        picked = picked if isinstance(picked, int) and 0 <= picked < len(paths) else None
         return {
             **self.not_following(),
             self.gallery: gr.Gallery(value=[(served(p), say(Msg("results.seed", seed=i.seed),
@@ -148,18 +153,19 @@ class ResultsPanel:
                                              if i.seed is not None else "")
                                             for p, i in zip(paths, shown, strict=True)],
                                      selected_index=None, columns=grid_columns(len(paths))),
-            self.infotext: _infotext(paths[0]) if paths else "",
+            self.infotext: _infotext(paths[picked or 0]) if paths else "",
             self.results: paths,
-            self.selected: None,
+            self.selected: picked,
         }
 
-    def show_record(self, record: TaskRecord, billed_total: int) -> dict[Any, Any]:
-        """A finished task's results, e.g. after a reload."""
+    def show_record(self, record: TaskRecord, billed_total: int,
+                    picked: int | None = None) -> dict[Any, Any]:
+        """A finished task's results, e.g. after a reload (`picked`: as `final`)."""
         event = TaskEvent.from_record(record, version=1)
         language = current_language()
         return {self.status: status_markdown(event, language),
                 self.meter: meter_markdown(event.billed_calls, billed_total, language=language),
-                **self.final(event, language)}
+                **self.final(event, language, picked)}
 
 
 def build_results_panel(tab: str) -> ResultsPanel:

@@ -17,6 +17,7 @@ from webui.api.errors import InvalidRequestError
 from webui.core.history import (
     INPUTS_EXPIRED,
     KIND_LABELS,
+    MAX_SEARCH,
     SEEDED_KINDS,
     TASK_GONE,
     HistoryPage,
@@ -24,6 +25,7 @@ from webui.core.history import (
     delete_task,
     history_page,
     not_deleted,
+    page_number,
     rerun_request,
 )
 from webui.core.history import deleted as deleted_message
@@ -33,6 +35,12 @@ from webui.messages import Language, Msg, message
 from webui.ui import toasts
 from webui.ui.context import UiContext
 from webui.ui.followups import FollowUpRow, bill_markdown, build_followups, wire_followups
+from webui.ui.history_grid import (
+    HistoryGrid,
+    build_history_grid,
+    build_view_switch,
+    wire_history_grid,
+)
 from webui.ui.language import current_language, in_every_language, say
 from webui.ui.results import ResultsPanel, build_results_panel, meter_markdown
 from webui.ui.tasks import warn_invalid
@@ -75,6 +83,7 @@ class HistoryTab:
     favourite: gr.Button  # ☆ / ★: the opened task marked, kept in the store
     send_txt2img: gr.Button  # wired by `ui/send_to.py`, with the panel's other Send to
     followups: FollowUpRow  # Vary, Upscale, Detail faces, Outpaint of the chosen picture
+    grid: HistoryGrid  # the page's pictures, A / B compare
     refresh_outputs: list[Any]
     handlers: dict[str, Callable[..., Any]] = field(default_factory=dict)  # for tests
 
@@ -88,6 +97,7 @@ def build_history(ctx: UiContext, visitor: gr.BrowserState) -> HistoryTab:
                                        elem_id=f"{TAB}_kind")
                     search = gr.Textbox(label="Search prompts", max_lines=1, scale=2,
                                         elem_id=f"{TAB}_search")
+                    view = build_view_switch(TAB)
                     refresh = gr.Button("Refresh", size="sm", scale=0,
                                         elem_id=f"{TAB}_refresh")
                 rows = gr.HTML("", js_on_load=ROW_CLICK_JS, elem_id=f"{TAB}_rows",
@@ -96,6 +106,7 @@ def build_history(ctx: UiContext, visitor: gr.BrowserState) -> HistoryTab:
                     previous = gr.Button("◀ Newer", size="sm", elem_id=f"{TAB}_newer")
                     pager = gr.Markdown("", elem_id=f"{TAB}_pager")
                     following = gr.Button("Older ▶", size="sm", elem_id=f"{TAB}_older")
+                grid = build_history_grid(TAB, view)
             with gr.Column(scale=5, elem_id=f"{TAB}_detail"):
                 panel = build_results_panel(TAB)
                 with gr.Row():
@@ -119,7 +130,7 @@ def build_history(ctx: UiContext, visitor: gr.BrowserState) -> HistoryTab:
         opened = gr.State("")
     listing = [rows, pager, page]
     history = HistoryTab(tab, kind, search, page, rows, pager, panel, opened, request_json,
-                         rerun, rerun_seed, delete, favourite, send_txt2img, followups,
+                         rerun, rerun_seed, delete, favourite, send_txt2img, followups, grid,
                          listing)
     history.handlers = _wire(ctx, history, visitor, refresh, previous, following, confirmed)
     handlers, events = wire_followups(
@@ -129,6 +140,9 @@ def build_history(ctx: UiContext, visitor: gr.BrowserState) -> HistoryTab:
         event.then(history.handlers["listing"], inputs=[visitor, kind, search, page],
                    outputs=listing, queue=False)
     history.handlers.update({f"followup_{name}": handler for name, handler in handlers.items()})
+    history.handlers.update({f"grid_{name}": handler for name, handler in wire_history_grid(
+        ctx, grid, visitor=visitor, kind=kind, search=search, page=page, rows=rows,
+        opened=opened, favourites=FAVOURITES).items()})
     return history
 
 
@@ -149,8 +163,9 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
         visitor's language (what they typed shown as typed)."""
         favourites = kind == FAVOURITES
         found = history_page(ctx.runtime.store, ctx.thumbs, ctx.owner(visitor_id),
-                             page=_page(page or 1), kind=kind if isinstance(kind, str) and kind
-                             and not favourites else None,
+                             page=page_number(page or 1),
+                             kind=kind if isinstance(kind, str) and kind and not favourites
+                             else None,
                              text=text[:MAX_SEARCH] if isinstance(text, str) else "",
                              favourites=favourites, language=language)
         return {h.rows: rows_html(found, language), h.pager: pager_text(found, language),
@@ -163,10 +178,10 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
         return listing(v, k, t, 1, request)
 
     def newer(v: Any, k: str, t: str, p: Any, request: gr.Request) -> dict[Any, Any]:
-        return listing(v, k, t, _page(p) - 1, request)
+        return listing(v, k, t, page_number(p) - 1, request)
 
     def older(v: Any, k: str, t: str, p: Any, request: gr.Request) -> dict[Any, Any]:
-        return listing(v, k, t, _page(p) + 1, request)
+        return listing(v, k, t, page_number(p) + 1, request)
 
     for trigger in (h.kind.change, h.search.submit, h.search.change):
         trigger(first_page, inputs=filters, outputs=h.refresh_outputs,
@@ -180,7 +195,10 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
         # Every way out yields: a generator that yields nothing sets each output to None, and
         # a button set to None loses its text (Delete's clearing of `opened` comes here).
         visitor_id = ctx.visitor_id(visitor_id, request)
-        task_id = (opened or "").split("|")[0]
+        parts = (opened if isinstance(opened, str) else "").split("|")
+        task_id = parts[0]
+        # "<task id>|<nonce>|<picture>": the grid opens a task with its chosen picture
+        picked = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else None
         if not visitor_id or not task_id:
             yield {}
             return
@@ -196,7 +214,8 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
                  h.favourite: favourite_button(marked),
                  h.followups.bill: bill_markdown(ctx, visitor_id)}
         if record.is_final:
-            yield {**first, **h.panel.show_record(record, ctx.engine.billed_calls(owner))}
+            yield {**first, **h.panel.show_record(record, ctx.engine.billed_calls(owner),
+                                                  picked)}
             return
         yield {**first, h.panel.gallery: [], h.panel.results: [], h.panel.infotext: ""}
         yield from h.panel.stream(ctx.events(visitor_id, task_id),
@@ -308,17 +327,6 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
 
 def favourite_button(marked: bool) -> Any:
     return gr.Button(value=say(Msg("history.unfavourite") if marked else Msg("history.favourite")))
-
-
-MAX_SEARCH = 200  # characters of a History search (a scripted call may send megabytes)
-
-
-def _page(value: Any) -> int:
-    """The page number the browser sends back (any junk reads as page 1)."""
-    try:
-        return int(value)
-    except (TypeError, ValueError, OverflowError):
-        return 1
 
 
 def _opened_task(visitor_id: str | None, opened: Any) -> str | None:
