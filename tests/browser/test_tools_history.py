@@ -221,3 +221,32 @@ def test_the_grid_opens_a_picture_steps_with_the_arrows_and_compares_two(
     slider = page.locator("#history_compare")
     slider.wait_for()
     page.wait_for_function("() => document.querySelectorAll('#history_compare img').length >= 2")
+
+
+def test_a_share_link_opens_the_picture_until_revoked(page: Any, app: Launched) -> None:
+    set_number(page, "txt2img_steps", 6)
+    page.locator("#txt2img_prompt textarea").fill("a kite over the dunes")
+    click_and_wait_done(page, "txt2img")
+    page.locator("#tab_history-button").click()
+    row = page.locator("#history_rows tr[data-task]", has_text="a kite over the dunes")
+    row.first.wait_for()
+    row.first.click()
+    wait_done(page, "history")
+    page.locator("#history_share").click()
+    page.wait_for_function("() => document.querySelector('#history_share_url textarea, "
+                           "#history_share_url input')?.value.startsWith('http')")
+    link = page.locator("#history_share_url textarea, #history_share_url input").first
+    url = link.input_value()
+    assert url.startswith(f"{app.url}/share/")
+    other = page.context.browser.new_context()  # someone the link was sent to
+    try:
+        shared = other.new_page()
+        shared.goto(url)
+        shared.wait_for_function("() => document.querySelector('img')?.naturalWidth > 0")
+        assert "Seed: " in shared.locator("pre").inner_text()
+        page.locator("#history_revoke").click()
+        page.wait_for_function("() => !document.querySelector('#history_share_url textarea, "
+                               "#history_share_url input')?.value")
+        assert shared.goto(url).status == 404
+    finally:
+        other.close()

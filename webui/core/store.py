@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import sqlite3
 import threading
 import time
@@ -126,6 +127,13 @@ class TaskStore(Protocol):
     def set_favourite(self, task_id: str, owner: str, on: bool) -> bool:
         """False, and nothing written, when the task is not the owner's."""
     def favourite_ids(self, owner: str, task_ids: list[str]) -> set[str]: ...
+    # share links: one unguessable token per shared picture, until revoked or deleted
+    def share(self, task_id: str, owner: str, picture: int) -> str | None:
+        """The picture's token (made once, then the same); None when not the owner's."""
+    def share_token(self, task_id: str, owner: str, picture: int) -> str | None: ...
+    def revoke_share(self, task_id: str, owner: str, picture: int) -> bool: ...
+    def shared(self, token: str) -> tuple[TaskRecord, int] | None:
+        """The task and picture a token shares, for anyone holding the token."""
     def unfinished(self) -> list[TaskRecord]: ...
     def billed_total(self, owner: str) -> int: ...
     def delete(self, task_id: str, owner: str) -> TaskRecord | None: ...
@@ -208,7 +216,16 @@ CREATE TABLE IF NOT EXISTS favourites (
     created_at REAL NOT NULL,
     PRIMARY KEY (owner, task_id)
 );
+CREATE TABLE IF NOT EXISTS shares (
+    token TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    picture INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    UNIQUE (task_id, picture)
+);
 """
+SHARE_TOKEN_BYTES = 24  # 192 random bits, 32 URL-safe characters
 # sqlite3 error names of a file that is not (or no longer) a database
 _DAMAGED = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
 
@@ -501,6 +518,7 @@ class SQLiteTaskStore:
             db.execute("DELETE FROM tasks WHERE id = ?", [task_id])
             db.execute("DELETE FROM result_pixels WHERE task_id = ?", [task_id])
             db.execute("DELETE FROM favourites WHERE task_id = ?", [task_id])
+            db.execute("DELETE FROM shares WHERE task_id = ?", [task_id])
         return self._from_row(row)
 
     def set_favourite(self, task_id: str, owner: str, on: bool) -> bool:
@@ -515,6 +533,38 @@ class SQLiteTaskStore:
                 db.execute("DELETE FROM favourites WHERE owner = ? AND task_id = ?",
                            [owner, task_id])
         return True
+
+    def share(self, task_id: str, owner: str, picture: int) -> str | None:
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM tasks WHERE id = ? AND owner = ?",
+                          [task_id, owner]).fetchone() is None:
+                return None
+            row = db.execute("SELECT token FROM shares WHERE task_id = ? AND picture = ?",
+                             [task_id, picture]).fetchone()
+            if row is not None:
+                return str(row["token"])
+            token = secrets.token_urlsafe(SHARE_TOKEN_BYTES)
+            db.execute("INSERT INTO shares (token, owner, task_id, picture, created_at) "
+                       "VALUES (?, ?, ?, ?, ?)", [token, owner, task_id, picture, self._clock()])
+        return token
+
+    def share_token(self, task_id: str, owner: str, picture: int) -> str | None:
+        row = self._connection().execute(
+            "SELECT token FROM shares WHERE task_id = ? AND owner = ? AND picture = ?",
+            [task_id, owner, picture]).fetchone()
+        return str(row["token"]) if row is not None else None
+
+    def revoke_share(self, task_id: str, owner: str, picture: int) -> bool:
+        with self._transaction() as db:
+            return db.execute("DELETE FROM shares WHERE task_id = ? AND owner = ? AND "
+                              "picture = ?", [task_id, owner, picture]).rowcount > 0
+
+    def shared(self, token: str) -> tuple[TaskRecord, int] | None:
+        row = self._connection().execute(
+            "SELECT tasks.*, shares.picture AS shared_picture FROM shares JOIN tasks "
+            "ON tasks.id = shares.task_id AND tasks.owner = shares.owner "
+            "WHERE shares.token = ?", [token]).fetchone()
+        return (self._from_row(row), int(row["shared_picture"])) if row is not None else None
 
     def favourite_ids(self, owner: str, task_ids: list[str]) -> set[str]:
         if not task_ids:

@@ -29,6 +29,7 @@ from webui.core.limits import Limits
 from webui.core.page_cache import LongLivedAssets, PageCache
 from webui.core.routes import callback_router, covers_router, tags_router, uploads_router
 from webui.core.runtime import Runtime, Settings, choose_public_url
+from webui.core.shares import share_router
 from webui.core.visitors import Preferences
 from webui.messages import Language, label, message
 from webui.ui import toasts
@@ -385,6 +386,7 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
     app.include_router(uploads_router(runtime.local_host))
     app.include_router(covers_router(ctx.covers))
     app.include_router(tags_router(runtime.tags))
+    app.include_router(share_router(runtime.store))  # read-only links (History)
     loopback = f"http://127.0.0.1:{demo.server_port}"
     public = choose_public_url(settings, offline=runtime.is_offline, loopback=loopback,
                                share_url=share_url)

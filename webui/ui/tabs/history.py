@@ -43,6 +43,7 @@ from webui.ui.history_grid import (
 )
 from webui.ui.language import current_language, in_every_language, say
 from webui.ui.results import ResultsPanel, build_results_panel, meter_markdown
+from webui.ui.share_link import ShareRow, build_share_row, existing_link, wire_share_row
 from webui.ui.tasks import warn_invalid
 
 TAB = "history"
@@ -84,6 +85,7 @@ class HistoryTab:
     send_txt2img: gr.Button  # wired by `ui/send_to.py`, with the panel's other Send to
     followups: FollowUpRow  # Vary, Upscale, Detail faces, Outpaint of the chosen picture
     grid: HistoryGrid  # the page's pictures, A / B compare
+    share: ShareRow  # a read-only link to the chosen picture
     refresh_outputs: list[Any]
     handlers: dict[str, Callable[..., Any]] = field(default_factory=dict)  # for tests
 
@@ -119,6 +121,7 @@ def build_history(ctx: UiContext, visitor: gr.BrowserState) -> HistoryTab:
                                           elem_id=f"{TAB}_favourite")
                     delete = gr.Button("Delete", size="sm", variant="stop",
                                        elem_id=f"{TAB}_delete")
+                share = build_share_row(TAB)
                 followups = build_followups(TAB)
                 # the answer to "Delete this task?" (CONFIRM_DELETE_JS sets it)
                 confirmed = gr.Checkbox(False, visible="hidden", show_label=False,
@@ -131,7 +134,7 @@ def build_history(ctx: UiContext, visitor: gr.BrowserState) -> HistoryTab:
     listing = [rows, pager, page]
     history = HistoryTab(tab, kind, search, page, rows, pager, panel, opened, request_json,
                          rerun, rerun_seed, delete, favourite, send_txt2img, followups, grid,
-                         listing)
+                         share, listing)
     history.handlers = _wire(ctx, history, visitor, refresh, previous, following, confirmed)
     handlers, events = wire_followups(
         ctx, followups, visitor=visitor, opened=opened, results=panel.results,
@@ -140,6 +143,23 @@ def build_history(ctx: UiContext, visitor: gr.BrowserState) -> HistoryTab:
         event.then(history.handlers["listing"], inputs=[visitor, kind, search, page],
                    outputs=listing, queue=False)
     history.handlers.update({f"followup_{name}": handler for name, handler in handlers.items()})
+    history.handlers.update({f"share_{name}": handler for name, handler in wire_share_row(
+        ctx, share, visitor=visitor, opened=opened, selected=panel.selected).items()})
+
+    def picked_link(visitor_id: Any, opened_value: Any, event: gr.SelectData,
+                    request: gr.Request = None  # type: ignore[assignment]
+                    ) -> Any:
+        """A picture chosen in the opened task's gallery: its link, if it has one."""
+        who = ctx.visitor_id(visitor_id, request)
+        task_id = (opened_value if isinstance(opened_value, str) else "").split("|")[0]
+        record = ctx.runtime.store.get(task_id, ctx.owner(who)) if who and task_id else None
+        if record is None:
+            return gr.skip()
+        return existing_link(ctx, record, ctx.owner(who), event.index)
+
+    panel.gallery.select(picked_link, inputs=[visitor, opened], outputs=share.link,
+                         queue=False, show_progress="hidden")
+    history.handlers["picked_link"] = picked_link
     history.handlers.update({f"grid_{name}": handler for name, handler in wire_history_grid(
         ctx, grid, visitor=visitor, kind=kind, search=search, page=page, rows=rows,
         opened=opened, favourites=FAVOURITES).items()})
@@ -212,7 +232,8 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
         first = {h.request_json: json.dumps(record.request, indent=2, ensure_ascii=False),
                  h.rerun_seed: gr.Button(interactive=record.kind in SEEDED_KINDS),
                  h.favourite: favourite_button(marked),
-                 h.followups.bill: bill_markdown(ctx, visitor_id)}
+                 h.followups.bill: bill_markdown(ctx, visitor_id),
+                 h.share.link: existing_link(ctx, record, owner, picked)}
         if record.is_final:
             yield {**first, **h.panel.show_record(record, ctx.engine.billed_calls(owner),
                                                   picked)}
@@ -224,7 +245,7 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
     show_event = h.opened.change(
         show, inputs=[visitor, h.opened],
         outputs=[*h.panel.outputs, h.request_json, h.rerun_seed, h.favourite,
-                 h.followups.bill],
+                 h.followups.bill, h.share.link],
         concurrency_limit=None,
         show_progress="hidden")
     # when the opened task ends, its row shows it
@@ -295,7 +316,7 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
                    h.panel.infotext: "", h.panel.status: say(Msg("history.deleted_status")),
                    h.request_json: "",
                    h.panel.meter: meter_markdown(0, ctx.engine.billed_calls(owner)),
-                   h.opened: "", h.favourite: favourite_button(False)}
+                   h.opened: "", h.favourite: favourite_button(False), h.share.link: ""}
         return {**page_of(visitor_id, kind, text, page, current_language()), **cleared}
 
     def favourite(visitor_id: str | None, opened: str, kind: str, text: str, page: int,
@@ -319,7 +340,7 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
                       show_progress="hidden")
     h.delete.click(delete, inputs=[visitor, h.opened, h.kind, h.search, h.page, confirmed],
                    outputs=[*h.refresh_outputs, *h.panel.outputs, h.request_json, h.opened,
-                            h.favourite],
+                            h.favourite, h.share.link],
                    js=CONFIRM_DELETE_JS, cancels=[show_event])
     return {"listing": listing, "show": show, "rerun": rerun, "delete": delete,
             "favourite": favourite}
