@@ -250,3 +250,35 @@ def test_a_share_link_opens_the_picture_until_revoked(page: Any, app: Launched) 
         assert shared.goto(url).status == 404
     finally:
         other.close()
+
+
+def test_grid_selection_downloads_a_zip_and_deletes_after_asking(page: Any, app: Launched
+                                                                 ) -> None:
+    set_number(page, "txt2img_steps", 6)
+    set_number(page, "txt2img_batch_size", 2)
+    page.locator("#txt2img_prompt textarea").fill("two gulls on a post")
+    click_and_wait_done(page, "txt2img")
+    batch = newest(app, "text2image")
+    page.locator("#tab_history-button").click()
+    page.locator("#history_rows tr[data-task]").first.wait_for()
+    page.locator("#history_view").get_by_text("Pictures").click()
+    page.locator("#history_selecting input").check()
+    thumbs = page.locator("#history_grid button.thumbnail-item")
+    thumbs.nth(1).wait_for()
+    thumbs.nth(0).click()
+    page.get_by_text("1 picture(s) of 1 task(s) selected").wait_for()
+    thumbs.nth(1).click()
+    page.get_by_text("2 picture(s) of 1 task(s) selected").wait_for()
+    assert page.locator("#history_grid .preview").count() == 0  # no larger view while selecting
+    page.locator("#history_zip_selected").click()
+    page.locator("#history_selected_zip a").first.wait_for()
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.locator("#history_delete_selected").click()
+    page.wait_for_timeout(500)
+    assert asked and "cannot be undone" in asked[0]
+    assert app.runtime.store.get(batch.id) is not None  # Cancel kept it
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator("#history_delete_selected").click()
+    page.get_by_text("Deleted 1 task(s)").wait_for()
+    assert app.runtime.store.get(batch.id) is None

@@ -162,7 +162,8 @@ def build_history(ctx: UiContext, visitor: gr.BrowserState) -> HistoryTab:
     history.handlers["picked_link"] = picked_link
     history.handlers.update({f"grid_{name}": handler for name, handler in wire_history_grid(
         ctx, grid, visitor=visitor, kind=kind, search=search, page=page, rows=rows,
-        opened=opened, favourites=FAVOURITES).items()})
+        opened=opened, favourites=FAVOURITES, listing=history.handlers["listing"],
+        listing_outputs=listing).items()})
     return history
 
 
