@@ -25,6 +25,18 @@ def wait_done(page: Any, tab: str, timeout: int = 30_000) -> None:
                            ".startsWith('Done')", timeout=timeout)
 
 
+def open_in_history(page: Any, prompt: str) -> None:
+    """Generate `prompt` in txt2img (6 steps), then open its task in History."""
+    set_number(page, "txt2img_steps", 6)
+    page.locator("#txt2img_prompt textarea").fill(prompt)
+    click_and_wait_done(page, "txt2img")
+    page.locator("#tab_history-button").click()
+    row = page.locator("#history_rows tr[data-task]", has_text=prompt)
+    row.first.wait_for()
+    row.first.click()
+    wait_done(page, "history")
+
+
 def newest(app: Launched, kind: str) -> Any:
     rows = [r for r in app.runtime.store.unfinished() if r.kind == kind]
     assert not rows, "a task is still running"
@@ -137,14 +149,7 @@ def test_open_a_finished_task_in_history_and_rerun_it(page: Any, app: Launched) 
 
 
 def test_a_favourite_survives_a_reload(page: Any, app: Launched) -> None:
-    set_number(page, "txt2img_steps", 6)
-    page.locator("#txt2img_prompt textarea").fill("a paper crane on a windowsill")
-    click_and_wait_done(page, "txt2img")
-    page.locator("#tab_history-button").click()
-    row = page.locator("#history_rows tr[data-task]", has_text="a paper crane")
-    row.first.wait_for()
-    row.first.click()
-    wait_done(page, "history")
+    open_in_history(page, "a paper crane on a windowsill")
     page.locator("#history_favourite").click()
     page.wait_for_function("() => document.querySelector('#history_favourite')"
                            ".innerText.includes('★')")
@@ -165,15 +170,8 @@ def test_a_favourite_survives_a_reload(page: Any, app: Launched) -> None:
 def test_vary_and_outpaint_from_history_send_their_requests(page: Any, app: Launched) -> None:
     """History's follow-ups of an opened task: Vary (subtle) sends img2img of its picture at
     0.5 with a new seed; Outpaint ▶ a wider canvas with the new strip masked; each opens."""
-    set_number(page, "txt2img_steps", 6)
-    page.locator("#txt2img_prompt textarea").fill("a lantern on a pier")
-    click_and_wait_done(page, "txt2img")
+    open_in_history(page, "a lantern on a pier")
     source = newest(app, "text2image")
-    page.locator("#tab_history-button").click()
-    row = page.locator("#history_rows tr[data-task]", has_text="a lantern on a pier")
-    row.first.wait_for()
-    row.first.click()
-    wait_done(page, "history")
     bill = page.locator("#history_followup_bill")
     bill.get_by_text("is one request").wait_for()
     assert "1 task, 1 image" in bill.inner_text()
@@ -224,14 +222,7 @@ def test_the_grid_opens_a_picture_steps_with_the_arrows_and_compares_two(
 
 
 def test_a_share_link_opens_the_picture_until_revoked(page: Any, app: Launched) -> None:
-    set_number(page, "txt2img_steps", 6)
-    page.locator("#txt2img_prompt textarea").fill("a kite over the dunes")
-    click_and_wait_done(page, "txt2img")
-    page.locator("#tab_history-button").click()
-    row = page.locator("#history_rows tr[data-task]", has_text="a kite over the dunes")
-    row.first.wait_for()
-    row.first.click()
-    wait_done(page, "history")
+    open_in_history(page, "a kite over the dunes")
     page.locator("#history_share").click()
     page.wait_for_function("() => document.querySelector('#history_share_url textarea, "
                            "#history_share_url input')?.value.startsWith('http')")

@@ -16,6 +16,7 @@ from tests.conftest import FAST
 from webui.core.engine import PollPolicy
 from webui.core.runtime import Runtime, Settings
 from webui.offline.server import ThreadedServer
+from webui.ui import toasts
 from webui.ui.context import UiContext
 from webui.ui.tabs.extras import ExtrasTab, build_extras
 from webui.ui.tabs.faceswap import FaceSwapTab, build_faceswap
@@ -127,3 +128,12 @@ def built_ui(root: Path) -> Iterator[BuiltUi]:
     finally:
         server.stop()
         runtime.close()
+
+
+@pytest.fixture
+def said(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The toasts a test's handlers show (gr.Info / gr.Warning), as text, in order."""
+    messages: list[str] = []
+    monkeypatch.setattr(toasts, "info", lambda text, *_: messages.append(str(text)))
+    monkeypatch.setattr(toasts, "warn", lambda text, *_: messages.append(str(text)))
+    return messages

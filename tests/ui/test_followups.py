@@ -18,17 +18,8 @@ from tests.ui.test_history import VISITOR, generate, opened, owner
 from tests.ui.test_tools import picture, upscale
 from webui.core.followups import FollowUp, outpaint_canvas
 from webui.core.store import TaskRecord
-from webui.ui import toasts
 
 OTHER = "someone-else-0123456789"
-
-
-@pytest.fixture
-def said(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    messages: list[str] = []
-    monkeypatch.setattr(toasts, "info", lambda text, *_: messages.append(str(text)))
-    monkeypatch.setattr(toasts, "warn", lambda text, *_: messages.append(str(text)))
-    return messages
 
 
 def follow_up(ui: BuiltUi, kind: FollowUp, record: TaskRecord, selected: Any = None,

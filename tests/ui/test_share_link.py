@@ -16,18 +16,9 @@ from fastapi.testclient import TestClient
 from tests.ui.conftest import BuiltUi
 from tests.ui.test_history import VISITOR, generate, opened, owner
 from webui.core.shares import share_router
-from webui.ui import toasts
 
 OTHER = "someone-else-0123456789"
 XSS = '<script>alert(1)</script>"><img src=x>'
-
-
-@pytest.fixture
-def said(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    messages: list[str] = []
-    monkeypatch.setattr(toasts, "info", lambda text, *_: messages.append(str(text)))
-    monkeypatch.setattr(toasts, "warn", lambda text, *_: messages.append(str(text)))
-    return messages
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ tasks, after the browser asks)."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,20 +23,14 @@ from webui.core.history import (
 from webui.messages import Msg
 from webui.ui import toasts
 from webui.ui.context import UiContext
-from webui.ui.language import current_language, in_every_language, say
-from webui.ui.saves import ARCHIVES, SaveBusy
+from webui.ui.language import confirm_first_js, current_language, say
+from webui.ui.results import zip_download
 from webui.ui.served import shown as served
 
 ROWS, GRID = "rows", "grid"
 VIEW_CHOICES = [("Rows", ROWS), ("Pictures", GRID)]
 TICK = "✓ "  # a selected picture's caption starts so
-# the browser asks first, in the page's language; the answer is the last input
-CONFIRM_DELETE_SELECTED_JS = f"""(...args) => {{
-  const questions = {json.dumps(in_every_language("history.delete_selected_question"),
-                                ensure_ascii=False)};
-  const lang = (document.documentElement.lang || "en").split("-")[0];
-  return [...args.slice(0, -1), confirm(questions[lang] || questions.en)];
-}}"""
+CONFIRM_DELETE_SELECTED_JS = confirm_first_js("history.delete_selected_question")
 
 
 @dataclass
@@ -169,20 +162,8 @@ def wire_history_grid(ctx: UiContext, grid: HistoryGrid, *, visitor: Any, kind: 
         if not paths:
             toasts.warn(Msg("history.select_first"))
             return gr.File(visible=False)
-        session = getattr(request, "session_hash", None) or ""
-        try:
-            archive = ARCHIVES.make(session, "history-selected.zip", paths)
-        except SaveBusy:
-            toasts.warn(Msg("results.zip_busy"))
-            return gr.File()
-        if archive is None:
-            toasts.warn(Msg("results.pictures_deleted"))
-            return gr.File(visible=False)
-        if archive.left_out:
-            toasts.warn(Msg("results.zip_partial", included=archive.included,
-                            total=archive.included + archive.left_out,
-                            most=ARCHIVES.max_images, megabytes=ARCHIVES.max_bytes >> 20))
-        return gr.File(value=str(archive.path), visible=True)
+        return zip_download(getattr(request, "session_hash", None) or "",
+                            "history-selected.zip", paths)
 
     def delete_selected(visitor_id: Any, items: Any, selection: Any, confirmed: Any = True,
                         request: gr.Request = None  # type: ignore[assignment]

@@ -9,6 +9,7 @@ Outside an event (a test calling a handler directly, the CLI) it is English."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -44,6 +45,17 @@ def in_every_language(key: str, **params: Any) -> dict[str, str]:
     """{page tag: text} of a message, for what the page's own script writes (a counter, a
     notification) in the language the page shows."""
     return {page_tag(language): message(key, language, **params) for language in Language}
+
+
+def confirm_first_js(key: str) -> str:
+    """An event's `js`: the browser asks the message `key` first, in the page's language,
+    and the answer (True for OK) replaces the event's last input (a hidden checkbox)."""
+    questions = json.dumps(in_every_language(key), ensure_ascii=False)
+    return f"""(...args) => {{
+  const questions = {questions};
+  const lang = (document.documentElement.lang || "en").split("-")[0];
+  return [...args.slice(0, -1), confirm(questions[lang] || questions.en)];
+}}"""
 
 
 def say(value: Any, language: Language | None = None) -> str:

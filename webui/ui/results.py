@@ -70,20 +70,8 @@ class ResultsPanel:
         if not paths:
             toasts.warn(Msg("results.nothing_to_save"))
             return gr.File(visible=False)
-        session = getattr(request, "session_hash", None) or ""
-        try:
-            archive = archives.make(session, f"{self.tab}-{Path(paths[0]).stem}.zip", paths)
-        except SaveBusy:
-            toasts.warn(Msg("results.zip_busy"))
-            return gr.File()
-        if archive is None:
-            toasts.warn(Msg("results.pictures_deleted"))
-            return gr.File(visible=False)
-        if archive.left_out:
-            toasts.warn(Msg("results.zip_partial", included=archive.included,
-                            total=archive.included + archive.left_out,
-                            most=archives.max_images, megabytes=archives.max_bytes >> 20))
-        return gr.File(value=str(archive.path), visible=True)
+        return zip_download(getattr(request, "session_hash", None) or "",
+                            f"{self.tab}-{Path(paths[0]).stem}.zip", paths, archives)
 
     # --- streaming --------------------------------------------------------------------------
 
@@ -201,6 +189,25 @@ def build_results_panel(tab: str) -> ResultsPanel:
 
 
 GALLERY_HEIGHT = 420
+
+
+def zip_download(session: str, name: str, paths: list[str], archives: Archives = ARCHIVES
+                 ) -> Any:
+    """The download of one zip of `paths` (`webui/ui/saves.py`), in Gradio's cache: nothing
+    left in the temp folder; a toast when it is busy, partial or empty."""
+    try:
+        archive = archives.make(session, name, paths)
+    except SaveBusy:
+        toasts.warn(Msg("results.zip_busy"))
+        return gr.File()
+    if archive is None:
+        toasts.warn(Msg("results.pictures_deleted"))
+        return gr.File(visible=False)
+    if archive.left_out:
+        toasts.warn(Msg("results.zip_partial", included=archive.included,
+                        total=archive.included + archive.left_out,
+                        most=archives.max_images, megabytes=archives.max_bytes >> 20))
+    return gr.File(value=str(archive.path), visible=True)
 
 
 def chosen_path(results: Any, selected: Any) -> str | None:

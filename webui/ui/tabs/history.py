@@ -41,7 +41,7 @@ from webui.ui.history_grid import (
     build_view_switch,
     wire_history_grid,
 )
-from webui.ui.language import current_language, in_every_language, say
+from webui.ui.language import confirm_first_js, current_language, say
 from webui.ui.results import ResultsPanel, build_results_panel, meter_markdown
 from webui.ui.share_link import ShareRow, build_share_row, existing_link, wire_share_row
 from webui.ui.tasks import warn_invalid
@@ -50,14 +50,8 @@ TAB = "history"
 FAVOURITES = "favourites"  # the Kind filter's "only my favourites"
 KIND_CHOICES = [("All kinds", ""), ("★ Favourites", FAVOURITES),
                 *((label, kind) for kind, label in KIND_LABELS.items())]
-# the browser asks first, in the page's language; the answer travels as the last input (a
-# cancel deletes nothing)
-CONFIRM_DELETE_JS = f"""(...args) => {{
-  const questions = {json.dumps(in_every_language("history.delete_question"),
-                                ensure_ascii=False)};
-  const lang = (document.documentElement.lang || "en").split("-")[0];
-  return [...args.slice(0, -1), confirm(questions[lang] || questions.en)];
-}}"""
+# the browser asks first (a cancel deletes nothing)
+CONFIRM_DELETE_JS = confirm_first_js("history.delete_question")
 ROW_CLICK_JS = """
 const open = (row) => row && trigger('click', {task: row.dataset.task});
 element.addEventListener('click', (e) => open(e.target.closest('[data-task]')));
