@@ -273,3 +273,14 @@ def test_grid_selection_downloads_a_zip_and_deletes_after_asking(page: Any, app:
     page.locator("#history_delete_selected").click()
     page.get_by_text("Deleted 1 task(s)").wait_for()
     assert app.runtime.store.get(batch.id) is None
+
+
+def test_tags_show_in_the_row_and_a_hash_search_finds_them(page: Any, app: Launched) -> None:
+    open_in_history(page, "a red tram in the rain")
+    page.locator("#history_tags textarea, #history_tags input").first.fill("Trams, rain")
+    page.locator("#history_save_tags").click()
+    page.locator("#history_rows .zq-tag", has_text="#trams").wait_for()
+    page.locator("#history_search textarea, #history_search input").first.fill("#trams")
+    page.wait_for_function("() => { const rows = document.querySelectorAll("
+                           "'#history_rows tr[data-task]'); return rows.length === 1 && "
+                           "rows[0].innerText.includes('a red tram'); }")

@@ -184,3 +184,40 @@ def test_favourite_answers_any_argument(ui: BuiltUi) -> None:
         for junk in (None, 3, [], {"a": 1}, "x" * 100_000, "|", "../../etc|1"):
             for who in (ui.token(VISITOR), None, "forged", junk):
                 favourite(who, junk, junk, junk, junk)
+
+
+def test_tags_are_the_owners_and_a_hash_search_finds_them(ui: BuiltUi, said: list[str]) -> None:
+    generate(ui, "a red kite")
+    generate(ui, "a blue kite")
+    generate(ui, "a green boat")
+    boat, blue, red = ui.ctx.runtime.store.list(owner(ui), limit=3)
+    save = ui.history.handlers["save_tags"]
+    saved = save(ui.token(VISITOR), f"{red.id}|1", "Sky, #kites  sky", "", "", 1)
+    assert saved[ui.history.tags] == "kites, sky" and said[-1] == "Tags saved (2)."
+    assert "#kites" in saved[ui.history.rows]
+    save(ui.token(VISITOR), f"{blue.id}|1", "kites", "", "", 1)
+    rows = listing(ui, text="#kites")[ui.history.rows]
+    assert "a red kite" in rows and "a blue kite" in rows and "a green boat" not in rows
+    assert "a blue kite" not in listing(ui, text="#kites #sky")[ui.history.rows]
+    assert "a red kite" in listing(ui, text="#KITES red")[ui.history.rows]  # and prompt words
+    assert "a red kite" not in listing(ui, text="#kites blue")[ui.history.rows]
+    assert opened(ui, red.id)[ui.history.tags] == "kites, sky"
+    # the limits, named; another visitor can neither tag nor find them
+    assert save(ui.token(VISITOR), f"{boat.id}|1", " ".join(f"t{i}" for i in range(11)),
+                "", "", 1) == gr.skip()
+    assert said[-1] == ("Tags: at most 10 tags, each at most 32 characters (written apart by "
+                        "spaces or commas)")
+    assert save(ui.token(VISITOR), f"{boat.id}|1", "x" * 33, "", "", 1) == gr.skip()
+    assert save(ui.token("someone-else-0123456789"), f"{boat.id}|1", "mine", "", "",
+                1) == gr.skip() and said[-1].startswith("That task is gone")
+    assert "No tasks" in listing(ui, text="#kites", visitor="someone-else-0123456789")[
+        ui.history.rows]
+    # the tags go with the task
+    ui.history.handlers["delete"](ui.token(VISITOR), f"{red.id}|1", "", "", 1)
+    assert ui.ctx.runtime.store.tags_of(owner(ui), [red.id]) == {}
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        for junk in (None, 3, [], {"a": 1}, "x" * 100_000, "#" * 5000, "|"):
+            for who in (ui.token(VISITOR), None, "forged", junk):
+                save(who, junk, junk, junk, junk, junk)
+                listing(ui, text=junk if isinstance(junk, str) else "")

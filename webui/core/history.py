@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,7 @@ class HistoryRow:
     took: str  # "12.3 s", "" while unfinished
     thumbnail: str | None  # data: URI of the first image, or None
     favourite: bool = False
+    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -144,18 +146,62 @@ class Thumbnails:
         return data
 
 
-def history_page(store: TaskStore, thumbs: Thumbnails, owner: str, *, page: int = 1,
-                 kind: str | None = None, text: str | None = None, favourites: bool = False,
-                 page_size: int = PAGE_SIZE, language: Language = Language.EN) -> HistoryPage:
-    """`favourites`: only the tasks the owner marked."""
-    text = (text or "").strip() or None
-    total = store.count(owner, kind=kind, text=text, favourites=favourites)
+MAX_TAGS = 10  # tags on one task
+MAX_TAG_LENGTH = 32  # characters of one tag
+TAG_SPLIT = re.compile(r"[\s,，#]+")  # tags are written apart by spaces, commas or "#"
+
+
+class BadTags(ValueError):
+    """Tags past the limits; carries the message naming them."""
+
+    def __init__(self) -> None:
+        self.msg = Msg("history.tags_invalid", most=MAX_TAGS, longest=MAX_TAG_LENGTH)
+        super().__init__(str(self.msg))
+
+
+def parse_tags(text: Any) -> list[str]:
+    """The tags a visitor typed ("portrait, #sky  blue"), each once, in lower case. Raises
+    BadTags past MAX_TAGS or MAX_TAG_LENGTH."""
+    words = TAG_SPLIT.split(text if isinstance(text, str) else "")
+    tags = list(dict.fromkeys(word.casefold() for word in words if word))
+    if len(tags) > MAX_TAGS or any(len(tag) > MAX_TAG_LENGTH for tag in tags):
+        raise BadTags
+    return tags
+
+
+def search_terms(text: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """A History search: "#word" asks for a tag (each one given), the rest is looked for in
+    the prompts ("#portrait red kite")."""
+    words = (text or "").split()
+    tags = tuple(dict.fromkeys(word[1:].casefold() for word in words
+                               if word.startswith("#") and len(word) > 1))[:MAX_TAGS]
+    rest = " ".join(word for word in words if not word.startswith("#")).strip()
+    return rest or None, tags
+
+
+def _page_records(store: TaskStore, owner: str, page: int, kind: str | None,
+                  text: str | None, favourites: bool, page_size: int
+                  ) -> tuple[list[TaskRecord], int, int, int]:
+    """(the page's records, total, the page clamped, pages) for History's filters."""
+    text, tags = search_terms(text)
+    total = store.count(owner, kind=kind, text=text, favourites=favourites, tags=tags)
     pages = max(1, -(-total // page_size))
     page = min(max(1, page), pages)
     records = store.list(owner, limit=page_size, offset=(page - 1) * page_size, kind=kind,
-                         text=text, favourites=favourites)
-    marked = store.favourite_ids(owner, [record.id for record in records])
-    return HistoryPage([summary(record, thumbs, language, record.id in marked)
+                         text=text, favourites=favourites, tags=tags)
+    return records, total, page, pages
+
+
+def history_page(store: TaskStore, thumbs: Thumbnails, owner: str, *, page: int = 1,
+                 kind: str | None = None, text: str | None = None, favourites: bool = False,
+                 page_size: int = PAGE_SIZE, language: Language = Language.EN) -> HistoryPage:
+    """`favourites`: only the tasks the owner marked; `text`: as `search_terms` reads it."""
+    records, total, page, pages = _page_records(store, owner, page, kind, text, favourites,
+                                                page_size)
+    ids = [record.id for record in records]
+    marked, tags = store.favourite_ids(owner, ids), store.tags_of(owner, ids)
+    return HistoryPage([summary(record, thumbs, language, record.id in marked,
+                                tuple(tags.get(record.id, ())))
                         for record in records], total, page, pages)
 
 
@@ -188,13 +234,9 @@ def history_pictures(store: TaskStore, owner: str, *, page: int = 1, kind: str |
                      limit: int = MAX_GRID_PICTURES) -> list[Picture]:
     """The shown pictures of the tasks on that page of the list (the same filters and
     paging as `history_page`), newest task first, at most `limit`."""
-    text = (text or "").strip() or None
-    pages = max(1, -(-store.count(owner, kind=kind, text=text, favourites=favourites)
-                     // page_size))
-    page = min(max(1, page), pages)
+    records = _page_records(store, owner, page, kind, text, favourites, page_size)[0]
     pictures: list[Picture] = []
-    for record in store.list(owner, limit=page_size, offset=(page - 1) * page_size, kind=kind,
-                             text=text, favourites=favourites):
+    for record in records:
         caption = record.prompt or _tool_line(record, language)
         caption = caption if len(caption) <= 80 else caption[:77] + "..."
         pictures += [Picture(record.id, image.path, caption) for image in record.images
@@ -204,8 +246,8 @@ def history_pictures(store: TaskStore, owner: str, *, page: int = 1, kind: str |
     return pictures[:limit]
 
 
-def summary(record: TaskRecord, thumbs: Thumbnails,
-            language: Language = Language.EN, favourite: bool = False) -> HistoryRow:
+def summary(record: TaskRecord, thumbs: Thumbnails, language: Language = Language.EN,
+            favourite: bool = False, tags: tuple[str, ...] = ()) -> HistoryRow:
     shown = [image for image in record.images if image.shown]
     prompt = record.prompt or _tool_line(record, language)
     return HistoryRow(
@@ -215,7 +257,7 @@ def summary(record: TaskRecord, thumbs: Thumbnails,
         billed_calls=record.billed_calls,
         created=time.strftime("%Y-%m-%d %H:%M", time.localtime(record.created_at)),
         took=took(record, language), thumbnail=thumbs.uri(shown[0].path if shown else None),
-        favourite=favourite)
+        favourite=favourite, tags=tags)
 
 
 def _tool_line(record: TaskRecord, language: Language = Language.EN) -> str:

@@ -120,9 +120,14 @@ class TaskStore(Protocol):
     def update(self, task_id: str, **changes: Any) -> TaskRecord: ...
     def add_billed(self, task_id: str, calls: int = 1) -> None: ...
     def list(self, owner: str, *, limit: int = 50, offset: int = 0, kind: str | None = None,
-             text: str | None = None, favourites: bool = False) -> list[TaskRecord]: ...
+             text: str | None = None, favourites: bool = False,
+             tags: tuple[str, ...] = ()) -> list[TaskRecord]: ...
     def count(self, owner: str, *, kind: str | None = None, text: str | None = None,
-              favourites: bool = False) -> int: ...
+              favourites: bool = False, tags: tuple[str, ...] = ()) -> int: ...
+    # tags: each owner's own words on their own tasks (History's "#tag" search)
+    def set_tags(self, task_id: str, owner: str, tags: list[str]) -> bool:
+        """The task's tags become `tags`; False, and nothing written, when not the owner's."""
+    def tags_of(self, owner: str, task_ids: list[str]) -> dict[str, list[str]]: ...
     # favourites: each owner's own marks on their own tasks, kept with the store
     def set_favourite(self, task_id: str, owner: str, on: bool) -> bool:
         """False, and nothing written, when the task is not the owner's."""
@@ -216,6 +221,13 @@ CREATE TABLE IF NOT EXISTS favourites (
     created_at REAL NOT NULL,
     PRIMARY KEY (owner, task_id)
 );
+CREATE TABLE IF NOT EXISTS task_tags (
+    owner TEXT NOT NULL,
+    task_id TEXT NOT NULL,
+    tag TEXT NOT NULL,
+    PRIMARY KEY (owner, task_id, tag)
+);
+CREATE INDEX IF NOT EXISTS task_tags_tag ON task_tags (owner, tag);
 CREATE TABLE IF NOT EXISTS shares (
     token TEXT PRIMARY KEY,
     owner TEXT NOT NULL,
@@ -409,8 +421,11 @@ class SQLiteTaskStore:
                        [calls, task_id])
 
     def _filters(self, owner: str, kind: str | None, text: str | None,
-                 favourites: bool = False) -> tuple[str, list[Any]]:
+                 favourites: bool = False, tags: tuple[str, ...] = ()) -> tuple[str, list[Any]]:
         where, args = ["owner = ?"], [owner]
+        for tag in tags:  # each one (indexed by owner and tag)
+            where.append("id IN (SELECT task_id FROM task_tags WHERE owner = ? AND tag = ?)")
+            args += [owner, tag]
         if favourites:
             where.append("id IN (SELECT task_id FROM favourites WHERE owner = ?)")
             args.append(owner)
@@ -424,16 +439,17 @@ class SQLiteTaskStore:
         return " AND ".join(where), args
 
     def list(self, owner: str, *, limit: int = 50, offset: int = 0, kind: str | None = None,
-             text: str | None = None, favourites: bool = False) -> list[TaskRecord]:
-        where, args = self._filters(owner, kind, text, favourites)
+             text: str | None = None, favourites: bool = False,
+             tags: tuple[str, ...] = ()) -> list[TaskRecord]:
+        where, args = self._filters(owner, kind, text, favourites, tags)
         rows = self._connection().execute(
             f"SELECT * FROM tasks WHERE {where} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
             [*args, limit, offset]).fetchall()
         return [self._from_row(row) for row in rows]
 
     def count(self, owner: str, *, kind: str | None = None, text: str | None = None,
-              favourites: bool = False) -> int:
-        where, args = self._filters(owner, kind, text, favourites)
+              favourites: bool = False, tags: tuple[str, ...] = ()) -> int:
+        where, args = self._filters(owner, kind, text, favourites, tags)
         return self._connection().execute(f"SELECT COUNT(*) FROM tasks WHERE {where}",
                                           args).fetchone()[0]
 
@@ -519,6 +535,7 @@ class SQLiteTaskStore:
             db.execute("DELETE FROM result_pixels WHERE task_id = ?", [task_id])
             db.execute("DELETE FROM favourites WHERE task_id = ?", [task_id])
             db.execute("DELETE FROM shares WHERE task_id = ?", [task_id])
+            db.execute("DELETE FROM task_tags WHERE task_id = ?", [task_id])
         return self._from_row(row)
 
     def set_favourite(self, task_id: str, owner: str, on: bool) -> bool:
@@ -533,6 +550,28 @@ class SQLiteTaskStore:
                 db.execute("DELETE FROM favourites WHERE owner = ? AND task_id = ?",
                            [owner, task_id])
         return True
+
+    def set_tags(self, task_id: str, owner: str, tags: list[str]) -> bool:
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM tasks WHERE id = ? AND owner = ?",
+                          [task_id, owner]).fetchone() is None:
+                return False
+            db.execute("DELETE FROM task_tags WHERE owner = ? AND task_id = ?", [owner, task_id])
+            db.executemany("INSERT OR IGNORE INTO task_tags (owner, task_id, tag) VALUES (?, ?, ?)",
+                           [(owner, task_id, tag) for tag in tags])
+        return True
+
+    def tags_of(self, owner: str, task_ids: list[str]) -> dict[str, list[str]]:
+        if not task_ids:
+            return {}
+        marks = ", ".join("?" for _ in task_ids)
+        rows = self._connection().execute(
+            f"SELECT task_id, tag FROM task_tags WHERE owner = ? AND task_id IN ({marks}) "
+            "ORDER BY tag", [owner, *task_ids]).fetchall()
+        found: dict[str, list[str]] = {}
+        for row in rows:
+            found.setdefault(row["task_id"], []).append(row["tag"])
+        return found
 
     def share(self, task_id: str, owner: str, picture: int) -> str | None:
         with self._transaction() as db:

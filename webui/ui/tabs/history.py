@@ -20,12 +20,14 @@ from webui.core.history import (
     MAX_SEARCH,
     SEEDED_KINDS,
     TASK_GONE,
+    BadTags,
     HistoryPage,
     HistoryRow,
     delete_task,
     history_page,
     not_deleted,
     page_number,
+    parse_tags,
     rerun_request,
 )
 from webui.core.history import deleted as deleted_message
@@ -50,6 +52,7 @@ TAB = "history"
 FAVOURITES = "favourites"  # the Kind filter's "only my favourites"
 KIND_CHOICES = [("All kinds", ""), ("★ Favourites", FAVOURITES),
                 *((label, kind) for kind, label in KIND_LABELS.items())]
+MAX_TAGS_TEXT = 2_000  # characters of the Tags box read (a scripted call may send megabytes)
 # the browser asks first (a cancel deletes nothing)
 CONFIRM_DELETE_JS = confirm_first_js("history.delete_question")
 ROW_CLICK_JS = """
@@ -76,6 +79,8 @@ class HistoryTab:
     rerun_seed: gr.Button
     delete: gr.Button
     favourite: gr.Button  # ☆ / ★: the opened task marked, kept in the store
+    tags: gr.Textbox  # the opened task's tags ("#tag" in the search finds them)
+    save_tags: gr.Button
     send_txt2img: gr.Button  # wired by `ui/send_to.py`, with the panel's other Send to
     followups: FollowUpRow  # Vary, Upscale, Detail faces, Outpaint of the chosen picture
     grid: HistoryGrid  # the page's pictures, A / B compare
@@ -92,6 +97,7 @@ def build_history(ctx: UiContext, visitor: gr.BrowserState) -> HistoryTab:
                     kind = gr.Dropdown(KIND_CHOICES, value="", label="Kind", scale=1,
                                        elem_id=f"{TAB}_kind")
                     search = gr.Textbox(label="Search prompts", max_lines=1, scale=2,
+                                        placeholder="words of the prompt; #tag for a tag",
                                         elem_id=f"{TAB}_search")
                     view = build_view_switch(TAB)
                     refresh = gr.Button("Refresh", size="sm", scale=0,
@@ -115,6 +121,12 @@ def build_history(ctx: UiContext, visitor: gr.BrowserState) -> HistoryTab:
                                           elem_id=f"{TAB}_favourite")
                     delete = gr.Button("Delete", size="sm", variant="stop",
                                        elem_id=f"{TAB}_delete")
+                with gr.Row(equal_height=True):
+                    tags = gr.Textbox(label="Tags", max_lines=1, scale=3,
+                                      placeholder="portrait, sky (search them as #portrait)",
+                                      elem_id=f"{TAB}_tags")
+                    save_tags = gr.Button("Save tags", size="sm", scale=0, min_width=100,
+                                          elem_id=f"{TAB}_save_tags")
                 share = build_share_row(TAB)
                 followups = build_followups(TAB)
                 # the answer to "Delete this task?" (CONFIRM_DELETE_JS sets it)
@@ -127,7 +139,7 @@ def build_history(ctx: UiContext, visitor: gr.BrowserState) -> HistoryTab:
         opened = gr.State("")
     listing = [rows, pager, page]
     history = HistoryTab(tab, kind, search, page, rows, pager, panel, opened, request_json,
-                         rerun, rerun_seed, delete, favourite, send_txt2img, followups, grid,
+                         rerun, rerun_seed, delete, favourite, tags, save_tags, send_txt2img, followups, grid,
                          share, listing)
     history.handlers = _wire(ctx, history, visitor, refresh, previous, following, confirmed)
     handlers, events = wire_followups(
@@ -228,6 +240,7 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
                  h.rerun_seed: gr.Button(interactive=record.kind in SEEDED_KINDS),
                  h.favourite: favourite_button(marked),
                  h.followups.bill: bill_markdown(ctx, visitor_id),
+                 h.tags: ", ".join(ctx.runtime.store.tags_of(owner, [task_id]).get(task_id, [])),
                  h.share.link: existing_link(ctx, record, owner, picked)}
         if record.is_final:
             yield {**first, **h.panel.show_record(record, ctx.engine.billed_calls(owner),
@@ -240,7 +253,7 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
     show_event = h.opened.change(
         show, inputs=[visitor, h.opened],
         outputs=[*h.panel.outputs, h.request_json, h.rerun_seed, h.favourite,
-                 h.followups.bill, h.share.link],
+                 h.followups.bill, h.share.link, h.tags],
         concurrency_limit=None,
         show_progress="hidden")
     # when the opened task ends, its row shows it
@@ -311,7 +324,8 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
                    h.panel.infotext: "", h.panel.status: say(Msg("history.deleted_status")),
                    h.request_json: "",
                    h.panel.meter: meter_markdown(0, ctx.engine.billed_calls(owner)),
-                   h.opened: "", h.favourite: favourite_button(False), h.share.link: ""}
+                   h.opened: "", h.favourite: favourite_button(False), h.share.link: "",
+                   h.tags: ""}
         return {**page_of(visitor_id, kind, text, page, current_language()), **cleared}
 
     def favourite(visitor_id: str | None, opened: str, kind: str, text: str, page: int,
@@ -330,15 +344,40 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
         return {**page_of(visitor_id, kind, text, page, current_language()),
                 h.favourite: favourite_button(not marked)}
 
+    def save_tags(visitor_id: str | None, opened: str, typed: Any, kind: str, text: str,
+                  page: int, request: gr.Request = None  # type: ignore[assignment]
+                  ) -> dict[Any, Any]:
+        """The opened task's tags become what is typed (each once, lower case)."""
+        visitor_id = ctx.visitor_id(visitor_id, request)
+        task_id = _opened_task(visitor_id, opened)
+        if not visitor_id or not task_id:
+            return gr.skip()
+        try:
+            tags = parse_tags(typed[:MAX_TAGS_TEXT] if isinstance(typed, str) else "")
+        except BadTags as bad:
+            toasts.warn(Msg("field.labelled", label=Msg("history.tags"), text=bad.msg))
+            return gr.skip()
+        if not ctx.runtime.store.set_tags(task_id, ctx.owner(visitor_id), tags):
+            toasts.warn(TASK_GONE)
+            return gr.skip()
+        toasts.info(Msg("history.tags_saved", count=len(tags)))
+        return {**page_of(visitor_id, kind, text, page, current_language()),
+                h.tags: ", ".join(sorted(tags))}  # as it shows when opened
+
+    # queued: its toasts reach the page only through the queue
+    h.save_tags.click(save_tags, inputs=[visitor, h.opened, h.tags, h.kind, h.search, h.page],
+                      outputs=[*h.refresh_outputs, h.tags], show_progress="hidden")
+    h.tags.submit(save_tags, inputs=[visitor, h.opened, h.tags, h.kind, h.search, h.page],
+                  outputs=[*h.refresh_outputs, h.tags], show_progress="hidden")
     h.favourite.click(favourite, inputs=[visitor, h.opened, h.kind, h.search, h.page],
                       outputs=[*h.refresh_outputs, h.favourite], queue=False,
                       show_progress="hidden")
     h.delete.click(delete, inputs=[visitor, h.opened, h.kind, h.search, h.page, confirmed],
                    outputs=[*h.refresh_outputs, *h.panel.outputs, h.request_json, h.opened,
-                            h.favourite, h.share.link],
+                            h.favourite, h.share.link, h.tags],
                    js=CONFIRM_DELETE_JS, cancels=[show_event])
     return {"listing": listing, "show": show, "rerun": rerun, "delete": delete,
-            "favourite": favourite}
+            "favourite": favourite, "save_tags": save_tags}
 
 
 def favourite_button(marked: bool) -> Any:
@@ -399,13 +438,14 @@ def _row(row: HistoryRow, language: Language = Language.EN) -> str:
     e = html.escape
     thumb = (f'<img src="{e(row.thumbnail)}" alt="" width="48" height="48" loading="lazy">'
              if row.thumbnail else '<span class="zq-nothumb"></span>')
+    tags = "".join(f' <span class="zq-tag">#{e(tag)}</span>' for tag in row.tags)
     state_class = "zq-failed" if row.failed else ("zq-done" if row.final else "zq-running")
     prompt = row.prompt if len(row.prompt) <= 140 else row.prompt[:137] + "..."
     return (f'<tr data-task="{e(row.id)}" tabindex="0" '
             f'title="{e(message("history.open", language))}">'
             f'<td>{thumb}</td><td class="zq-nowrap">{e(row.kind)}</td>'
             f'<td class="{state_class}">{e(row.state)}</td>'
-            f'<td>{"★ " if row.favourite else ""}{e(prompt)}</td>'
+            f'<td>{"★ " if row.favourite else ""}{e(prompt)}{tags}</td>'
             f"<td>{row.images}</td><td>{row.billed_calls}</td>"
             f'<td class="zq-nowrap">{e(row.took)}</td>'
             f'<td class="zq-nowrap">{e(row.created)}</td></tr>')
