@@ -284,3 +284,17 @@ def test_tags_show_in_the_row_and_a_hash_search_finds_them(page: Any, app: Launc
     page.wait_for_function("() => { const rows = document.querySelectorAll("
                            "'#history_rows tr[data-task]'); return rows.length === 1 && "
                            "rows[0].innerText.includes('a red tram'); }")
+
+
+def test_a_follow_up_from_txt2img_runs_in_history(page: Any, app: Launched) -> None:
+    set_number(page, "txt2img_steps", 6)
+    page.locator("#txt2img_prompt textarea").fill("a tin robot on a shelf")
+    click_and_wait_done(page, "txt2img")
+    page.locator("#txt2img_followup input").click()
+    page.get_by_role("option", name="Upscale ×2").click()
+    page.locator("#txt2img_followup_send").click()
+    page.locator("#tab_history").wait_for()  # History opens the new task
+    wait_done(page, "history")
+    upscaled = newest(app, "enhance")
+    assert upscaled.request["upscalingResize"] == 2
+    page.locator("#history_gallery img").first.wait_for()

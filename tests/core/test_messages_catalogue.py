@@ -81,6 +81,7 @@ IDENTIFIERS = {
     "VAE", "Web", "WebP", "WebUI", "ZHIQITE", "auto", "blue", "callback", "canny", "cat",
     "cloud", "controlnet", "curl", "false", "fix", "green", "http", "https", "infotext",
     "isAdult", "lora", "name", "off", "offline", "on", "poll", "port", "presets", "prompt",
+    "zip",
     "red", "sampler", "share", "subseed", "tiling", "true", "txt", "wildcards", "xx",
 }
 

@@ -34,6 +34,7 @@ from webui.core.visitors import Preferences
 from webui.messages import Language, label, message
 from webui.ui import toasts
 from webui.ui.context import NO_VISITOR, UiContext
+from webui.ui.followups import wire_panel_followup
 from webui.ui.i18n import translate, translations
 from webui.ui.inputs import guard_pillow, guard_uploads, quiet_choice_refusals
 from webui.ui.language import page_tag
@@ -193,6 +194,11 @@ def build(ctx: UiContext) -> gr.Blocks:
         wire_send_to(ctx, main_tabs, txt2img, img2img, extras, faceswap, pnginfo,
                      [txt2img.panel, img2img.panel, *(tool.panel for tool in tools),
                       history.panel], history=history)
+        for sd_tab in (txt2img, img2img):  # a follow-up of their picture runs in History
+            if sd_tab.followup is not None:
+                wire_panel_followup(ctx, sd_tab.followup, visitor=visitor,
+                                    results=sd_tab.panel.results, selected=sd_tab.panel.selected,
+                                    opened=history.opened, main_tabs=main_tabs)
         # a non-picture is refused as it arrives (PNG Info's own read refuses it, then clears)
         guard_uploads(demo, skip=[pnginfo.file])
 

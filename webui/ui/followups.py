@@ -31,6 +31,7 @@ BUTTONS = {FollowUp.VARY_SUBTLE: "Vary (subtle)", FollowUp.VARY_STRONG: "Vary (s
            FollowUp.UPSCALE: "Upscale ×2", FollowUp.DETAIL_FACES: "Detail faces",
            FollowUp.OUTPAINT_LEFT: "Outpaint ◀", FollowUp.OUTPAINT_RIGHT: "Outpaint ▶",
            FollowUp.OUTPAINT_UP: "Outpaint ▲", FollowUp.OUTPAINT_DOWN: "Outpaint ▼"}
+FOLLOW_UPS = {kind.value for kind in FollowUp}
 LABELS = {"image_link": "Image", "mask_link": "Mask", "image": "Image"}  # refusals' fields
 
 
@@ -52,6 +53,48 @@ def build_followups(tab: str) -> FollowUpRow:
     return FollowUpRow(bill, buttons)
 
 
+@dataclass
+class PanelFollowUp:
+    """txt2img's and img2img's follow-up of their chosen picture: it runs in History."""
+
+    choice: gr.Dropdown
+    send: gr.Button
+
+
+def build_panel_followup(tab: str) -> PanelFollowUp:
+    """Call under the tab's results panel."""
+    with gr.Row(equal_height=True):
+        choice = gr.Dropdown([(text, kind.value) for kind, text in BUTTONS.items()], value=None,
+                             label="Follow up the chosen picture",
+                             info="one request each; it runs in History, with its bill there",
+                             scale=3, elem_id=f"{tab}_followup")
+        send = gr.Button("Follow up", size="sm", scale=0, min_width=100,
+                         elem_id=f"{tab}_followup_send")
+    return PanelFollowUp(choice, send)
+
+
+def wire_panel_followup(ctx: UiContext, row: PanelFollowUp, *, visitor: Any, results: gr.State,
+                        selected: gr.State, opened: gr.State, main_tabs: gr.Tabs
+                        ) -> Callable[..., Any]:
+    """The chosen follow-up is sent, then History opens it (`opened`, and its tab)."""
+
+    def follow(visitor_id: Any, shown: Any, chosen: Any, kind: Any,
+               request: gr.Request = None  # type: ignore[assignment]
+               ) -> Any:
+        if kind not in FOLLOW_UPS:
+            toasts.warn(Msg("followup.choose_first"))
+            return gr.skip()
+        sent = send_followup(ctx, FollowUp(kind), visitor_id, shown, chosen, request)
+        if sent is None:
+            return gr.skip()
+        return {opened: sent, main_tabs: gr.Tabs(selected="history")}
+
+    # queued: its toasts reach the page only through the queue
+    row.send.click(follow, inputs=[visitor, results, selected, row.choice],
+                   outputs=[opened, main_tabs])
+    return follow
+
+
 def bill_markdown(ctx: UiContext, visitor_id: str) -> str:
     """What one follow-up costs the visitor now (callback or polling, their typical time, the
     live previews History shows while it runs), as Generate estimates a task."""
@@ -66,49 +109,12 @@ def wire_followups(ctx: UiContext, row: FollowUpRow, *, visitor: Any, opened: gr
     task (History follows it there). The handlers by follow-up, and the click events (for
     the tab to chain its list after)."""
 
-    def follow_up(kind: FollowUp, visitor_id: Any, shown: Any, chosen: Any,
-                  request: Any = None) -> Any:
-        visitor_id = ctx.visitor_id(visitor_id, request)
-        path = chosen_path(shown, chosen)
-        if not visitor_id or not path:
-            toasts.warn(Msg("history.open_first"))
-            return gr.skip()
-        owner = ctx.owner(visitor_id)
-        found = record_of_image(ctx.runtime.store, owner, path)  # only the owner's results
-        if found is None:
-            toasts.warn(TASK_GONE)
-            return gr.skip()
-        record, _ = found
-        try:
-            with Image.open(path) as image:
-                picture = image.convert("RGB")
-        except (OSError, ValueError, Image.DecompressionBombError):
-            toasts.warn(TASK_GONE)
-            return gr.skip()
-
-        def host(image: Image.Image, what: str) -> str:
-            return ctx.runtime.sources.url_for(owner, image, what=what).url
-
-        try:
-            task_request = make_followup(kind, record.request, picture, host)
-            handle = ctx.submit(visitor_id, task_request)
-        except InvalidRequestError as error:
-            warn_invalid(error, LABELS)
-            return gr.skip()
-        except UploadRefused as refused:
-            toasts.warn(refused.msg)
-            return gr.skip()
-        except RateLimited as limited:
-            toasts.warn(Msg("send.not_sent", reason=limited))
-            return gr.skip()
-        toasts.info(Msg("followup.sent", what=Msg(f"followup.{kind.value}")))
-        return f"{handle.task_id}|{time.monotonic()}"
-
     def handler_of(kind: FollowUp) -> Callable[..., Any]:
         def handler(visitor_id: Any, shown: Any, chosen: Any,
                     request: gr.Request = None  # type: ignore[assignment]
                     ) -> Any:
-            return follow_up(kind, visitor_id, shown, chosen, request)
+            sent = send_followup(ctx, kind, visitor_id, shown, chosen, request)
+            return gr.skip() if sent is None else sent
         return handler
 
     handlers, events = {}, []
@@ -119,3 +125,45 @@ def wire_followups(ctx: UiContext, row: FollowUpRow, *, visitor: Any, opened: gr
                                    inputs=[visitor, results, selected],
                                    outputs=opened, api_name=f"followup_{kind.value}"))
     return handlers, events
+
+
+def send_followup(ctx: UiContext, kind: FollowUp, visitor_id: Any, shown: Any, chosen: Any,
+                  request: Any = None) -> str | None:
+    """Sends the follow-up of a results panel's chosen picture (`shown`, `chosen`: its
+    results and selected index), the visitor's own only. "<task id>|<nonce>" for History's
+    `opened`, or None after a toast saying why not."""
+    visitor_id = ctx.visitor_id(visitor_id, request)
+    path = chosen_path(shown, chosen)
+    if not visitor_id or not path:
+        toasts.warn(Msg("history.open_first"))
+        return None
+    owner = ctx.owner(visitor_id)
+    found = record_of_image(ctx.runtime.store, owner, path)  # only the owner's results
+    if found is None:
+        toasts.warn(TASK_GONE)
+        return None
+    record, _ = found
+    try:
+        with Image.open(path) as image:
+            picture = image.convert("RGB")
+    except (OSError, ValueError, Image.DecompressionBombError):
+        toasts.warn(TASK_GONE)
+        return None
+
+    def host(image: Image.Image, what: str) -> str:
+        return ctx.runtime.sources.url_for(owner, image, what=what).url
+
+    try:
+        task_request = make_followup(kind, record.request, picture, host)
+        handle = ctx.submit(visitor_id, task_request)
+    except InvalidRequestError as error:
+        warn_invalid(error, LABELS)
+        return None
+    except UploadRefused as refused:
+        toasts.warn(refused.msg)
+        return None
+    except RateLimited as limited:
+        toasts.warn(Msg("send.not_sent", reason=limited))
+        return None
+    toasts.info(Msg("followup.sent", what=Msg(f"followup.{kind.value}")))
+    return f"{handle.task_id}|{time.monotonic()}"

@@ -49,6 +49,7 @@ from webui.ui.extensions import (
     build_adetailer,
     build_controlnet,
 )
+from webui.ui.followups import PanelFollowUp, build_panel_followup
 from webui.ui.forms import Form
 from webui.ui.inputs import GuardedImage, GuardedImageEditor
 from webui.ui.networks import NetworksBrowser, build_networks
@@ -98,6 +99,7 @@ class Img2ImgTab:
     networks: NetworksBrowser
     scripts: ScriptControls
     send: SendControls
+    followup: PanelFollowUp | None = None  # wired by the app, which has History
 
 
 def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
@@ -184,6 +186,7 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
         with gr.Column(scale=5, elem_id=f"{TAB}_results"):
             send = build_send_controls(TAB)
             panel = build_results_panel(TAB)
+            followup = build_panel_followup(TAB)
     seed.wire(panel.results)
 
     for tab, key in ((tab_img2img, "img2img"), (tab_inpaint, "inpaint"),
@@ -277,7 +280,7 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
     return Img2ImgTab(form, box, panel, mode, mode_tabs, init_image, editor, upload_image,
                       upload_mask, image_url, controlnet, adetailer, scale_by,
                       requests_view.json, handlers.submit_event, handlers.follower,
-                      handlers.generate, networks, scripts, send)
+                      handlers.generate, networks, scripts, send, followup)
 
 
 def _invalid(field: str, text: Msg) -> InvalidRequestError:

@@ -28,6 +28,7 @@ from webui.ui.extensions import (
     build_adetailer,
     build_controlnet,
 )
+from webui.ui.followups import PanelFollowUp, build_panel_followup
 from webui.ui.forms import Form
 from webui.ui.networks import NetworksBrowser, build_networks
 from webui.ui.prompt_box import PromptBox, build_prompt_box
@@ -82,6 +83,7 @@ class Txt2ImgTab:
     scripts: ScriptControls
     send: SendControls
     handlers: GenerateHandlers
+    followup: PanelFollowUp | None = None  # wired by the app, which has History
 
 
 def build_txt2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
@@ -131,6 +133,7 @@ def build_txt2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
         with gr.Column(scale=5, elem_id=f"{TAB}_results"):
             send = build_send_controls(TAB)
             panel = build_results_panel(TAB)
+            followup = build_panel_followup(TAB)
     seed.wire(panel.results)
 
     def prepare(data: dict[Any, Any]) -> Prepared:
@@ -159,5 +162,5 @@ def build_txt2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
     return Txt2ImgTab(form, box, panel, controlnet, adetailer, requests_view.json,
                       requests_view.curl, handlers.submit_event, handlers.follower,
                       handlers.generate, handlers.preview_request, networks, scripts, send,
-                      handlers)
+                      handlers, followup)
 
