@@ -189,3 +189,26 @@ def test_on_a_phone_every_tab_is_reachable_and_the_mask_is_painted_by_finger(
         assert not changed[:40].any() and not changed[-40:].any()  # only around the stroke
     finally:
         context.close()
+
+
+def test_on_a_phone_history_keeps_to_the_screen(browser: Any, app: Launched) -> None:
+    """390x844: History's table fits (its wide columns go), and opening a row does not shift
+    the page sideways (it did: a 438 px table moved the container 45 px)."""
+    context, page = open_page(browser, app, "zh-CN", viewport={"width": 390, "height": 844},
+                              is_mobile=True, has_touch=True)
+    try:
+        page.locator("#txt2img_prompt textarea").fill("一座很长很长的提示词里的海边灯塔与海鸥")
+        page.locator("#txt2img_generate").tap()
+        page.locator("#txt2img_gallery img").first.wait_for(timeout=30_000)
+        page.get_by_role("button", name="More tabs").tap()
+        page.get_by_role("button", name="历史记录", exact=True).tap()
+        row = page.locator("#history_rows tr[data-task]").first
+        row.wait_for()
+        row.tap()
+        page.locator("#history_gallery img").first.wait_for()
+        assert page.evaluate("document.querySelector('.gradio-container').scrollLeft") == 0
+        assert page.evaluate("document.querySelector('.zq-history')"
+                             ".getBoundingClientRect().right") <= 390
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    finally:
+        context.close()

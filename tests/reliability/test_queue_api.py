@@ -7,6 +7,7 @@ defence; a failing one names the bug in its assert message."""
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import threading
 import time
@@ -133,7 +134,7 @@ def test_forged_ids_given_to_followers_show_nothing_of_another_visitor(
     by_outputs: dict[tuple[int, ...], str] = {}
     for dep in api.config["dependencies"]:
         name = dep.get("api_name")
-        if isinstance(name, str) and name.startswith("follow"):
+        if isinstance(name, str) and re.fullmatch(r"follow(_\d+)?", name):  # not followup_*
             by_outputs.setdefault(tuple(sorted(dep["outputs"])), name)
     followers = list(by_outputs.values())
     assert len(followers) == 4, followers

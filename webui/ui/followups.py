@@ -78,7 +78,7 @@ def wire_panel_followup(ctx: UiContext, row: PanelFollowUp, *, visitor: Any, res
                         ) -> Callable[..., Any]:
     """The chosen follow-up is sent, then History opens it (`opened`, and its tab)."""
 
-    def follow(visitor_id: Any, shown: Any, chosen: Any, kind: Any,
+    def panel_followup(visitor_id: Any, shown: Any, chosen: Any, kind: Any,
                request: gr.Request = None  # type: ignore[assignment]
                ) -> Any:
         if kind not in FOLLOW_UPS:
@@ -90,9 +90,9 @@ def wire_panel_followup(ctx: UiContext, row: PanelFollowUp, *, visitor: Any, res
         return {opened: sent, main_tabs: gr.Tabs(selected="history")}
 
     # queued: its toasts reach the page only through the queue
-    row.send.click(follow, inputs=[visitor, results, selected, row.choice],
+    row.send.click(panel_followup, inputs=[visitor, results, selected, row.choice],
                    outputs=[opened, main_tabs])
-    return follow
+    return panel_followup
 
 
 def bill_markdown(ctx: UiContext, visitor_id: str) -> str:

@@ -220,20 +220,22 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
              request: gr.Request = None  # type: ignore[assignment]
              ) -> Iterator[dict[Any, Any]]:
         # Every way out yields: a generator that yields nothing sets each output to None, and
-        # a button set to None loses its text (Delete's clearing of `opened` comes here).
+        # a button set to None loses its text (Delete's clearing of `opened` comes here). The
+        # way out yields one skip() ("change none"): Gradio refuses an empty dict for several
+        # outputs with a ValueError in the log.
         visitor_id = ctx.visitor_id(visitor_id, request)
         parts = (opened if isinstance(opened, str) else "").split("|")
         task_id = parts[0]
         # "<task id>|<nonce>|<picture>": the grid opens a task with its chosen picture
         picked = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else None
         if not visitor_id or not task_id:
-            yield {}
+            yield gr.skip()
             return
         owner = ctx.owner(visitor_id)
         record = ctx.runtime.store.get(task_id, owner)
         if record is None:
             toasts.warn(TASK_GONE)
-            yield {}
+            yield gr.skip()
             return
         marked = task_id in ctx.runtime.store.favourite_ids(owner, [task_id])
         first = {h.request_json: json.dumps(record.request, indent=2, ensure_ascii=False),
