@@ -222,12 +222,3 @@ def test_tags_are_the_owners_and_a_hash_search_finds_them(ui: BuiltUi, said: lis
                 save(who, junk, junk, junk, junk, junk)
                 listing(ui, text=junk if isinstance(junk, str) else "")
 
-
-def test_show_answers_no_task_with_one_skip(ui: BuiltUi) -> None:
-    """Delete clears `opened`, which runs `show` with no task: it must change nothing, with
-    one skip() for all its outputs (an empty dict made Gradio log a ValueError)."""
-    show = ui.history.handlers["show"]
-    assert list(show(ui.token(VISITOR), "")) == [gr.skip()]
-    with warnings.catch_warnings(record=True):
-        warnings.simplefilter("always")
-        assert list(show(ui.token(VISITOR), "nonexistent|1")) == [gr.skip()]
