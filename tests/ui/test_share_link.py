@@ -60,7 +60,7 @@ def test_a_link_shows_the_chosen_picture_and_nothing_else(ui: BuiltUi, web: Test
     assert picture.content == Path(kite.images[1].path or "").read_bytes()
     # shown again when the task is opened, and for the picture chosen in its gallery
     assert opened(ui, kite.id)[ui.history.share.link] == share(ui, kite.id, 0)
-    picked_link = ui.history.handlers["picked_link"]
+    picked_link = ui.history.handlers["share_picked_link"]
     assert picked_link(ui.token(VISITOR), f"{kite.id}|1", gr.SelectData(None, {"index": 1, "value": None})) \
         == link
     assert picked_link(ui.token(OTHER), f"{kite.id}|1", gr.SelectData(None, {"index": 1, "value": None})) \

@@ -37,6 +37,7 @@ NO_CHECKPOINT = issue("alwayson_scripts.sd_model_checkpoint",
                       Msg("builder.no_checkpoint", field="sd_model_checkpoint"), "missing")
 
 
+PLACEHOLDER_URL = "http://127.0.0.1/placeholder.png"  # checks a form before any upload
 TASK_ID_PREFIXES = {"enhance": "x", "roop": "f"}  # by kind; SD tasks: "w"
 
 

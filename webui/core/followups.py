@@ -23,15 +23,15 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 from webui.api.errors import InvalidRequestError
+from webui.api.models.sd import IMAGE_SIZE
 from webui.api.models.tools import check_enhance_input
-from webui.core.builder import Img2ImgForm, build_request, issue
+from webui.core.builder import PLACEHOLDER_URL, Img2ImgForm, build_request, issue
 from webui.core.extensions import ADetailerForm, ADetailerUnitForm, fitted_size
 from webui.core.paste import fields_from_request
 from webui.core.tools import EnhanceForm, enhance_request
 from webui.messages import Msg
 
-API_LARGEST = 1024  # the SD endpoints' largest width / height
-PLACEHOLDER_URL = "http://127.0.0.1/placeholder.png"  # checks a request before any upload
+API_LARGEST = int(IMAGE_SIZE.hi or 1024)  # the SD endpoints' largest width / height
 
 
 class FollowUp(StrEnum):

@@ -206,6 +206,16 @@ def history_page(store: TaskStore, thumbs: Thumbnails, owner: str, *, page: int 
 
 
 MAX_SEARCH = 200  # characters of a History search (a scripted call may send megabytes)
+FAVOURITES = "favourites"  # the Kind filter's "only my favourites"
+
+
+def list_filters(kind: Any, text: Any) -> dict[str, Any]:
+    """The Kind filter and the search as the page sends them (any junk reads as none), for
+    `history_page` and `history_pictures`."""
+    favourites = kind == FAVOURITES
+    return {"kind": kind if isinstance(kind, str) and kind and not favourites else None,
+            "text": text[:MAX_SEARCH] if isinstance(text, str) else "",
+            "favourites": favourites}
 
 
 def page_number(value: Any) -> int:

@@ -5,7 +5,6 @@ The line above the buttons says what one costs, from the same estimate Generate 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,12 +17,13 @@ from webui.core.followups import FollowUp, make_followup
 from webui.core.history import TASK_GONE
 from webui.core.hosting import UploadRefused
 from webui.core.limits import RateLimited
-from webui.core.paste import record_of_image
+from webui.core.sources import pixel_fingerprint
 from webui.core.submission import Plan, PlannedTask
 from webui.messages import Msg
 from webui.ui import toasts
 from webui.ui.context import UiContext
 from webui.ui.language import say
+from webui.ui.opened import opened_value
 from webui.ui.results import chosen_path
 from webui.ui.tasks import warn_invalid
 
@@ -138,17 +138,16 @@ def send_followup(ctx: UiContext, kind: FollowUp, visitor_id: Any, shown: Any, c
         toasts.warn(Msg("history.open_first"))
         return None
     owner = ctx.owner(visitor_id)
-    found = record_of_image(ctx.runtime.store, owner, path)  # only the owner's results
+    try:  # the file read once: its pixels find the task (only the owner's results)
+        with Image.open(path) as image:
+            found = ctx.runtime.store.find_image(owner, pixel_fingerprint(image))
+            picture = image.convert("RGB")
+    except (OSError, ValueError, Image.DecompressionBombError):
+        found = None
     if found is None:
         toasts.warn(TASK_GONE)
         return None
     record, _ = found
-    try:
-        with Image.open(path) as image:
-            picture = image.convert("RGB")
-    except (OSError, ValueError, Image.DecompressionBombError):
-        toasts.warn(TASK_GONE)
-        return None
 
     def host(image: Image.Image, what: str) -> str:
         return ctx.runtime.sources.url_for(owner, image, what=what).url
@@ -166,4 +165,4 @@ def send_followup(ctx: UiContext, kind: FollowUp, visitor_id: Any, shown: Any, c
         toasts.warn(Msg("send.not_sent", reason=limited))
         return None
     toasts.info(Msg("followup.sent", what=Msg(f"followup.{kind.value}")))
-    return f"{handle.task_id}|{time.monotonic()}"
+    return opened_value(handle.task_id)

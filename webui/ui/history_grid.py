@@ -6,7 +6,6 @@ tasks, after the browser asks)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,16 +13,17 @@ from typing import Any
 import gradio as gr
 
 from webui.core.history import (
-    MAX_SEARCH,
     StillRunning,
     delete_task,
     history_pictures,
+    list_filters,
     page_number,
 )
 from webui.messages import Msg
 from webui.ui import toasts
 from webui.ui.context import UiContext
 from webui.ui.language import confirm_first_js, current_language, say
+from webui.ui.opened import opened_value
 from webui.ui.results import zip_download
 from webui.ui.served import shown as served
 
@@ -87,11 +87,11 @@ def build_history_grid(tab: str, view: gr.Radio) -> HistoryGrid:
 
 def wire_history_grid(ctx: UiContext, grid: HistoryGrid, *, visitor: Any, kind: Any,
                       search: Any, page: Any, rows: Any, opened: gr.State,
-                      favourites: str, listing: Callable[..., Any], listing_outputs: list[Any]
+                      listing: Callable[..., Any], listing_outputs: list[Any]
                       ) -> dict[str, Callable[..., Any]]:
     """`rows.change` refreshes the grid (every way the list changes goes through the rows);
-    `favourites`: the Kind filter's value for "only my favourites"; `listing(visitor, kind,
-    search, page)`: the list's refresh into `listing_outputs`, after a delete."""
+    `listing(visitor, kind, search, page)`: the list's refresh into `listing_outputs`, after
+    a delete."""
 
     def gallery_of(items: list[list[str]], selection: list[int], **props: Any) -> Any:
         chosen = set(selection)
@@ -107,12 +107,9 @@ def wire_history_grid(ctx: UiContext, grid: HistoryGrid, *, visitor: Any, kind: 
         visitor_id = ctx.visitor_id(visitor_id, request)
         if not visitor_id:
             return gr.skip()
-        only_marked = kind_value == favourites
-        found = history_pictures(
-            ctx.runtime.store, ctx.owner(visitor_id), page=page_number(page_value),
-            kind=kind_value if isinstance(kind_value, str) and kind_value and not only_marked
-            else None, text=text[:MAX_SEARCH] if isinstance(text, str) else "",
-            favourites=only_marked, language=current_language())
+        found = history_pictures(ctx.runtime.store, ctx.owner(visitor_id),
+                                 page=page_number(page_value), language=current_language(),
+                                 **list_filters(kind_value, text))
         items = [[p.task_id, p.path, p.caption] for p in found]
         # a new page starts with nothing selected
         return {grid.gallery: gallery_of(items, []), grid.items: items, grid.selection: [],
@@ -140,7 +137,7 @@ def wire_history_grid(ctx: UiContext, grid: HistoryGrid, *, visitor: Any, kind: 
         # its place among its task's pictures (the grid lists them in the task's order)
         place = sum(1 for other in items[:index] if other[0] == task_id)
         last = [p for p in (picked if isinstance(picked, list) else []) if p != path][-1:]
-        return {opened: f"{task_id}|{time.monotonic()}|{place}", grid.picked: [*last, path]}
+        return {opened: opened_value(task_id, place), grid.picked: [*last, path]}
 
     def selecting_changed(selecting: Any, items: Any) -> Any:
         """Either way the selection starts empty; the larger view is off while selecting."""

@@ -16,6 +16,7 @@ from webui.core.store import TaskRecord
 from webui.messages import Msg
 from webui.ui import toasts
 from webui.ui.context import UiContext
+from webui.ui.opened import opened_task
 
 # "/share/<token>" -> "https://<the page's address>/share/<token>"
 ABSOLUTE_JS = """(link) => {
@@ -51,12 +52,13 @@ def existing_link(ctx: UiContext, record: TaskRecord, owner: str, picture: Any) 
 
 
 def wire_share_row(ctx: UiContext, row: ShareRow, *, visitor: Any, opened: gr.State,
-                   selected: gr.State) -> dict[str, Callable[..., Any]]:
+                   selected: gr.State, gallery: gr.Gallery) -> dict[str, Callable[..., Any]]:
+    """`gallery`: the opened task's; a picture chosen in it shows its own link."""
     def chosen(visitor_id: Any, opened_value: Any, picture: Any, request: Any
                ) -> tuple[str, str, int] | None:
         """(owner, task id, picture) of the opened task's chosen picture, the owner's."""
         visitor_id = ctx.visitor_id(visitor_id, request)
-        task_id = (opened_value if isinstance(opened_value, str) else "").split("|")[0]
+        task_id = opened_task(opened_value)
         if not visitor_id or not task_id:
             toasts.warn(Msg("history.open_first"))
             return None
@@ -91,9 +93,22 @@ def wire_share_row(ctx: UiContext, row: ShareRow, *, visitor: Any, opened: gr.St
         toasts.info(Msg("history.share_revoked"))
         return ""
 
+    def picked_link(visitor_id: Any, opened_value: Any, event: gr.SelectData,
+                    request: gr.Request = None  # type: ignore[assignment]
+                    ) -> Any:
+        """A picture chosen in the opened task's gallery: its link, if it has one."""
+        who = ctx.visitor_id(visitor_id, request)
+        task_id = opened_task(opened_value)
+        record = ctx.runtime.store.get(task_id, ctx.owner(who)) if who and task_id else None
+        if record is None:
+            return gr.skip()
+        return existing_link(ctx, record, ctx.owner(who), event.index)
+
     inputs = [visitor, opened, selected]
     # queued: their toasts reach the page only through the queue
     row.share.click(share, inputs=inputs, outputs=row.link)
     row.revoke.click(revoke, inputs=inputs, outputs=row.link)
     row.link.change(None, inputs=row.link, outputs=row.link, js=ABSOLUTE_JS)
-    return {"share": share, "revoke": revoke}
+    gallery.select(picked_link, inputs=[visitor, opened], outputs=row.link, queue=False,
+                   show_progress="hidden")
+    return {"share": share, "revoke": revoke, "picked_link": picked_link}

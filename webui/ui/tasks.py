@@ -57,7 +57,6 @@ def write_last_tasks(tasks: dict[str, str]) -> str:
 # for several outputs is "change none of them" (gradio/blocks.py, postprocess_data).
 KEEP: Any = gr.skip()
 
-PLACEHOLDER_URL = "http://127.0.0.1/placeholder.png"  # checks a form before any upload
 
 
 def host_files(ctx: UiContext, visitor: str | None, files: dict[Any, str]) -> dict[Any, str]:

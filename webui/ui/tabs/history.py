@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import json
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,9 +14,9 @@ import gradio as gr
 
 from webui.api.errors import InvalidRequestError
 from webui.core.history import (
+    FAVOURITES,
     INPUTS_EXPIRED,
     KIND_LABELS,
-    MAX_SEARCH,
     SEEDED_KINDS,
     TASK_GONE,
     BadTags,
@@ -25,6 +24,7 @@ from webui.core.history import (
     HistoryRow,
     delete_task,
     history_page,
+    list_filters,
     not_deleted,
     page_number,
     parse_tags,
@@ -44,12 +44,12 @@ from webui.ui.history_grid import (
     wire_history_grid,
 )
 from webui.ui.language import confirm_first_js, current_language, say
+from webui.ui.opened import opened_picture, opened_task, opened_value
 from webui.ui.results import ResultsPanel, build_results_panel, meter_markdown
 from webui.ui.share_link import ShareRow, build_share_row, existing_link, wire_share_row
 from webui.ui.tasks import warn_invalid
 
 TAB = "history"
-FAVOURITES = "favourites"  # the Kind filter's "only my favourites"
 KIND_CHOICES = [("All kinds", ""), ("★ Favourites", FAVOURITES),
                 *((label, kind) for kind, label in KIND_LABELS.items())]
 MAX_TAGS_TEXT = 2_000  # characters of the Tags box read (a scripted call may send megabytes)
@@ -150,25 +150,12 @@ def build_history(ctx: UiContext, visitor: gr.BrowserState) -> HistoryTab:
                    outputs=listing, queue=False)
     history.handlers.update({f"followup_{name}": handler for name, handler in handlers.items()})
     history.handlers.update({f"share_{name}": handler for name, handler in wire_share_row(
-        ctx, share, visitor=visitor, opened=opened, selected=panel.selected).items()})
+        ctx, share, visitor=visitor, opened=opened, selected=panel.selected,
+        gallery=panel.gallery).items()})
 
-    def picked_link(visitor_id: Any, opened_value: Any, event: gr.SelectData,
-                    request: gr.Request = None  # type: ignore[assignment]
-                    ) -> Any:
-        """A picture chosen in the opened task's gallery: its link, if it has one."""
-        who = ctx.visitor_id(visitor_id, request)
-        task_id = (opened_value if isinstance(opened_value, str) else "").split("|")[0]
-        record = ctx.runtime.store.get(task_id, ctx.owner(who)) if who and task_id else None
-        if record is None:
-            return gr.skip()
-        return existing_link(ctx, record, ctx.owner(who), event.index)
-
-    panel.gallery.select(picked_link, inputs=[visitor, opened], outputs=share.link,
-                         queue=False, show_progress="hidden")
-    history.handlers["picked_link"] = picked_link
     history.handlers.update({f"grid_{name}": handler for name, handler in wire_history_grid(
         ctx, grid, visitor=visitor, kind=kind, search=search, page=page, rows=rows,
-        opened=opened, favourites=FAVOURITES, listing=history.handlers["listing"],
+        opened=opened, listing=history.handlers["listing"],
         listing_outputs=listing).items()})
     return history
 
@@ -188,13 +175,9 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
                 language: Language = Language.EN) -> dict[Any, Any]:
         """A page of the list, for a visitor already resolved by the calling handler, in the
         visitor's language (what they typed shown as typed)."""
-        favourites = kind == FAVOURITES
         found = history_page(ctx.runtime.store, ctx.thumbs, ctx.owner(visitor_id),
-                             page=page_number(page or 1),
-                             kind=kind if isinstance(kind, str) and kind and not favourites
-                             else None,
-                             text=text[:MAX_SEARCH] if isinstance(text, str) else "",
-                             favourites=favourites, language=language)
+                             page=page_number(page or 1), language=language,
+                             **list_filters(kind, text))
         return {h.rows: rows_html(found, language), h.pager: pager_text(found, language),
                 h.page: found.page}
 
@@ -224,10 +207,7 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
         # way out yields one skip() ("change none"): Gradio refuses an empty dict for several
         # outputs with a ValueError in the log.
         visitor_id = ctx.visitor_id(visitor_id, request)
-        parts = (opened if isinstance(opened, str) else "").split("|")
-        task_id = parts[0]
-        # "<task id>|<nonce>|<picture>": the grid opens a task with its chosen picture
-        picked = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else None
+        task_id, picked = opened_task(opened), opened_picture(opened)  # the grid's picture
         if not visitor_id or not task_id:
             yield gr.skip()
             return
@@ -291,7 +271,7 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
             toasts.warn(Msg("send.not_sent", reason=limited))
             return gr.skip()
         return {**page_of(visitor_id, kind, text, 1, current_language()),
-                h.opened: f"{handle.task_id}|{time.monotonic()}"}
+                h.opened: opened_value(handle.task_id)}
 
     def rerun_same(v: Any, o: str, k: str, t: str, request: gr.Request) -> dict[Any, Any]:
         return rerun(v, o, k, t, False, request)
@@ -387,7 +367,7 @@ def favourite_button(marked: bool) -> Any:
 
 
 def _opened_task(visitor_id: str | None, opened: Any) -> str | None:
-    task_id = (opened if isinstance(opened, str) else "").split("|")[0]
+    task_id = opened_task(opened)
     if not visitor_id or not task_id:
         toasts.warn(Msg("history.open_first"))
         return None
@@ -398,7 +378,7 @@ def opened_from_click(event: gr.EventData) -> str:
     """The row's task id (the page sends it), with a nonce so the same row re-opens."""
     task_id = getattr(event, "_data", None) or {}
     task_id = task_id.get("task") if isinstance(task_id, dict) else None
-    return f"{task_id}|{time.monotonic()}" if isinstance(task_id, str) and task_id else ""
+    return opened_value(task_id) if isinstance(task_id, str) and task_id else ""
 
 
 def _expired_inputs(ctx: UiContext, request: Any) -> bool:

@@ -19,6 +19,7 @@ from webui.core.builder import (
     INPAINT_AREAS,
     MASK_MODES,
     MASKED_CONTENT,
+    PLACEHOLDER_URL,
     RESIZE_MODES,
     Img2ImgForm,
     build_request,
@@ -58,7 +59,6 @@ from webui.ui.results import ResultsPanel, build_results_panel
 from webui.ui.scripts import ScriptControls, build_scripts
 from webui.ui.tabs.txt2img import LABELS as TXT2IMG_LABELS
 from webui.ui.tasks import (
-    PLACEHOLDER_URL,
     Follower,
     Prepared,
     SendControls,

@@ -10,7 +10,7 @@ from typing import Any
 import gradio as gr
 
 from webui.api import models as m
-from webui.core.builder import HIRES_UPSCALERS, Txt2ImgForm, build_request
+from webui.core.builder import HIRES_UPSCALERS, PLACEHOLDER_URL, Txt2ImgForm, build_request
 from webui.ui.context import UiContext
 from webui.ui.controls import (
     batch_controls,
@@ -35,7 +35,6 @@ from webui.ui.prompt_box import PromptBox, build_prompt_box
 from webui.ui.results import ResultsPanel, build_results_panel
 from webui.ui.scripts import ScriptControls, build_scripts
 from webui.ui.tasks import (
-    PLACEHOLDER_URL,
     Follower,
     GenerateHandlers,
     Prepared,
