@@ -18,6 +18,7 @@ from webui.ui.page_blocks import (
     NEVER,
     PageBlocks,
     as_sent,
+    sent_event_data,
     share_api_schemas,
 )
 
@@ -193,3 +194,12 @@ def test_an_event_that_shows_no_progress_names_no_component_to_show_it_on() -> N
     assert config[hidden["id"]]["show_progress_on"] == []
     assert config[shown["id"]]["show_progress_on"] is None  # its outputs, as Gradio does
     assert config[chosen["id"]]["show_progress_on"] == [boxes[0]._id]
+
+
+@pytest.mark.parametrize("sent", [None, "x", 3, [], {"value": 1}, {"index": 2}])
+def test_a_scripted_events_data_reads_as_a_select(sent: Any) -> None:
+    """A script calling a .select endpoint sends no event data (or junk): Gradio's SelectData
+    is then built without failing, index None, and the handler answers."""
+    data = sent_event_data(sent)
+    event = gr.SelectData(None, data)
+    assert event.index == (sent.get("index") if isinstance(sent, dict) else None)

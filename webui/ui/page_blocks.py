@@ -42,10 +42,23 @@ from typing import Any
 import gradio as gr
 from gradio.blocks import BlockFunction, convert_component_dict_to_list
 from gradio.components.base import Component
+from gradio.events import EventData
 
 from webui.ui.language import answering
 
 _REQUEST_ARGUMENT = 3  # process_api(block_fn, inputs, state, request, ...)
+_EVENT_DATA_ARGUMENT = 7  # ... iterator, session_hash, event_id, event_data, ...
+
+
+def sent_event_data(data: Any) -> dict[str, Any]:
+    """An event's data as a script may send it (none, or not a dict) made what Gradio's
+    SelectData reads without failing: a select handler then sees index None, and answers.
+    (Gradio builds the SelectData before the handler runs: a KeyError or TypeError there was
+    a traceback in the log for each such call.)"""
+    data = dict(data) if isinstance(data, dict) else {}
+    data.setdefault("index", None)
+    data.setdefault("value", None)
+    return data
 _NO_CHANGE = "update"
 # Gradio's queue (gradio/queueing.py), its polling intervals when there is no work
 IDLE_POLL_SECONDS = 0.01
@@ -155,6 +168,10 @@ class PageBlocks(gr.Blocks):
                              if len(args) > _REQUEST_ARGUMENT else None)
         if isinstance(request, list):  # a batched event: one visitor's page each
             request = request[0] if request else None
+        event_data = kwargs.get("event_data", args[_EVENT_DATA_ARGUMENT]
+                                if len(args) > _EVENT_DATA_ARGUMENT else None)
+        if isinstance(event_data, EventData):
+            event_data._data = sent_event_data(event_data._data)
         with answering(request):
             return await super().process_api(*args, **kwargs)
 
