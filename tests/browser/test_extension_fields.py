@@ -32,9 +32,19 @@ def test_a_second_adetailer_unit_reaches_the_request(page: Any, app: Launched) -
     page.locator("#txt2img_prompt textarea").fill("a portrait in a garden")
     page.locator("#txt2img_adetailer").get_by_text("ADetailer", exact=True).first.click()
     page.locator("#txt2img_ad_enable input").check()
-    page.get_by_role("tab", name="2nd").click()
-    pick(page, "txt2img_ad1_model", "hand_yolov8n.pt")
-    page.locator("#txt2img_ad1_prompt textarea").fill("detailed hands")
+    unit = page.locator("#txt2img_ad_unit")
+    unit.get_by_text("2nd", exact=True).click()  # its fields: the 2nd unit's defaults
+    page.wait_for_function(
+        "() => document.querySelector('#txt2img_ad_model input').value === 'None'")
+    pick(page, "txt2img_ad_model", "hand_yolov8n.pt")
+    page.locator("#txt2img_ad_prompt textarea").fill("detailed hands")
+    unit.get_by_text("1st", exact=True).click()  # the 1st's values back, the 2nd's kept
+    page.wait_for_function(
+        "() => document.querySelector('#txt2img_ad_model input').value === 'face_yolov8n.pt'")
+    assert page.locator("#txt2img_ad_prompt textarea").input_value() == ""
+    unit.get_by_text("2nd", exact=True).click()
+    page.wait_for_function(
+        "() => document.querySelector('#txt2img_ad_prompt textarea').value === 'detailed hands'")
     known = set(app.runtime.offline.runner.tasks)
     click_and_wait_done(page, "txt2img")
     task_id = next(key for key in app.runtime.offline.runner.tasks if key not in known)

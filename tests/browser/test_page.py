@@ -53,6 +53,28 @@ def test_the_page_kept_for_one_address_is_not_given_to_another(app: Launched) ->
         assert root() == app.url
 
 
+def test_the_code_views_and_the_mask_editor_load_when_used(browser: Any, app: Launched
+                                                         ) -> None:
+    """Gradio fetches a component's script for every component not hidden at load: the code
+    views (about 400 kB of script) and the mask editor (about 650 kB) start hidden and are
+    shown when used."""
+    config = requests.get(app.url + "/config", timeout=30).json()
+    heavy = [c for c in config["components"] if c["type"] in ("code", "imageeditor")]
+    assert len(heavy) >= 6 and all(c["props"]["visible"] is False for c in heavy)
+    context, page = open_page(browser, app)
+    try:
+        page.locator("#txt2img_prompt textarea").fill("a paper boat")
+        assert page.locator("#txt2img_request_json").count() == 0
+        page.locator("#txt2img_request").get_by_text("Request", exact=True).first.click()
+        page.locator("#txt2img_request_json").get_by_text("a paper boat").first.wait_for()
+        assert "curl" in page.locator("#txt2img_request_curl").inner_text()
+        page.locator("#tab_img2img-button").click()
+        page.get_by_role("tab", name="Inpaint", exact=True).click()
+        page.locator("#img2img_inpaint_editor canvas").first.wait_for()
+    finally:
+        context.close()
+
+
 @pytest.mark.parametrize(("locale", "done_title"), [("en-US", "Done"), ("zh-CN", "完成")])
 def test_the_tab_title_shows_the_running_tasks_progress(browser: Any, app: Launched,
                                                         locale: str, done_title: str) -> None:

@@ -68,11 +68,11 @@ def test_adetailer_in_txt2img_and_its_infotext(ui: BuiltUi) -> None:
 
 def test_a_second_and_third_adetailer_unit_reach_the_request(ui: BuiltUi) -> None:
     data = ui.data(prompt="a portrait", width=256, height=256, steps=10)
-    ad = ui.tab.adetailer.fields
-    data.update({ad["enabled"]: True, ad["model_2"]: "hand_yolov8n.pt",
-                 ad["prompt_2"]: "detailed hands", ad["mask_merge_invert_2"]: "Merge",
-                 ad["x_offset_2"]: 10, ad["restore_face_2"]: True,
-                 ad["model_3"]: "None", ad["prompt_3"]: "skipped"})
+    ad = ui.tab.adetailer
+    # the page holds the units not shown (the 2nd and 3rd here), as its unit picker left them
+    data.update({ad.enabled: True, ad.held: json.dumps({"shown": 0, "units": [None, {
+        "model": "hand_yolov8n.pt", "prompt": "detailed hands", "mask_merge_invert": "Merge",
+        "x_offset": 10, "restore_face": True}, {"model": "None", "prompt": "skipped"}]})})
     final = merged(list(ui.tab.generate(data)))
     body = json.loads(final[ui.tab.request_json])
     args = body["alwayson_scripts"]["ADetailer"]["args"]
@@ -87,9 +87,11 @@ def test_a_second_and_third_adetailer_unit_reach_the_request(ui: BuiltUi) -> Non
 
 def test_a_refused_adetailer_field_names_its_label_and_tab(ui: BuiltUi) -> None:
     data = ui.data(prompt="a portrait", width=256, height=256, steps=10)
-    ad = ui.tab.adetailer.fields
-    data.update({ad["enabled"]: True, ad["model"]: "None", ad["model_3"]: "face_yolov8n.pt",
-                 ad["use_noise_multiplier_3"]: True, ad["noise_multiplier_3"]: 1.4})
+    ad = ui.tab.adetailer
+    # the 3rd unit shown (its fields), the 1st held in the page with no model
+    data.update({ad.enabled: True, ad.editor["model"]: "face_yolov8n.pt",
+                 ad.editor["use_noise_multiplier"]: True, ad.editor["noise_multiplier"]: 1.4,
+                 ad.held: json.dumps({"shown": 2, "units": [{"model": "None"}, None, None]})})
     with pytest.warns(UserWarning) as warned:
         assert list(ui.tab.generate(data)) == [KEEP]
     [text] = [str(w.message) for w in warned]
@@ -174,3 +176,24 @@ def test_fitted_size_keeps_the_shape_within_the_largest_side() -> None:
     assert fitted_size(4000, 1000, 1024) == (1024, 256)
     assert fitted_size(3, 5000, 1024) == (8, 1024)  # never below one step
     assert fitted_size(1021, 1021, 1024) == (1024, 1024)
+
+
+@pytest.mark.parametrize("held", [
+    None, 5, "", "not json", "[]", '{"shown": 1e300}', '{"shown": true, "units": 7}',
+    json.dumps({"shown": 0, "units": {"1": {"model": "hand_yolov8n.pt"}}}),
+    json.dumps({"shown": -1, "units": [None, {"model": "../../etc/passwd", "x_offset": "abc",
+                                              "confidence": 10**30, "prompt": ["a"],
+                                              "restore_face": "yes", "nope": 1}]}),
+    "{" * 100_000,
+])
+def test_held_units_sent_by_a_script_never_raise(ui: BuiltUi, held: Any) -> None:
+    """What the page holds for the units not shown comes from anyone calling Generate: junk
+    reads as the units' defaults, a value that does not fit its field as its default."""
+    data = ui.data(prompt="a portrait", width=256, height=256, steps=10)
+    ad = ui.tab.adetailer
+    data.update({ad.enabled: True, ad.held: held})
+    form = ad.read(data)
+    assert [unit.model for unit in form.units] == ["face_yolov8n.pt", "None", "None"]
+    second = form.units[1]
+    assert (second.x_offset, second.confidence, second.prompt, second.restore_face) \
+        == (0, 0.3, "", False)

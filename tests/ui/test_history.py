@@ -64,8 +64,10 @@ def test_open_shows_images_infotext_and_request(ui: BuiltUi) -> None:
     shown = opened(ui, record.id)
     assert shown[ui.history.panel.results] == [record.images[0].path]
     assert "Seed: 321" in shown[ui.history.panel.infotext]
-    assert json.loads(shown[ui.history.request_json])["prompt"] == "a red kite"
-    assert "callbackUrl" not in shown[ui.history.request_json]
+    code = shown[ui.history.request_json]
+    assert code.visible  # hidden until a task is opened
+    assert json.loads(code.value)["prompt"] == "a red kite"
+    assert "callbackUrl" not in code.value
     with pytest.warns(UserWarning, match="gone"):
         assert opened(ui, record.id, visitor="someone-else-0123456789") == {}
 

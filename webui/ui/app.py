@@ -109,15 +109,16 @@ def page_script() -> str:
     Down for a word's weight) and the prompts' autocomplete, keeps the language cookie
     in step with the page's language (the server renders its messages in it), shows the
     running tasks' progress in the browser tab's title and, on a phone, brings the results
-    into view at Generate."""
+    into view at Generate, and writes the working state after the visitor's edits
+    (`working_state.py`)."""
     shortcuts = (ASSETS / "app.js").read_text(encoding="utf-8").strip()
     language = (ASSETS / "language.js").read_text(encoding="utf-8").strip()
     title = (ASSETS / "progress_title.js").read_text(encoding="utf-8").strip()
     phone = (ASSETS / "phone.js").read_text(encoding="utf-8").strip()
-    prompts = [(ASSETS / name).read_text(encoding="utf-8").strip()
-               for name in ("edit_attention.js", "autocomplete.js")]
+    others = [(ASSETS / name).read_text(encoding="utf-8").strip()
+              for name in ("edit_attention.js", "autocomplete.js", "work_save.js")]
     return (f"() => {{ ({shortcuts})(); ({language})(); ({title})(); ({phone})(); "
-            + "".join(f"({script})(); " for script in prompts) + "}")
+            + "".join(f"({script})(); " for script in others) + "}")
 
 
 def notify_js(tab: str) -> str:

@@ -132,6 +132,16 @@ class RequestPanel:
     def wire(self, preview: Any, inputs: set[Any]) -> None:
         self.show.click(preview, inputs=inputs, outputs=self.outputs)
         self.accordion.expand(preview, inputs=inputs, outputs=self.outputs)
+        # the views start hidden (see shown_code)
+        gr.on([self.show.click, self.accordion.expand],
+              lambda: (gr.Code(visible=True), gr.Code(visible=True)), outputs=self.outputs,
+              queue=False, show_progress="hidden")
+
+
+def shown_code(text: Any) -> Any:
+    """A code view's text, the view shown. The code views start hidden, so that the page
+    loads the code editor's script (about 400 kB) only once one is used (issue 21)."""
+    return gr.Code(text, visible=True)
 
 
 def request_panel(tab: str) -> RequestPanel:
@@ -140,10 +150,10 @@ def request_panel(tab: str) -> RequestPanel:
                          elem_id=f"{tab}_show_request")
         json_view = gr.Code(language="json", label="JSON body (credentials are headers, never "
                             "shown)", buttons=["copy"], elem_id=f"{tab}_request_json",
-                            interactive=False)
+                            interactive=False, visible=False)  # see shown_code
         curl_view = gr.Code(language="shell", label="As curl (credentials read from your "
                             "environment)", buttons=["copy"], elem_id=f"{tab}_request_curl",
-                            interactive=False)
+                            interactive=False, visible=False)  # see shown_code
     return RequestPanel(accordion, show, json_view, curl_view)
 
 

@@ -3,6 +3,7 @@ show them. Each reads back into its form dataclass (`core/extensions.py`)."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -26,6 +27,7 @@ from webui.api.models.controlnet import (
     MODULE_SLIDERS,
     RESIZE_MODES,
 )
+from webui.core import untrusted
 from webui.core.extensions import (
     AD_ORDINALS,
     AD_UNITS,
@@ -39,6 +41,7 @@ from webui.messages import Msg
 from webui.ui import toasts
 from webui.ui.controls import bounds
 from webui.ui.inputs import GuardedImage
+from webui.ui.working_state import check
 
 SLIDER_NAMES = ("processor_res", "threshold_a", "threshold_b")
 
@@ -260,59 +263,118 @@ AD_LABELS = {
 }
 
 
+# {"shown": the unit the fields show, "units": [{field: value} or null per unit]}; the shown
+# unit's entry is stale (its fields hold it). Written in the page when another unit is picked.
+_SWITCH_JS = """(names, defaults, ordinals) => (held, picked, ...values) => {
+  let all = {};
+  try { all = JSON.parse(held || "{}") || {}; } catch (e) { all = {}; }
+  if (typeof all !== "object" || Array.isArray(all)) all = {};
+  const units = Array.isArray(all.units) ? all.units.slice(0, ordinals.length) : [];
+  while (units.length < ordinals.length) units.push(null);
+  const shown = Number.isInteger(all.shown) && all.shown >= 0 && all.shown < ordinals.length
+    ? all.shown : 0;
+  let next = ordinals.indexOf(picked);
+  if (next < 0) next = shown;
+  units[shown] = Object.fromEntries(names.map((name, i) => [name, values[i]]));
+  const stored = units[next] && typeof units[next] === "object" ? units[next] : {};
+  const loaded = names.map((name) => name in stored ? stored[name] : defaults[next][name]);
+  return [JSON.stringify({shown: next, units}), ...loaded];
+}"""
+MAX_HELD = 200_000  # characters of the held units' JSON; more is junk
+
+
 @dataclass
 class ADetailerControls:
+    """ADetailer's Enable, a picker of its units ("1st", "2nd", "3rd", as its tabs) and ONE
+    unit's fields, the picked one's; the other units' values are held in the page (`held`,
+    hidden) and swapped in when picked. One set of fields instead of three: a third of the
+    components the page builds and Generate sends (issue 21)."""
+
     enabled: gr.Checkbox
-    units: list[dict[str, Any]]  # one per tab: {form field: component}
+    picker: gr.Radio
+    editor: dict[str, Any]  # the shown unit's {form field: component}
+    held: gr.Textbox  # see _SWITCH_JS
+    defaults: list[dict[str, Any]]  # per unit: {form field: value}
 
     @property
     def fields(self) -> dict[str, Any]:
-        """Every component by a name of its own: the 1st unit's fields by their name (as
-        before there were three), the others' with the unit's number ("prompt_2")."""
-        named: dict[str, Any] = {"enabled": self.enabled}
-        for index, unit in enumerate(self.units):
-            named.update({unit_field(name, index): c for name, c in unit.items()})
-        return named
+        """Every component by a name of its own (the working state's keys)."""
+        return {"enabled": self.enabled, "unit": self.picker, **self.editor,
+                "held_units": self.held}
 
     @property
     def components(self) -> list[Any]:
         return list(self.fields.values())
 
     def read(self, data: dict[Any, Any]) -> ADetailerForm:
-        return ADetailerForm(bool(data[self.enabled]), [
-            ADetailerUnitForm(**{name: data[c] for name, c in unit.items()})
-            for unit in self.units])
+        """Every unit: the shown one from its fields, the others from what the page holds
+        (sent by anyone: a value that does not fit its field is the field's default)."""
+        shown, held = held_units(data[self.held])
+        units = []
+        for index, defaults in enumerate(self.defaults):
+            if index == shown:
+                values = {name: data[c] for name, c in self.editor.items()}
+            else:
+                values = dict(defaults)
+                for name, value in held[index].items():
+                    fits, value = check(self.editor[name], value) \
+                        if name in self.editor else (False, None)
+                    if fits:
+                        values[name] = value
+            units.append(ADetailerUnitForm(**values))
+        return ADetailerForm(bool(data[self.enabled]), units)
 
 
-def unit_field(name: str, index: int) -> str:
-    return name if index == 0 else f"{name}_{index + 1}"
+def held_units(raw: Any) -> tuple[int, list[dict[str, Any]]]:
+    """(the shown unit, each unit's held {field: value}) from the page's JSON; junk reads
+    as nothing held and the 1st unit shown. Never raises."""
+    found = untrusted.loads(raw, MAX_HELD) if isinstance(raw, str) else None
+    found = found if isinstance(found, dict) else {}
+    shown = found.get("shown")
+    if not isinstance(shown, int) or isinstance(shown, bool) or not 0 <= shown < AD_UNITS:
+        shown = 0
+    units = found.get("units")
+    units = units if isinstance(units, list) else []
+    held = [units[i] if i < len(units) and isinstance(units[i], dict) else {}
+            for i in range(AD_UNITS)]
+    return shown, [{k: v for k, v in unit.items() if isinstance(k, str)} for unit in held]
 
 
-def build_adetailer(tab: str, args_model: type[BaseModel], d: dict[str, Any],
-                    units: int = AD_UNITS) -> ADetailerControls:
-    """ADetailer's layout: Enable, then a tab per unit ("1st", "2nd", "3rd"; a unit whose
-    model is None is skipped, the 2nd and 3rd start so), each with every field of the
-    endpoint's table. Ranges from `args_model`: txt2img and img2img differ (ruling 6)."""
+def build_adetailer(tab: str, args_model: type[BaseModel], d: dict[str, Any]
+                    ) -> ADetailerControls:
+    """ADetailer's layout: Enable, the unit picker ("1st", "2nd", "3rd"; a unit whose model
+    is None is skipped, the 2nd and 3rd start so), then the picked unit's fields, every
+    field of the endpoint's table. Ranges from `args_model`: txt2img and img2img differ
+    (ruling 6)."""
     with gr.Accordion("ADetailer", open=False, elem_id=f"{tab}_adetailer"):
-        enabled = gr.Checkbox(label="Enable ADetailer", elem_id=f"{tab}_ad_enable")
-        with gr.Tabs():
-            built = []
-            for index in range(units):
-                with gr.Tab(AD_ORDINALS[index], elem_id=f"{tab}_ad_tab{index}"):
-                    built.append(_ad_unit(f"{tab}_ad{index}", args_model, d, first=index == 0))
-    return ADetailerControls(enabled, built)
+        with gr.Row():
+            enabled = gr.Checkbox(label="Enable ADetailer", elem_id=f"{tab}_ad_enable")
+            picker = gr.Radio(list(AD_ORDINALS), value=AD_ORDINALS[0], label="Unit",
+                              info="A unit whose model is None is skipped",
+                              elem_id=f"{tab}_ad_unit")
+        editor = _ad_unit(f"{tab}_ad", args_model, d)
+        blank = ADetailerUnitForm()  # for a field whose component starts empty (None)
+        first = {name: getattr(blank, name) if c.value is None else c.value
+                 for name, c in editor.items()}
+        defaults = [first, *({**first, "model": "None"} for _ in AD_ORDINALS[1:])]
+        held = gr.Textbox(json.dumps({"shown": 0, "units": [None] * AD_UNITS}),
+                          visible="hidden", elem_id=f"{tab}_ad_held", label="ADetailer units")
+    names = list(editor)
+    picker.input(None, js=f"(...args) => ({_SWITCH_JS})({json.dumps(names)}, "
+                          f"{json.dumps(defaults)}, {json.dumps(list(AD_ORDINALS))})(...args)",
+                 inputs=[held, picker, *editor.values()], outputs=[held, *editor.values()],
+                 queue=False, show_progress="hidden")
+    return ADetailerControls(enabled, picker, editor, held, defaults)
 
 
-def _ad_unit(prefix: str, args_model: type[BaseModel], d: dict[str, Any], *, first: bool
-             ) -> dict[str, Any]:
+def _ad_unit(prefix: str, args_model: type[BaseModel], d: dict[str, Any]) -> dict[str, Any]:
     f: dict[str, Any] = {}
 
     def rng(field: str, fallback: tuple[float, float]) -> tuple[float, float]:
         return bounds(args_model, field, fallback)
 
-    f["model"] = gr.Dropdown(list(AD_MODELS), value="face_yolov8n.pt" if first else "None",
-                             label=AD_LABELS["ad_model"], elem_id=f"{prefix}_model",
-                             info=None if first else "None: this unit is skipped")
+    f["model"] = gr.Dropdown(list(AD_MODELS), value="face_yolov8n.pt",
+                             label=AD_LABELS["ad_model"], elem_id=f"{prefix}_model")
     f["prompt"] = gr.Textbox(label=AD_LABELS["ad_prompt"], lines=2, elem_id=f"{prefix}_prompt",
                              placeholder="empty: the main prompt")
     f["negative_prompt"] = gr.Textbox(label=AD_LABELS["ad_negative_prompt"], lines=2,

@@ -78,7 +78,8 @@ def wire_send_to(ctx: UiContext, main_tabs: gr.Tabs, txt2img: Txt2ImgTab, img2im
         update: dict[Any, Any] = {main_tabs: gr.Tabs(selected="img2img"),
                                   img2img.mode_tabs: gr.Tabs(selected=mode), img2img.mode: mode}
         if inpaint:
-            update[img2img.editor] = {"background": shown, "layers": [], "composite": shown}
+            update[img2img.editor] = gr.ImageEditor(
+                {"background": shown, "layers": [], "composite": shown}, visible=True)
         else:
             update[img2img.init_image] = shown
         update.update(form_fill(img2img.form, fields))

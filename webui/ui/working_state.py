@@ -4,11 +4,14 @@ checkpoint and every plain form field as the visitor left them.
 Kept in one `gr.BrowserState` (localStorage, encrypted) as a JSON string
 `{"topbar": {...}, "txt2img": {...}, "img2img": {...}}` (a JSON string, not a dict: see
 `tasks.read_last_tasks`). Saved by events that run in the browser only (`fn=None`, a small
-script): no request reaches the server, however fast the visitor types, and nothing is lost
-to a reload that comes before a debounce or a blur would have fired.
+script): no request reaches the server, however fast the visitor types.
 
-- Every plain field (not the uploaded images) is written on any `.input` of the tab (a
-  visitor's edit, never a value the app sets) and on Generate.
+- Every plain field (not the uploaded images) is written 0.1 s after any input of the
+  visitor's on the page (`assets/work_save.js` clicks the hidden
+  `#zq_work_save`; edits within the 0.1 s are written together, and a page going to the
+  background writes at once) and on Generate. One event with one trigger, not an `.input`
+  per field: Gradio's page matches every component against every event's triggers at each
+  load (issue 21).
 - The five fields Settings has defaults for (sampler, size, steps, CFG) are written only
   when the visitor edits that field: a field they never touched follows the saved defaults
   on every load; Save in Settings forgets their own values of those fields.
@@ -36,6 +39,7 @@ MAX_STORED = 200_000  # characters of the whole JSON; more is junk
 MAX_TEXT = 20_000  # characters of one text field
 MAX_PICKS = 64  # items of a multiselect dropdown
 TOPBAR = "topbar"
+SAVE_BUTTON = "zq_work_save"  # its click writes the state (assets/work_save.js)
 
 # (group, field) per value; `(state, ...values) => state`, merged into the stored map
 _MERGE_JS = """(keys) => (state, ...values) => {
@@ -174,7 +178,9 @@ def build_working_state(ctx: Any, groups: Mapping[str, Mapping[str, Any]],
                 if n not in prefs]
     keys = [(g, n) for g, n, _ in snapshot]
     components = [c for _, _, c in snapshot]
-    triggers = [c.input for c in components] + [b.click for b in generate_buttons]
+    # clicked by assets/work_save.js after the visitor's edits
+    save = gr.Button("Save the working state", visible="hidden", elem_id=SAVE_BUTTON)
+    triggers = [save.click] + [b.click for b in generate_buttons]
     gr.on(triggers, fn=None, js=_script(_MERGE_JS, keys), inputs=[state, *components],
           outputs=state, show_progress="hidden", queue=False)
     for group, fields in work.groups.items():

@@ -36,6 +36,7 @@ from webui.core.limits import RateLimited
 from webui.messages import Language, Msg, message
 from webui.ui import toasts
 from webui.ui.context import UiContext
+from webui.ui.controls import shown_code
 from webui.ui.followups import FollowUpRow, bill_markdown, build_followups, wire_followups
 from webui.ui.history_grid import (
     HistoryGrid,
@@ -134,7 +135,8 @@ def build_history(ctx: UiContext, visitor: gr.BrowserState) -> HistoryTab:
                                         elem_id=f"{TAB}_delete_confirmed")
                 request_json = gr.Code(label="Request JSON (as sent, callback URL left out)",
                                        language="json", interactive=False,
-                                       elem_id=f"{TAB}_request")
+                                       elem_id=f"{TAB}_request",
+                                       visible=False)  # shown with a task: see shown_code
         page = gr.State(1)  # inside the tab: between two tabs it would show as one
         opened = gr.State("")
     listing = [rows, pager, page]
@@ -218,7 +220,8 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
             yield gr.skip()
             return
         marked = task_id in ctx.runtime.store.favourite_ids(owner, [task_id])
-        first = {h.request_json: json.dumps(record.request, indent=2, ensure_ascii=False),
+        first = {h.request_json: shown_code(json.dumps(record.request, indent=2,
+                                                       ensure_ascii=False)),
                  h.rerun_seed: gr.Button(interactive=record.kind in SEEDED_KINDS),
                  h.favourite: favourite_button(marked),
                  h.followups.bill: bill_markdown(ctx, visitor_id),
@@ -304,7 +307,7 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
         owner = ctx.owner(visitor_id)
         cleared = {h.panel.gallery: [], h.panel.results: [], h.panel.selected: None,
                    h.panel.infotext: "", h.panel.status: say(Msg("history.deleted_status")),
-                   h.request_json: "",
+                   h.request_json: gr.Code("", visible=False),
                    h.panel.meter: meter_markdown(0, ctx.engine.billed_calls(owner)),
                    h.opened: "", h.favourite: favourite_button(False), h.share.link: "",
                    h.tags: ""}

@@ -125,6 +125,7 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
                         label="Paint the area to change (white)", type="pil", format="png",
                         image_mode="RGBA", sources=["upload", "clipboard"], height=480,
                         layers=False, transforms=(), elem_id=f"{TAB}_inpaint_editor",
+                        visible=False,  # shown with its tab: its script (650 kB) loads then
                         brush=gr.Brush(colors=["#ffffff"], default_color="#ffffff",
                                        color_mode="fixed", default_size=32),
                         eraser=gr.Eraser(default_size=32))
@@ -193,6 +194,8 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
                      (tab_upload, "inpaint_upload")):
         tab.select(lambda key=key: (key, gr.Group(visible=key != "img2img")),
                    outputs=[mode, inpaint_group], queue=False)
+    tab_inpaint.select(lambda: gr.ImageEditor(visible=True), outputs=editor, queue=False,
+                       show_progress="hidden")
 
     images = {mode, init_image, editor, upload_image, upload_mask, image_url, scale_by}
 
