@@ -2,7 +2,8 @@
 # The whole test suite on a bare machine: installs what it needs, then lints and tests.
 #   bash scripts/test.sh [pytest args...]
 # Uses the active virtualenv, or makes .venv in the repository. Debian's chromium is installed
-# for the browser tests when missing and this runs as root (playwright cannot download one).
+# for the browser tests when missing and this runs as root (playwright cannot download one),
+# and Debian's postgresql for the PostgreSQL store's tests (a throwaway cluster per session).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,6 +25,15 @@ if ! command -v chromium >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   else
     echo "!! chromium is missing and cannot be installed here: browser tests will be skipped"
+  fi
+fi
+
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== installing Debian's postgresql for the PostgreSQL store's tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  else
+    echo "!! PostgreSQL is missing and cannot be installed here: its store tests will be skipped"
   fi
 fi
 

@@ -113,3 +113,24 @@ def no_decoding(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     monkeypatch.setattr(ImageFile.ImageFile, "load", load)
     yield
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster for the session (tests/helpers/postgres.py)."""
+    from tests.helpers.postgres import cluster
+
+    with cluster() as url:
+        if url is None:
+            pytest.skip("PostgreSQL is not installed here (Debian's `postgresql` package; "
+                        "scripts/test.sh installs it as root): the PostgreSQL store is not "
+                        "tested")
+        yield url
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> str:
+    """A new, empty database of the session's cluster."""
+    from tests.helpers.postgres import new_database
+
+    return new_database(postgres_server)

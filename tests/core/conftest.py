@@ -18,7 +18,7 @@ from webui.core.engine import PollPolicy, TaskEngine, TaskHandle
 from webui.core.keys import Keys, load_or_create_key
 from webui.core.outputs import Downloader, OutputWriter
 from webui.core.routes import callback_router
-from webui.core.store import SQLiteTaskStore
+from webui.core.store import SQLiteTaskStore, SqlTaskStore
 from webui.offline.server import OfflineServer, ThreadedServer
 
 # The offline backend runs at 0.002 x real time; polls scale alike (preview 15 ms, idle from
@@ -31,10 +31,10 @@ class Rig:
     """client + store + engine (+ the callback route on a loopback server in callback mode)."""
 
     def __init__(self, backend: OfflineServer, data_dir: Path, *, mode: str = "poll",
-                 policy: PollPolicy = FAST_POLICY) -> None:
+                 policy: PollPolicy = FAST_POLICY, store: SqlTaskStore | None = None) -> None:
         self.backend, self.data_dir = backend, data_dir
         self.client = ZhiqiteClient(base_url=backend.url, backoff=0.001, timeout=2.0)
-        self.store = SQLiteTaskStore.in_dir(data_dir)
+        self.store = store or SQLiteTaskStore.in_dir(data_dir)
         self.keys = Keys(load_or_create_key(data_dir))
         self.writer = OutputWriter(data_dir / "outputs")
         self.engine = TaskEngine(self.client, self.store, self.writer, self.keys, policy=policy,
@@ -60,6 +60,8 @@ class Rig:
         if self.server:
             self.server.stop()
         self.client.close()
+        if hasattr(self.store, "close"):
+            self.store.close()
 
 
 @pytest.fixture

@@ -125,18 +125,20 @@ def test_visitors_only_see_their_own_tasks(rig: Rig) -> None:
 
 
 @pytest.mark.parametrize("fresh_offline", [{"concurrency": 8}], indirect=True)
-def test_many_visitors_at_once_get_their_own_results(rig: Rig) -> None:
+def many_visitors_at_once(rig: Rig, visitors: int = 6, each: int = 4) -> None:
+    """`visitors` threads submit `each` tasks at once: every one ends with its own picture,
+    seen by its owner only."""
     handles = {}
     lock = threading.Lock()
 
     def visitor(n: int) -> None:
-        for k in range(4):
+        for k in range(each):
             seed = n * 100 + k
             handle = rig.submit(owner=f"visitor{n}", seed=seed)
             with lock:
                 handles[handle.task_id] = (f"visitor{n}", seed)
 
-    threads = [threading.Thread(target=visitor, args=(n,)) for n in range(6)]
+    threads = [threading.Thread(target=visitor, args=(n,)) for n in range(visitors)]
     for t in threads:
         t.start()
     for t in threads:
@@ -146,7 +148,12 @@ def test_many_visitors_at_once_get_their_own_results(rig: Rig) -> None:
         assert record.state == TaskState.SUCCEEDED
         assert [image.seed for image in record.images] == [seed]
         assert_saved(record, 1)
-    assert stats(rig.backend)["tasks_started"] == 24
+        assert rig.store.get(task_id, "someone else") is None
+    assert stats(rig.backend)["tasks_started"] == visitors * each
+
+
+def test_many_visitors_at_once_get_their_own_results(rig: Rig) -> None:
+    many_visitors_at_once(rig)
 
 
 # --- faults ------------------------------------------------------------------------------------

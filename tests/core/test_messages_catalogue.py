@@ -76,11 +76,11 @@ IDENTIFIERS = {
     "ACCESS", "ADetailer", "API", "APP", "APPCODE", "Access", "AccessKey", "AppCode", "AppKey",
     "AppSecret", "BASE", "BUCKET", "CFG", "CLIP", "Canny", "CodeFormer", "ControlNet", "Ctrl",
     "DIR", "Diffusion", "English", "Enter", "GFPGAN", "Gradio", "HTTP", "Hires", "ID", "JPEG",
-    "JSON", "KEY", "Key", "LoRA", "MB", "Negative", "OSS", "OUTPUTS", "PNG", "PUBLIC", "SDXL",
+    "JSON", "KEY", "Key", "LoRA", "MB", "Negative", "OSS", "OUTPUTS", "PNG", "PostgreSQL", "PUBLIC", "SDXL",
     "SECRET", "Sampler", "Scale", "Secret", "Seed", "Space", "Stable", "Steps", "UI", "URL",
     "VAE", "Web", "WebP", "WebUI", "ZHIQITE", "auto", "blue", "callback", "canny", "cat",
     "cloud", "controlnet", "curl", "false", "fix", "green", "http", "https", "infotext",
-    "isAdult", "lora", "name", "off", "offline", "on", "poll", "port", "presets", "prompt",
+    "isAdult", "lora", "name", "off", "offline", "on", "poll", "port", "postgresql", "presets", "prompt",
     "zip",
     "red", "sampler", "share", "subseed", "tiling", "true", "txt", "wildcards", "xx",
 }

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -27,19 +28,25 @@ SLOW = [{"time_scale": 0.01}]  # 150 steps take 0.4 s: time to crash in between
 @pytest.mark.parametrize("fresh_offline", SLOW, indirect=True)
 def test_engine_stopped_mid_task_is_resumed_by_the_next_one(fresh_offline: OfflineServer,
                                                            tmp_path: Path) -> None:
-    first = Rig(fresh_offline, tmp_path)
+    stopped_then_resumed(fresh_offline, lambda: Rig(fresh_offline, tmp_path))
+
+
+def stopped_then_resumed(backend: OfflineServer, open_rig: Callable[[], Rig]) -> None:
+    """An app stopped mid-task; the next one (`open_rig` again) follows the task to its end,
+    started once at the service."""
+    first = open_rig()
     handle = first.submit(steps=150)
     wait_submitted(first, handle.task_id)
     first.close()  # the app goes away mid-task
-    assert first.store.get(handle.task_id).state != TaskState.SUCCEEDED  # type: ignore[union-attr]
 
-    second = Rig(fresh_offline, tmp_path)
+    second = open_rig()
     try:
+        assert second.store.get(handle.task_id).state != TaskState.SUCCEEDED  # type: ignore[union-attr]
         assert second.engine.resume() == 1
         record = second.engine.wait(handle.task_id, OWNER, timeout=10)
         assert record.state == TaskState.SUCCEEDED and record.resumed == 1
         assert_saved(record, 1)
-        assert stats(fresh_offline)["tasks_started"] == 1
+        assert stats(backend)["tasks_started"] == 1
         assert second.engine.resume() == 0  # nothing left
     finally:
         second.close()

@@ -10,7 +10,7 @@ import os
 import tempfile
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from webui.core.hosting import ImageHost, LocalImageHost, S3ImageHost, s3_host_f
 from webui.core.keys import Keys, load_or_create_key
 from webui.core.outputs import OutputWriter
 from webui.core.sources import Sources
-from webui.core.store import SQLiteTaskStore
+from webui.core.store import SQLiteTaskStore, SqlTaskStore
 from webui.core.tags import TagList
 from webui.messages import Msg
 
@@ -59,6 +59,9 @@ def storage_from_env(env: Mapping[str, str], persistent_root: Path = SPACES_PERS
     return Path(data or root / "data"), Path(outputs or root / "outputs"), ephemeral
 
 
+DATABASE_URL_VAR = "ZHIQITE_DATABASE_URL"
+
+
 class SettingError(ValueError):
     """A setting of the environment the app cannot start with (`.msg`; `str()` is the
     English)."""
@@ -80,6 +83,9 @@ class Settings:
     # laptop with no public address): no callbacks, no hosted uploads, results by polling.
     offline_reaches_app: bool = True
     tags_csv: Path | None = None  # the prompt's autocomplete tag list (core/tags.py)
+    # the PostgreSQL store's URL (several replicas share it); None: SQLite in data_dir. Never
+    # in a repr or a message: it may hold a password.
+    database_url: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *,
@@ -99,6 +105,11 @@ class Settings:
                 raise SettingError(Msg("runtime.on_or_off", name="ZHIQITE_OFFLINE_REACHES_APP",
                                        got=repr(reaches)))
             values["offline_reaches_app"] = reaches in ("1", "on", "true")
+        database_url = env.get(DATABASE_URL_VAR, "").strip()
+        if database_url:
+            if not database_url.startswith(("postgresql://", "postgres://")):
+                raise SettingError(Msg("runtime.database_url", name=DATABASE_URL_VAR))
+            values["database_url"] = database_url
         tags = env.get("ZHIQITE_TAGS_CSV", "").strip()
         if tags:
             if not Path(tags).is_file():
@@ -129,6 +140,22 @@ def choose_public_url(settings: Settings, *, offline: bool, loopback: str,
     return share_url.rstrip("/") if share_url else None
 
 
+def open_store(settings: Settings, *, connect_timeout: float = 15.0) -> SqlTaskStore:
+    """PostgreSQL when ZHIQITE_DATABASE_URL names one (several replicas share it), else the
+    embedded SQLite file in the data dir."""
+    if not settings.database_url:
+        return SQLiteTaskStore.in_dir(settings.data_dir)
+    try:
+        from webui.core.store_postgres import PostgresTaskStore, StoreUnreachable
+    except ImportError:
+        raise SettingError(Msg("runtime.no_postgres_driver", name=DATABASE_URL_VAR,
+                                   command='pip install "zhiqite-webui[postgres]"')) from None
+    try:
+        return PostgresTaskStore(settings.database_url, connect_timeout=connect_timeout)
+    except StoreUnreachable:  # its error names no password, but the URL might: not shown
+        raise SettingError(Msg("runtime.database_unreachable", name=DATABASE_URL_VAR)) from None
+
+
 def has_credentials(env: Mapping[str, str]) -> bool:
     return any(env.get(var, "").strip() for var in CREDENTIAL_VARS)
 
@@ -154,7 +181,7 @@ class Runtime:
         self.settings = settings
         self.client = client
         self.offline = offline  # the embedded OfflineServer, when used
-        self.store = SQLiteTaskStore.in_dir(settings.data_dir)
+        self.store = open_store(settings)
         self.keys = Keys(load_or_create_key(settings.data_dir))
         self.writer = OutputWriter(settings.outputs_dir)
         self.catalog = Catalog(client)  # the lists as the app's own key sees them
@@ -223,3 +250,5 @@ class Runtime:
         self.client.close()
         if self.offline is not None:
             self.offline.stop()
+        if hasattr(self.store, "close"):  # the PostgreSQL store's connection pool
+            self.store.close()

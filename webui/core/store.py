@@ -171,14 +171,14 @@ CREATE TABLE IF NOT EXISTS tasks (
     mode TEXT NOT NULL,
     state TEXT NOT NULL,
     submitted INTEGER NOT NULL DEFAULT 0,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    finished_at REAL,
+    created_at DOUBLE PRECISION NOT NULL,
+    updated_at DOUBLE PRECISION NOT NULL,
+    finished_at DOUBLE PRECISION,
     billed_calls INTEGER NOT NULL DEFAULT 0,
     error TEXT,
     timed_out INTEGER NOT NULL DEFAULT 0,
     resumed INTEGER NOT NULL DEFAULT 0,
-    progress REAL,
+    progress DOUBLE PRECISION,
     job_no INTEGER,
     job_count INTEGER,
     queue_position INTEGER,
@@ -197,7 +197,7 @@ CREATE TABLE IF NOT EXISTS batches (
     script TEXT NOT NULL DEFAULT '',
     layout TEXT NOT NULL DEFAULT '{}',
     grid_path TEXT,
-    created_at REAL NOT NULL
+    created_at DOUBLE PRECISION NOT NULL
 );
 CREATE TABLE IF NOT EXISTS result_pixels (
     owner TEXT NOT NULL,
@@ -212,13 +212,13 @@ CREATE TABLE IF NOT EXISTS styles (
     name TEXT NOT NULL,
     prompt TEXT NOT NULL DEFAULT '',
     negative_prompt TEXT NOT NULL DEFAULT '',
-    updated_at REAL NOT NULL,
+    updated_at DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (owner, name)
 );
 CREATE TABLE IF NOT EXISTS favourites (
     owner TEXT NOT NULL,
     task_id TEXT NOT NULL,
-    created_at REAL NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (owner, task_id)
 );
 CREATE TABLE IF NOT EXISTS task_tags (
@@ -233,7 +233,7 @@ CREATE TABLE IF NOT EXISTS shares (
     owner TEXT NOT NULL,
     task_id TEXT NOT NULL,
     picture INTEGER NOT NULL,
-    created_at REAL NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL,
     UNIQUE (task_id, picture)
 );
 """
@@ -264,7 +264,312 @@ def _image_of(data: dict[str, Any]) -> StoredImage:
     return StoredImage(**values)
 
 
-class SQLiteTaskStore:
+class SqlTaskStore:
+    """The task store's SQL, one text for SQLite and PostgreSQL (`?` and `:name` parameters;
+    ON CONFLICT; LOWER(...) LIKE). A subclass gives the connections: `_read` (a statement
+    outside a transaction: its rows) and `_transaction` (writers one at a time)."""
+
+    _clock: Any
+
+    def _read(self, query: str, args: Any = ()) -> Any:
+        raise NotImplementedError
+
+    def _transaction(self) -> Any:
+        raise NotImplementedError
+
+    # --- rows -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _to_row(record: TaskRecord) -> dict[str, Any]:
+        row = {name: getattr(record, name) for name in _COLUMNS}
+        row["request"] = json.dumps(record.request, ensure_ascii=False)
+        row["images"] = json.dumps([_image_data(image) for image in record.images])
+        row["state"] = str(record.state)
+        row["prompt"] = record.prompt
+        for flag in ("submitted", "timed_out", "own_key"):
+            row[flag] = int(bool(row[flag]))
+        row["meta"] = json.dumps(record.meta, ensure_ascii=False)
+        error_msg = msg_to_data(record.error_msg)
+        row["error_msg"] = json.dumps(error_msg, ensure_ascii=False) if error_msg else None
+        return row
+
+    @staticmethod
+    def _from_row(row: sqlite3.Row) -> TaskRecord:
+        values = {name: row[name] for name in _COLUMNS}
+        values["request"] = json.loads(row["request"])
+        values["images"] = tuple(_image_of(image) for image in json.loads(row["images"]))
+        values["state"] = TaskState(row["state"])
+        values["submitted"] = bool(row["submitted"])
+        values["timed_out"] = bool(row["timed_out"])
+        values["own_key"] = bool(row["own_key"])
+        values["meta"] = json.loads(row["meta"] or "{}")
+        values["error_msg"] = _stored_msg(row["error_msg"])
+        return TaskRecord(**values)
+
+    # --- the interface ----------------------------------------------------------------------
+
+    def create(self, record: TaskRecord) -> TaskRecord:
+        now = self._clock()
+        record = replace(record, created_at=record.created_at or now, updated_at=now)
+        row = self._to_row(record)
+        names = ", ".join(row)
+        marks = ", ".join(f":{name}" for name in row)
+        with self._transaction() as db:
+            db.execute(f"INSERT INTO tasks ({names}) VALUES ({marks})", row)
+            if record.images:
+                self._index_pixels(db, record)
+        return record
+
+    def get(self, task_id: str, owner: str | None = None) -> TaskRecord | None:
+        query, args = "SELECT * FROM tasks WHERE id = ?", [task_id]
+        if owner is not None:
+            query, args = query + " AND owner = ?", [task_id, owner]
+        row = self._read(query, args).fetchone()
+        return self._from_row(row) if row else None
+
+    def update(self, task_id: str, **changes: Any) -> TaskRecord:
+        unknown = set(changes) - set(_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown task fields: {sorted(unknown)}")
+        with self._transaction() as db:
+            row = db.execute("SELECT * FROM tasks WHERE id = ?", [task_id]).fetchone()
+            if row is None:
+                raise KeyError(task_id)
+            record = replace(self._from_row(row), **changes, updated_at=self._clock())
+            values = self._to_row(record)
+            assignments = ", ".join(f"{name} = :{name}" for name in values if name != "id")
+            db.execute(f"UPDATE tasks SET {assignments} WHERE id = :id", values)
+            if "images" in changes:
+                self._index_pixels(db, record)
+        return record
+
+    @staticmethod
+    def _index_pixels(db: sqlite3.Connection, record: TaskRecord) -> None:
+        db.execute("DELETE FROM result_pixels WHERE task_id = ?", [record.id])
+        db.executemany(
+            "INSERT INTO result_pixels (owner, pixels, task_id, idx) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [(record.owner, image.pixels, record.id, image.index) for image in record.images
+             if image.pixels and image.shown])
+
+    def find_image(self, owner: str, pixels: str) -> tuple[TaskRecord, StoredImage] | None:
+        rows = self._read(
+            "SELECT t.*, p.idx AS found_idx FROM result_pixels p JOIN tasks t ON t.id = "
+            "p.task_id WHERE p.owner = ? AND p.pixels = ? AND t.owner = ? "
+            "ORDER BY t.created_at DESC LIMIT 5", [owner, pixels, owner]).fetchall()
+        for row in rows:
+            record = self._from_row(row)
+            image = next((i for i in record.images if i.index == row["found_idx"]), None)
+            if image is not None and image.shown:
+                return record, image
+        return None
+
+    def add_billed(self, task_id: str, calls: int = 1) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE tasks SET billed_calls = billed_calls + ? WHERE id = ?",
+                       [calls, task_id])
+
+    def _filters(self, owner: str, kind: str | None, text: str | None,
+                 favourites: bool = False, tags: tuple[str, ...] = ()) -> tuple[str, list[Any]]:
+        where, args = ["owner = ?"], [owner]
+        for tag in tags:  # each one (indexed by owner and tag)
+            where.append("id IN (SELECT task_id FROM task_tags WHERE owner = ? AND tag = ?)")
+            args += [owner, tag]
+        if favourites:
+            where.append("id IN (SELECT task_id FROM favourites WHERE owner = ?)")
+            args.append(owner)
+        if kind:
+            where.append("kind = ?")
+            args.append(kind)
+        if text:
+            where.append("LOWER(prompt) LIKE LOWER(?) ESCAPE '\\'")
+            escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            args.append(f"%{escaped}%")
+        return " AND ".join(where), args
+
+    def list(self, owner: str, *, limit: int = 50, offset: int = 0, kind: str | None = None,
+             text: str | None = None, favourites: bool = False,
+             tags: tuple[str, ...] = ()) -> list[TaskRecord]:
+        where, args = self._filters(owner, kind, text, favourites, tags)
+        rows = self._read(
+            f"SELECT * FROM tasks WHERE {where} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+            [*args, limit, offset]).fetchall()
+        return [self._from_row(row) for row in rows]
+
+    def count(self, owner: str, *, kind: str | None = None, text: str | None = None,
+              favourites: bool = False, tags: tuple[str, ...] = ()) -> int:
+        where, args = self._filters(owner, kind, text, favourites, tags)
+        return self._read(f"SELECT COUNT(*) FROM tasks WHERE {where}",
+                                          args).fetchone()[0]
+
+    def unfinished(self) -> list[TaskRecord]:
+        marks = ", ".join("?" for _ in ACTIVE_STATES)
+        rows = self._read(
+            f"SELECT * FROM tasks WHERE state IN ({marks}) ORDER BY created_at",
+            [str(s) for s in ACTIVE_STATES]).fetchall()
+        return [self._from_row(row) for row in rows]
+
+    def active(self, owner: str, *, limit: int = 100) -> list[TaskRecord]:
+        marks = ", ".join("?" for _ in ACTIVE_STATES)
+        rows = self._read(
+            f"SELECT * FROM tasks WHERE owner = ? AND state IN ({marks}) ORDER BY created_at "
+            "LIMIT ?", [owner, *(str(s) for s in ACTIVE_STATES), limit]).fetchall()
+        return [self._from_row(row) for row in rows]
+
+    # --- batches ----------------------------------------------------------------------------
+
+    def create_batch(self, batch: BatchRecord) -> BatchRecord:
+        batch = replace(batch, created_at=batch.created_at or self._clock())
+        with self._transaction() as db:
+            db.execute("INSERT INTO batches (id, owner, tab, task_ids, script, layout, grid_path,"
+                       " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                       [batch.id, batch.owner, batch.tab, json.dumps(list(batch.task_ids)),
+                        batch.script, json.dumps(batch.layout, ensure_ascii=False),
+                        batch.grid_path, batch.created_at])
+        return batch
+
+    def get_batch(self, batch_id: str, owner: str) -> BatchRecord | None:
+        row = self._read("SELECT * FROM batches WHERE id = ? AND owner = ?",
+                                          [batch_id, owner]).fetchone()
+        if row is None:
+            return None
+        return BatchRecord(id=row["id"], owner=row["owner"], tab=row["tab"],
+                           task_ids=tuple(json.loads(row["task_ids"])), script=row["script"],
+                           layout=json.loads(row["layout"]), grid_path=row["grid_path"],
+                           created_at=row["created_at"])
+
+    def set_batch_grid(self, batch_id: str, owner: str, grid_path: str) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE batches SET grid_path = ? WHERE id = ? AND owner = ?",
+                       [grid_path, batch_id, owner])
+
+    def billed_total(self, owner: str) -> int:
+        row = self._read(
+            "SELECT COALESCE(SUM(billed_calls), 0) FROM tasks WHERE owner = ?", [owner]
+        ).fetchone()
+        return int(row[0])
+
+    # --- styles -----------------------------------------------------------------------------
+
+    def styles(self, owner: str, *, limit: int = 1000) -> list[Style]:
+        rows = self._read(
+            "SELECT name, prompt, negative_prompt FROM styles WHERE owner = ? ORDER BY name "
+            "LIMIT ?", [owner, limit]).fetchall()
+        return [Style(row["name"], row["prompt"], row["negative_prompt"]) for row in rows]
+
+    def save_style(self, owner: str, style: Style, *, limit: int) -> bool:
+        with self._transaction() as db:
+            known = db.execute("SELECT 1 FROM styles WHERE owner = ? AND name = ?",
+                               [owner, style.name]).fetchone()
+            if known is None and db.execute("SELECT COUNT(*) FROM styles WHERE owner = ?",
+                                            [owner]).fetchone()[0] >= limit:
+                return False
+            db.execute("INSERT INTO styles (owner, name, prompt, negative_prompt, updated_at) "
+                       "VALUES (?, ?, ?, ?, ?) ON CONFLICT (owner, name) DO UPDATE SET "
+                       "prompt = excluded.prompt, negative_prompt = excluded.negative_prompt, "
+                       "updated_at = excluded.updated_at",
+                       [owner, style.name, style.prompt, style.negative_prompt, self._clock()])
+        return True
+
+    def delete_style(self, owner: str, name: str) -> bool:
+        with self._transaction() as db:
+            return db.execute("DELETE FROM styles WHERE owner = ? AND name = ?",
+                              [owner, name]).rowcount > 0
+
+    def delete(self, task_id: str, owner: str) -> TaskRecord | None:
+        with self._transaction() as db:
+            row = db.execute("SELECT * FROM tasks WHERE id = ? AND owner = ?",
+                             [task_id, owner]).fetchone()
+            if row is None:
+                return None
+            db.execute("DELETE FROM tasks WHERE id = ?", [task_id])
+            db.execute("DELETE FROM result_pixels WHERE task_id = ?", [task_id])
+            db.execute("DELETE FROM favourites WHERE task_id = ?", [task_id])
+            db.execute("DELETE FROM shares WHERE task_id = ?", [task_id])
+            db.execute("DELETE FROM task_tags WHERE task_id = ?", [task_id])
+        return self._from_row(row)
+
+    def set_favourite(self, task_id: str, owner: str, on: bool) -> bool:
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM tasks WHERE id = ? AND owner = ?",
+                          [task_id, owner]).fetchone() is None:
+                return False
+            if on:
+                db.execute("INSERT INTO favourites (owner, task_id, created_at) "
+                           "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                           [owner, task_id, self._clock()])
+            else:
+                db.execute("DELETE FROM favourites WHERE owner = ? AND task_id = ?",
+                           [owner, task_id])
+        return True
+
+    def set_tags(self, task_id: str, owner: str, tags: list[str]) -> bool:
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM tasks WHERE id = ? AND owner = ?",
+                          [task_id, owner]).fetchone() is None:
+                return False
+            db.execute("DELETE FROM task_tags WHERE owner = ? AND task_id = ?", [owner, task_id])
+            db.executemany("INSERT INTO task_tags (owner, task_id, tag) VALUES (?, ?, ?) "
+                           "ON CONFLICT DO NOTHING", [(owner, task_id, tag) for tag in tags])
+        return True
+
+    def tags_of(self, owner: str, task_ids: list[str]) -> dict[str, list[str]]:
+        if not task_ids:
+            return {}
+        marks = ", ".join("?" for _ in task_ids)
+        rows = self._read(
+            f"SELECT task_id, tag FROM task_tags WHERE owner = ? AND task_id IN ({marks}) "
+            "ORDER BY tag", [owner, *task_ids]).fetchall()
+        found: dict[str, list[str]] = {}
+        for row in rows:
+            found.setdefault(row["task_id"], []).append(row["tag"])
+        return found
+
+    def share(self, task_id: str, owner: str, picture: int) -> str | None:
+        with self._transaction() as db:
+            if db.execute("SELECT 1 FROM tasks WHERE id = ? AND owner = ?",
+                          [task_id, owner]).fetchone() is None:
+                return None
+            row = db.execute("SELECT token FROM shares WHERE task_id = ? AND picture = ?",
+                             [task_id, picture]).fetchone()
+            if row is not None:
+                return str(row["token"])
+            token = secrets.token_urlsafe(SHARE_TOKEN_BYTES)
+            db.execute("INSERT INTO shares (token, owner, task_id, picture, created_at) "
+                       "VALUES (?, ?, ?, ?, ?)", [token, owner, task_id, picture, self._clock()])
+        return token
+
+    def share_token(self, task_id: str, owner: str, picture: int) -> str | None:
+        row = self._read(
+            "SELECT token FROM shares WHERE task_id = ? AND owner = ? AND picture = ?",
+            [task_id, owner, picture]).fetchone()
+        return str(row["token"]) if row is not None else None
+
+    def revoke_share(self, task_id: str, owner: str, picture: int) -> bool:
+        with self._transaction() as db:
+            return db.execute("DELETE FROM shares WHERE task_id = ? AND owner = ? AND "
+                              "picture = ?", [task_id, owner, picture]).rowcount > 0
+
+    def shared(self, token: str) -> tuple[TaskRecord, int] | None:
+        row = self._read(
+            "SELECT tasks.*, shares.picture AS shared_picture FROM shares JOIN tasks "
+            "ON tasks.id = shares.task_id AND tasks.owner = shares.owner "
+            "WHERE shares.token = ?", [token]).fetchone()
+        return (self._from_row(row), int(row["shared_picture"])) if row is not None else None
+
+    def favourite_ids(self, owner: str, task_ids: list[str]) -> set[str]:
+        if not task_ids:
+            return set()
+        marks = ", ".join("?" for _ in task_ids)
+        rows = self._read(
+            f"SELECT task_id FROM favourites WHERE owner = ? AND task_id IN ({marks})",
+            [owner, *task_ids]).fetchall()
+        return {row["task_id"] for row in rows}
+
+
+class SQLiteTaskStore(SqlTaskStore):
+    """The embedded store: one SQLite file (WAL), one connection per thread."""
+
     def __init__(self, path: Path | str, *, clock: Any = time.time) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -330,287 +635,5 @@ class SQLiteTaskStore:
             raise
         db.execute("COMMIT")
 
-    # --- rows -------------------------------------------------------------------------------
-
-    @staticmethod
-    def _to_row(record: TaskRecord) -> dict[str, Any]:
-        row = {name: getattr(record, name) for name in _COLUMNS}
-        row["request"] = json.dumps(record.request, ensure_ascii=False)
-        row["images"] = json.dumps([_image_data(image) for image in record.images])
-        row["state"] = str(record.state)
-        row["prompt"] = record.prompt
-        row["meta"] = json.dumps(record.meta, ensure_ascii=False)
-        error_msg = msg_to_data(record.error_msg)
-        row["error_msg"] = json.dumps(error_msg, ensure_ascii=False) if error_msg else None
-        return row
-
-    @staticmethod
-    def _from_row(row: sqlite3.Row) -> TaskRecord:
-        values = {name: row[name] for name in _COLUMNS}
-        values["request"] = json.loads(row["request"])
-        values["images"] = tuple(_image_of(image) for image in json.loads(row["images"]))
-        values["state"] = TaskState(row["state"])
-        values["submitted"] = bool(row["submitted"])
-        values["timed_out"] = bool(row["timed_out"])
-        values["own_key"] = bool(row["own_key"])
-        values["meta"] = json.loads(row["meta"] or "{}")
-        values["error_msg"] = _stored_msg(row["error_msg"])
-        return TaskRecord(**values)
-
-    # --- the interface ----------------------------------------------------------------------
-
-    def create(self, record: TaskRecord) -> TaskRecord:
-        now = self._clock()
-        record = replace(record, created_at=record.created_at or now, updated_at=now)
-        row = self._to_row(record)
-        names = ", ".join(row)
-        marks = ", ".join(f":{name}" for name in row)
-        with self._transaction() as db:
-            db.execute(f"INSERT INTO tasks ({names}) VALUES ({marks})", row)
-            if record.images:
-                self._index_pixels(db, record)
-        return record
-
-    def get(self, task_id: str, owner: str | None = None) -> TaskRecord | None:
-        query, args = "SELECT * FROM tasks WHERE id = ?", [task_id]
-        if owner is not None:
-            query, args = query + " AND owner = ?", [task_id, owner]
-        row = self._connection().execute(query, args).fetchone()
-        return self._from_row(row) if row else None
-
-    def update(self, task_id: str, **changes: Any) -> TaskRecord:
-        unknown = set(changes) - set(_COLUMNS)
-        if unknown:
-            raise ValueError(f"unknown task fields: {sorted(unknown)}")
-        with self._transaction() as db:
-            row = db.execute("SELECT * FROM tasks WHERE id = ?", [task_id]).fetchone()
-            if row is None:
-                raise KeyError(task_id)
-            record = replace(self._from_row(row), **changes, updated_at=self._clock())
-            values = self._to_row(record)
-            assignments = ", ".join(f"{name} = :{name}" for name in values if name != "id")
-            db.execute(f"UPDATE tasks SET {assignments} WHERE id = :id", values)
-            if "images" in changes:
-                self._index_pixels(db, record)
-        return record
-
-    @staticmethod
-    def _index_pixels(db: sqlite3.Connection, record: TaskRecord) -> None:
-        db.execute("DELETE FROM result_pixels WHERE task_id = ?", [record.id])
-        db.executemany(
-            "INSERT OR IGNORE INTO result_pixels (owner, pixels, task_id, idx) "
-            "VALUES (?, ?, ?, ?)",
-            [(record.owner, image.pixels, record.id, image.index) for image in record.images
-             if image.pixels and image.shown])
-
-    def find_image(self, owner: str, pixels: str) -> tuple[TaskRecord, StoredImage] | None:
-        rows = self._connection().execute(
-            "SELECT t.*, p.idx AS found_idx FROM result_pixels p JOIN tasks t ON t.id = "
-            "p.task_id WHERE p.owner = ? AND p.pixels = ? AND t.owner = ? "
-            "ORDER BY t.created_at DESC LIMIT 5", [owner, pixels, owner]).fetchall()
-        for row in rows:
-            record = self._from_row(row)
-            image = next((i for i in record.images if i.index == row["found_idx"]), None)
-            if image is not None and image.shown:
-                return record, image
-        return None
-
-    def add_billed(self, task_id: str, calls: int = 1) -> None:
-        with self._transaction() as db:
-            db.execute("UPDATE tasks SET billed_calls = billed_calls + ? WHERE id = ?",
-                       [calls, task_id])
-
-    def _filters(self, owner: str, kind: str | None, text: str | None,
-                 favourites: bool = False, tags: tuple[str, ...] = ()) -> tuple[str, list[Any]]:
-        where, args = ["owner = ?"], [owner]
-        for tag in tags:  # each one (indexed by owner and tag)
-            where.append("id IN (SELECT task_id FROM task_tags WHERE owner = ? AND tag = ?)")
-            args += [owner, tag]
-        if favourites:
-            where.append("id IN (SELECT task_id FROM favourites WHERE owner = ?)")
-            args.append(owner)
-        if kind:
-            where.append("kind = ?")
-            args.append(kind)
-        if text:
-            where.append("prompt LIKE ? ESCAPE '\\'")
-            escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            args.append(f"%{escaped}%")
-        return " AND ".join(where), args
-
-    def list(self, owner: str, *, limit: int = 50, offset: int = 0, kind: str | None = None,
-             text: str | None = None, favourites: bool = False,
-             tags: tuple[str, ...] = ()) -> list[TaskRecord]:
-        where, args = self._filters(owner, kind, text, favourites, tags)
-        rows = self._connection().execute(
-            f"SELECT * FROM tasks WHERE {where} ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
-            [*args, limit, offset]).fetchall()
-        return [self._from_row(row) for row in rows]
-
-    def count(self, owner: str, *, kind: str | None = None, text: str | None = None,
-              favourites: bool = False, tags: tuple[str, ...] = ()) -> int:
-        where, args = self._filters(owner, kind, text, favourites, tags)
-        return self._connection().execute(f"SELECT COUNT(*) FROM tasks WHERE {where}",
-                                          args).fetchone()[0]
-
-    def unfinished(self) -> list[TaskRecord]:
-        marks = ", ".join("?" for _ in ACTIVE_STATES)
-        rows = self._connection().execute(
-            f"SELECT * FROM tasks WHERE state IN ({marks}) ORDER BY created_at",
-            [str(s) for s in ACTIVE_STATES]).fetchall()
-        return [self._from_row(row) for row in rows]
-
-    def active(self, owner: str, *, limit: int = 100) -> list[TaskRecord]:
-        marks = ", ".join("?" for _ in ACTIVE_STATES)
-        rows = self._connection().execute(
-            f"SELECT * FROM tasks WHERE owner = ? AND state IN ({marks}) ORDER BY created_at "
-            "LIMIT ?", [owner, *(str(s) for s in ACTIVE_STATES), limit]).fetchall()
-        return [self._from_row(row) for row in rows]
-
-    # --- batches ----------------------------------------------------------------------------
-
-    def create_batch(self, batch: BatchRecord) -> BatchRecord:
-        batch = replace(batch, created_at=batch.created_at or self._clock())
-        with self._transaction() as db:
-            db.execute("INSERT INTO batches (id, owner, tab, task_ids, script, layout, grid_path,"
-                       " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       [batch.id, batch.owner, batch.tab, json.dumps(list(batch.task_ids)),
-                        batch.script, json.dumps(batch.layout, ensure_ascii=False),
-                        batch.grid_path, batch.created_at])
-        return batch
-
-    def get_batch(self, batch_id: str, owner: str) -> BatchRecord | None:
-        row = self._connection().execute("SELECT * FROM batches WHERE id = ? AND owner = ?",
-                                          [batch_id, owner]).fetchone()
-        if row is None:
-            return None
-        return BatchRecord(id=row["id"], owner=row["owner"], tab=row["tab"],
-                           task_ids=tuple(json.loads(row["task_ids"])), script=row["script"],
-                           layout=json.loads(row["layout"]), grid_path=row["grid_path"],
-                           created_at=row["created_at"])
-
-    def set_batch_grid(self, batch_id: str, owner: str, grid_path: str) -> None:
-        with self._transaction() as db:
-            db.execute("UPDATE batches SET grid_path = ? WHERE id = ? AND owner = ?",
-                       [grid_path, batch_id, owner])
-
-    def billed_total(self, owner: str) -> int:
-        row = self._connection().execute(
-            "SELECT COALESCE(SUM(billed_calls), 0) FROM tasks WHERE owner = ?", [owner]
-        ).fetchone()
-        return int(row[0])
-
-    # --- styles -----------------------------------------------------------------------------
-
-    def styles(self, owner: str, *, limit: int = 1000) -> list[Style]:
-        rows = self._connection().execute(
-            "SELECT name, prompt, negative_prompt FROM styles WHERE owner = ? ORDER BY name "
-            "LIMIT ?", [owner, limit]).fetchall()
-        return [Style(row["name"], row["prompt"], row["negative_prompt"]) for row in rows]
-
-    def save_style(self, owner: str, style: Style, *, limit: int) -> bool:
-        with self._transaction() as db:
-            known = db.execute("SELECT 1 FROM styles WHERE owner = ? AND name = ?",
-                               [owner, style.name]).fetchone()
-            if known is None and db.execute("SELECT COUNT(*) FROM styles WHERE owner = ?",
-                                            [owner]).fetchone()[0] >= limit:
-                return False
-            db.execute("INSERT OR REPLACE INTO styles (owner, name, prompt, negative_prompt, "
-                       "updated_at) VALUES (?, ?, ?, ?, ?)",
-                       [owner, style.name, style.prompt, style.negative_prompt, self._clock()])
-        return True
-
-    def delete_style(self, owner: str, name: str) -> bool:
-        with self._transaction() as db:
-            return db.execute("DELETE FROM styles WHERE owner = ? AND name = ?",
-                              [owner, name]).rowcount > 0
-
-    def delete(self, task_id: str, owner: str) -> TaskRecord | None:
-        with self._transaction() as db:
-            row = db.execute("SELECT * FROM tasks WHERE id = ? AND owner = ?",
-                             [task_id, owner]).fetchone()
-            if row is None:
-                return None
-            db.execute("DELETE FROM tasks WHERE id = ?", [task_id])
-            db.execute("DELETE FROM result_pixels WHERE task_id = ?", [task_id])
-            db.execute("DELETE FROM favourites WHERE task_id = ?", [task_id])
-            db.execute("DELETE FROM shares WHERE task_id = ?", [task_id])
-            db.execute("DELETE FROM task_tags WHERE task_id = ?", [task_id])
-        return self._from_row(row)
-
-    def set_favourite(self, task_id: str, owner: str, on: bool) -> bool:
-        with self._transaction() as db:
-            if db.execute("SELECT 1 FROM tasks WHERE id = ? AND owner = ?",
-                          [task_id, owner]).fetchone() is None:
-                return False
-            if on:
-                db.execute("INSERT OR IGNORE INTO favourites (owner, task_id, created_at) "
-                           "VALUES (?, ?, ?)", [owner, task_id, self._clock()])
-            else:
-                db.execute("DELETE FROM favourites WHERE owner = ? AND task_id = ?",
-                           [owner, task_id])
-        return True
-
-    def set_tags(self, task_id: str, owner: str, tags: list[str]) -> bool:
-        with self._transaction() as db:
-            if db.execute("SELECT 1 FROM tasks WHERE id = ? AND owner = ?",
-                          [task_id, owner]).fetchone() is None:
-                return False
-            db.execute("DELETE FROM task_tags WHERE owner = ? AND task_id = ?", [owner, task_id])
-            db.executemany("INSERT OR IGNORE INTO task_tags (owner, task_id, tag) VALUES (?, ?, ?)",
-                           [(owner, task_id, tag) for tag in tags])
-        return True
-
-    def tags_of(self, owner: str, task_ids: list[str]) -> dict[str, list[str]]:
-        if not task_ids:
-            return {}
-        marks = ", ".join("?" for _ in task_ids)
-        rows = self._connection().execute(
-            f"SELECT task_id, tag FROM task_tags WHERE owner = ? AND task_id IN ({marks}) "
-            "ORDER BY tag", [owner, *task_ids]).fetchall()
-        found: dict[str, list[str]] = {}
-        for row in rows:
-            found.setdefault(row["task_id"], []).append(row["tag"])
-        return found
-
-    def share(self, task_id: str, owner: str, picture: int) -> str | None:
-        with self._transaction() as db:
-            if db.execute("SELECT 1 FROM tasks WHERE id = ? AND owner = ?",
-                          [task_id, owner]).fetchone() is None:
-                return None
-            row = db.execute("SELECT token FROM shares WHERE task_id = ? AND picture = ?",
-                             [task_id, picture]).fetchone()
-            if row is not None:
-                return str(row["token"])
-            token = secrets.token_urlsafe(SHARE_TOKEN_BYTES)
-            db.execute("INSERT INTO shares (token, owner, task_id, picture, created_at) "
-                       "VALUES (?, ?, ?, ?, ?)", [token, owner, task_id, picture, self._clock()])
-        return token
-
-    def share_token(self, task_id: str, owner: str, picture: int) -> str | None:
-        row = self._connection().execute(
-            "SELECT token FROM shares WHERE task_id = ? AND owner = ? AND picture = ?",
-            [task_id, owner, picture]).fetchone()
-        return str(row["token"]) if row is not None else None
-
-    def revoke_share(self, task_id: str, owner: str, picture: int) -> bool:
-        with self._transaction() as db:
-            return db.execute("DELETE FROM shares WHERE task_id = ? AND owner = ? AND "
-                              "picture = ?", [task_id, owner, picture]).rowcount > 0
-
-    def shared(self, token: str) -> tuple[TaskRecord, int] | None:
-        row = self._connection().execute(
-            "SELECT tasks.*, shares.picture AS shared_picture FROM shares JOIN tasks "
-            "ON tasks.id = shares.task_id AND tasks.owner = shares.owner "
-            "WHERE shares.token = ?", [token]).fetchone()
-        return (self._from_row(row), int(row["shared_picture"])) if row is not None else None
-
-    def favourite_ids(self, owner: str, task_ids: list[str]) -> set[str]:
-        if not task_ids:
-            return set()
-        marks = ", ".join("?" for _ in task_ids)
-        rows = self._connection().execute(
-            f"SELECT task_id FROM favourites WHERE owner = ? AND task_id IN ({marks})",
-            [owner, *task_ids]).fetchall()
-        return {row["task_id"] for row in rows}
-
+    def _read(self, query: str, args: Any = ()) -> Any:
+        return self._connection().execute(query, args)
