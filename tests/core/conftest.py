@@ -27,6 +27,10 @@ FAST_POLICY = PollPolicy().scaled(0.01)
 OWNER = "owner-a"
 
 
+def replica_of(data_dir: Path) -> str:
+    return f"test:{data_dir.resolve()}"
+
+
 class Rig:
     """client + store + engine (+ the callback route on a loopback server in callback mode)."""
 
@@ -37,8 +41,10 @@ class Rig:
         self.store = store or SQLiteTaskStore.in_dir(data_dir)
         self.keys = Keys(load_or_create_key(data_dir))
         self.writer = OutputWriter(data_dir / "outputs")
+        # the holder as the app names a replica: the same data dir, the same replica
         self.engine = TaskEngine(self.client, self.store, self.writer, self.keys, policy=policy,
-                                 downloader=Downloader(retries=1, backoff=0.0))
+                                 downloader=Downloader(retries=1, backoff=0.0),
+                                 holder=replica_of(data_dir))
         self.server: ThreadedServer | None = None
         if mode == "callback":
             app = FastAPI()

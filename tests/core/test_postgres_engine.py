@@ -3,14 +3,18 @@ visitors at once, callbacks, and a restart that resumes from the shared database
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
 
-from tests.core.conftest import Rig
-from tests.core.test_engine import many_visitors_at_once
+from tests.core.conftest import OWNER, Rig
+from tests.core.test_engine import assert_saved, many_visitors_at_once, wait_submitted
 from tests.core.test_restart import SLOW, stopped_then_resumed
+from tests.helpers.offline import stats
+from webui.api.models import TaskState
 from webui.core.runtime import SettingError, Settings, open_store
+from webui.core.store import TaskRecord
 from webui.core.store_postgres import PostgresTaskStore
 from webui.offline.server import OfflineServer
 
@@ -57,3 +61,47 @@ def test_a_wrong_or_unreachable_database_stops_the_start_without_its_url(
                    connect_timeout=1.0)
     assert "ZHIQITE_DATABASE_URL" in str(unreachable.value)
     assert "s3cret" not in str(unreachable.value)
+
+
+@pytest.mark.parametrize("fresh_offline", SLOW, indirect=True)
+def test_two_replicas_follow_each_task_once(fresh_offline: OfflineServer, tmp_path: Path,
+                                            postgres_url: str) -> None:
+    """Replica B starting (or sweeping) while A follows its tasks takes none of them."""
+    a = Rig(fresh_offline, tmp_path / "a", store=PostgresTaskStore(postgres_url))
+    b = Rig(fresh_offline, tmp_path / "b", store=PostgresTaskStore(postgres_url))
+    try:
+        handles = [a.submit(steps=150, seed=n) for n in range(4)]
+        for handle in handles:
+            wait_submitted(a, handle.task_id)
+        assert b.engine.resume() == 0  # A holds every lease (renewed while it follows)
+        time.sleep(a.engine.policy.lease * 1.5)
+        assert b.engine.resume() == 0  # still: A renews them
+        for handle in handles:
+            record = a.engine.wait(handle.task_id, OWNER, timeout=15)
+            assert record.state == TaskState.SUCCEEDED and record.resumed == 0
+        assert stats(fresh_offline)["tasks_started"] == 4
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.mark.parametrize("fresh_offline", SLOW, indirect=True)
+def test_a_dead_replicas_task_is_taken_over_when_its_lease_ends(
+        fresh_offline: OfflineServer, tmp_path: Path, postgres_url: str) -> None:
+    """A replica killed mid-task (no goodbye: its lease stands) hands nothing on until the
+    lease ends; then another's sweep follows the task to its end, started once."""
+    b = Rig(fresh_offline, tmp_path / "b", store=PostgresTaskStore(postgres_url))
+    try:
+        request = b.request(steps=150)
+        b.client.text2image(request)  # the dead replica had sent it
+        b.store.create(TaskRecord(id=request.task_id, kind="text2image", owner=OWNER,
+                                  request=request.to_wire(), submitted=True,
+                                  created_at=time.time()), holder="dead-replica", lease=0.5)
+        assert b.engine.resume() == 0
+        b.engine.sweep(every=0.1)
+        record = b.engine.wait(request.task_id, OWNER, timeout=15)
+        assert record.state == TaskState.SUCCEEDED and record.resumed == 1
+        assert_saved(record, 1)
+        assert stats(fresh_offline)["tasks_started"] == 1
+    finally:
+        b.close()

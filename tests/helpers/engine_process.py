@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import new_id, t2i
+from tests.core.conftest import replica_of
 from webui.api import ZhiqiteClient
 from webui.api import models as m
 from webui.api.validation import parse_request
@@ -26,7 +27,7 @@ def main(backend_url: str, data_dir: Path) -> None:
     store = SQLiteTaskStore.in_dir(data_dir)
     engine = TaskEngine(ZhiqiteClient(base_url=backend_url), store,
                         OutputWriter(data_dir / "outputs"), Keys(load_or_create_key(data_dir)),
-                        policy=PollPolicy().scaled(0.01))
+                        policy=PollPolicy().scaled(0.01), holder=replica_of(data_dir))
     request = parse_request(m.Text2ImageRequest, t2i(new_id("killed"), steps=150))
     handle = engine.submit(request, owner="owner-a")
     while not store.get(handle.task_id).submitted:  # type: ignore[union-attr]

@@ -14,6 +14,7 @@ retried under the same task id (the service treats it as the same task), and on 
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -107,6 +108,9 @@ class PollPolicy:
     safety_cap: float = 600.0
     resubmit_delay: float = 5.0  # a submit that got no answer is sent again (same task id)
     deadline: float = 3600.0  # from submit to giving up on a final status
+    # a replica's hold on the tasks it follows (renewed at a third of it): when it dies,
+    # another replica takes them over after this (`TaskEngine.resume`)
+    lease: float = 60.0
 
     def scaled(self, factor: float) -> PollPolicy:
         """Every duration times `factor` (tests run a fast offline backend)."""
@@ -183,7 +187,8 @@ class TaskEngine:
                  keys: Keys, *, public_url: str | None = None,
                  policy: PollPolicy | None = None, downloader: Downloader | None = None,
                  clock: Callable[[], float] = time.time,
-                 model_hash: Callable[[str], str | None] | None = None) -> None:
+                 model_hash: Callable[[str], str | None] | None = None,
+                 holder: str | None = None) -> None:
         self.client, self.store, self.keys = client, store, keys
         self.public_url = public_url.rstrip("/") if public_url else None
         self.policy = policy or PollPolicy()
@@ -194,6 +199,10 @@ class TaskEngine:
         self._registry_lock = threading.Lock()
         self._stopping = threading.Event()
         self.bell = Doorbell()  # rung with a task's id and its owner at each of its changes
+        # this replica, as the store's leases name it: a restart of the same replica takes
+        # its tasks back at once, another waits for their leases to end
+        self.holder = holder or secrets.token_hex(8)
+        self._adopting = threading.Lock()  # a submit's new row vs. a resume's sweep
 
     @property
     def mode(self) -> DeliveryMode:
@@ -222,11 +231,12 @@ class TaskEngine:
                             own_key=own_key, meta=dict(meta or {}))
         if self.store.get(request.task_id) is not None:
             raise ValueError(f"task id {request.task_id} is already used")
-        record = self.store.create(record)
-        live = self._adopt(record)
+        with self._adopting:
+            record = self.store.create(record, holder=self.holder, lease=self.policy.lease)
+            live = self._adopt(record)
         live.client = client if own_key else None
         live.charge = charge
-        self._start(live)
+        self._start(live, leased=True)
         self.bell.ring(record.id, owner)  # a new task in the owner's queue
         return TaskHandle(self, record.id, owner)
 
@@ -252,42 +262,76 @@ class TaskEngine:
                 self._live[record.id] = live
             return live
 
-    def _start(self, live: _Live) -> None:
+    def _start(self, live: _Live, *, leased: bool = False) -> None:
+        """Follow the task in a thread of its own, unless it is followed already, here or (its
+        lease held by another replica) elsewhere. `leased`: this replica holds it already."""
         with self._registry_lock:
             if live.final or (live.thread and live.thread.is_alive()):
                 return
+            if not leased and not self.store.acquire(live.id, self.holder, self.policy.lease):
+                return  # another replica follows it; `sweep` takes it if that one dies
             live.thread = threading.Thread(target=self._follow, args=(live,), daemon=True,
                                            name=f"task-{live.id}")
             live.thread.start()
 
     def resume(self) -> int:
-        """Follow every unfinished task of the store again (after a restart or crash)."""
+        """Follow again every unfinished task of the store that no other replica follows
+        (after a restart or a crash; `sweep` calls it now and then for a replica that
+        died)."""
         count = 0
         for record in self.store.unfinished():
-            if record.id in self._live:
-                continue
-            record = self.store.update(record.id, resumed=record.resumed + 1)
-            live = self._adopt(record)
+            with self._adopting:
+                known = self._live.get(record.id)  # followed here, or only watched here
+                if (known is not None and (known.final or (known.thread is not None
+                                                           and known.thread.is_alive()))) \
+                        or self._stopping.is_set() \
+                        or not self.store.acquire(record.id, self.holder, self.policy.lease):
+                    continue
+                record = self.store.update(record.id, resumed=record.resumed + 1)
+                live = self._adopt(record)
             live.resumed = True
             live.last_poll = float("-inf")  # we were away: ask at once, a callback may be lost
-            self._start(live)
+            self._start(live, leased=True)
             count += 1
         if count:
             log.info("resumed %d unfinished task(s)", count)
         return count
 
+    def sweep(self, every: float | None = None) -> threading.Thread:
+        """`resume` every `every` seconds (half the lease) in the background, until shutdown:
+        the tasks of a replica that died are followed again once their leases end."""
+        every = every if every is not None else self.policy.lease / 2
+
+        def run() -> None:
+            while not self._stopping.wait(every):
+                try:
+                    self.resume()
+                except Exception:  # the database away a moment: the next sweep tries again
+                    log.warning("the sweep for unfollowed tasks failed", exc_info=True)
+
+        thread = threading.Thread(target=run, daemon=True, name="task-sweep")
+        thread.start()
+        return thread
+
     def shutdown(self, timeout: float = 5.0) -> None:
-        """Stop following (tasks stay unfinished in the store; `resume` picks them up)."""
+        """Stop following (tasks stay unfinished in the store, their leases let go: `resume`
+        here or in another replica picks them up)."""
         self._stopping.set()
         for live in list(self._live.values()):
             live.wake.set()
         for live in list(self._live.values()):
             if live.thread:
                 live.thread.join(timeout)
+            if not live.final:
+                try:
+                    self.store.release(live.id, self.holder)
+                except Exception:  # a store already gone: the lease ends on its own
+                    log.warning("could not let go of task %s", live.id, exc_info=True)
 
     # --- following --------------------------------------------------------------------------
 
     def _follow(self, live: _Live) -> None:
+        renew_at = self.clock() + self.policy.lease / 3
         try:
             while not live.final and not self._stopping.is_set():
                 live.wake.clear()
@@ -295,13 +339,18 @@ class TaskEngine:
                 if now >= live.deadline:
                     self._time_out(live)
                     return
+                if now >= renew_at:
+                    if not self.store.renew(live.id, self.holder, self.policy.lease):
+                        self._let_go(live)  # this replica stalled past its lease: another
+                        return              # follows the task now
+                    renew_at = now + self.policy.lease / 3
                 due = live.next_submit_at if not live.submitted else self._next_poll_at(live)
                 if live.own_key and live.client is None:
                     due = live.deadline  # no key to ask with: a callback or its owner wakes it
                 if now >= due:
                     self._submit(live) if not live.submitted else self._poll(live)
                     continue
-                live.wake.wait(min(due, live.deadline) - now)
+                live.wake.wait(min(due, live.deadline, renew_at) - now)
         except Exception:  # a bug must not leave the task silently unfinished
             log.exception("following task %s failed", live.id)
             self._finish(live, TaskState.FAILED, error=Msg("task.reason.internal_error"),
@@ -501,6 +550,14 @@ class TaskEngine:
             with self._registry_lock:
                 if self._live.get(live.id) is live:
                     del self._live[live.id]
+
+    def _let_go(self, live: _Live) -> None:
+        """Another replica took the task over (this one held it past its lease: a pause of the
+        process, the database away): this one stops following it, nothing stored."""
+        log.warning("task %s is followed by another app replica now", live.id)
+        with self._registry_lock:
+            if self._live.get(live.id) is live:
+                del self._live[live.id]
 
     def _time_out(self, live: _Live) -> None:
         # one last look (the app may have been down when it finished), never with another key

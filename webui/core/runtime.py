@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import logging
 import os
+import socket
 import tempfile
 import threading
 from collections.abc import Mapping
@@ -86,6 +87,9 @@ class Settings:
     # the PostgreSQL store's URL (several replicas share it); None: SQLite in data_dir. Never
     # in a repr or a message: it may hold a password.
     database_url: str | None = field(default=None, repr=False)
+    # this replica in the store's leases (the tasks it follows); None: the host name and the
+    # data dir, the same across its restarts
+    replica_id: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *,
@@ -110,6 +114,9 @@ class Settings:
             if not database_url.startswith(("postgresql://", "postgres://")):
                 raise SettingError(Msg("runtime.database_url", name=DATABASE_URL_VAR))
             values["database_url"] = database_url
+        replica = env.get("ZHIQITE_REPLICA_ID", "").strip()
+        if replica:
+            values["replica_id"] = replica[:200]
         tags = env.get("ZHIQITE_TAGS_CSV", "").strip()
         if tags:
             if not Path(tags).is_file():
@@ -187,7 +194,9 @@ class Runtime:
         self.catalog = Catalog(client)  # the lists as the app's own key sees them
         self.engine = TaskEngine(client, self.store, self.writer, self.keys,
                                  public_url=settings.public_url, policy=policy,
-                                 model_hash=self.catalog.model_hash)
+                                 model_hash=self.catalog.model_hash,
+                                 holder=settings.replica_id or
+                                 f"{socket.gethostname()}:{settings.data_dir.resolve()}")
         # Uploads are served by the app itself unless S3-compatible storage is configured.
         self.public_url = settings.public_url  # where the service reaches this app
         self.local_host = LocalImageHost(settings.data_dir / "uploads", lambda: self.public_url)

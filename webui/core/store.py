@@ -114,7 +114,11 @@ class Style:
 
 
 class TaskStore(Protocol):
-    def create(self, record: TaskRecord) -> TaskRecord: ...
+    def create(self, record: TaskRecord, *, holder: str | None = None,
+               lease: float = 0.0) -> TaskRecord: ...
+    def acquire(self, task_id: str, holder: str, lease: float) -> bool: ...
+    def renew(self, task_id: str, holder: str, lease: float) -> bool: ...
+    def release(self, task_id: str, holder: str) -> None: ...
     def get(self, task_id: str, owner: str | None = None) -> TaskRecord | None:
         """`owner=None` only for the engine itself (callbacks, resume)."""
     def update(self, task_id: str, **changes: Any) -> TaskRecord: ...
@@ -242,7 +246,9 @@ SHARE_TOKEN_BYTES = 24  # 192 random bits, 32 URL-safe characters
 _DAMAGED = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
 
 _ADDED_COLUMNS = {"own_key": "INTEGER NOT NULL DEFAULT 0", "meta": "TEXT NOT NULL DEFAULT '{}'",
-                  "error_msg": "TEXT"}
+                  "error_msg": "TEXT",
+                  # the app replica following the task, until when (`SqlTaskStore.acquire`)
+                  "lease_holder": "TEXT", "lease_until": "DOUBLE PRECISION"}
 def _stored_msg(text: str | None) -> Msg | None:
     if not text:
         return None
@@ -308,10 +314,14 @@ class SqlTaskStore:
 
     # --- the interface ----------------------------------------------------------------------
 
-    def create(self, record: TaskRecord) -> TaskRecord:
+    def create(self, record: TaskRecord, *, holder: str | None = None,
+               lease: float = 0.0) -> TaskRecord:
+        """A new task row; `holder` follows it, leased for `lease` seconds (see `acquire`)."""
         now = self._clock()
         record = replace(record, created_at=record.created_at or now, updated_at=now)
         row = self._to_row(record)
+        if holder is not None:
+            row.update(lease_holder=holder, lease_until=now + lease)
         names = ", ".join(row)
         marks = ", ".join(f":{name}" for name in row)
         with self._transaction() as db:
@@ -363,6 +373,33 @@ class SqlTaskStore:
             if image is not None and image.shown:
                 return record, image
         return None
+
+    # --- leases: one replica follows a task ------------------------------------------------
+
+    def acquire(self, task_id: str, holder: str, lease: float) -> bool:
+        """Lease the task to `holder` for `lease` seconds, unless another holder's lease runs:
+        of several app replicas resuming unfinished tasks, one follows each (a replica that
+        died lets go when its lease ends; its next start, the same holder, takes them back at
+        once). False: another follows it."""
+        now = self._clock()
+        with self._transaction() as db:
+            return db.execute(
+                "UPDATE tasks SET lease_holder = ?, lease_until = ? WHERE id = ? AND "
+                "(lease_holder IS NULL OR lease_holder = ? OR lease_until < ?)",
+                [holder, now + lease, task_id, holder, now]).rowcount > 0
+
+    def renew(self, task_id: str, holder: str, lease: float) -> bool:
+        """The holder's lease again for `lease` seconds; False when it is no longer theirs."""
+        with self._transaction() as db:
+            return db.execute(
+                "UPDATE tasks SET lease_until = ? WHERE id = ? AND lease_holder = ?",
+                [self._clock() + lease, task_id, holder]).rowcount > 0
+
+    def release(self, task_id: str, holder: str) -> None:
+        """The holder stops following the task: another replica may take it at once."""
+        with self._transaction() as db:
+            db.execute("UPDATE tasks SET lease_holder = NULL, lease_until = NULL "
+                       "WHERE id = ? AND lease_holder = ?", [task_id, holder])
 
     def add_billed(self, task_id: str, calls: int = 1) -> None:
         with self._transaction() as db:
