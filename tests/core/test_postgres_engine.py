@@ -4,11 +4,12 @@ visitors at once, callbacks, and a restart that resumes from the shared database
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from tests.core.conftest import OWNER, Rig
+from tests.core.conftest import FAST_POLICY, OWNER, Rig, replica_of
 from tests.core.test_engine import assert_saved, many_visitors_at_once, wait_submitted
 from tests.core.test_restart import SLOW, stopped_then_resumed
 from tests.helpers.offline import stats
@@ -105,3 +106,50 @@ def test_a_dead_replicas_task_is_taken_over_when_its_lease_ends(
         assert stats(fresh_offline)["tasks_started"] == 1
     finally:
         b.close()
+
+
+def listening_rig(backend: OfflineServer, data_dir: Path, url: str, mode: str = "poll") -> Rig:
+    """A replica on the shared database that hears the others' changes."""
+    rig = Rig(backend, data_dir, mode=mode, store=PostgresTaskStore(url),
+              policy=replace(FAST_POLICY, safety_first=10.0))  # callbacks, not safety polls
+    assert rig.engine.listen()
+    return rig
+
+
+@pytest.mark.parametrize("fresh_offline", SLOW, indirect=True)
+@pytest.mark.parametrize("mode", ["callback", "poll"])
+def test_a_visitor_on_another_replica_sees_the_task_go_on_and_end(
+        fresh_offline: OfflineServer, tmp_path: Path, postgres_url: str, mode: str) -> None:
+    """Replica A follows the task (its callback reaches A); a visitor watching from replica B,
+    which does not follow it, sees its progress and its end (NOTIFY from A, LISTEN in B:
+    without them B's visitor would wait for ever)."""
+    a = listening_rig(fresh_offline, tmp_path / "a", postgres_url, mode)
+    b = listening_rig(fresh_offline, tmp_path / "b", postgres_url)
+    try:
+        handle = a.submit(steps=150)
+        wait_submitted(a, handle.task_id)
+        seen = list(b.engine.events(handle.task_id, OWNER, preview_interval=None, timeout=15))
+        assert seen[-1].final and seen[-1].state == TaskState.SUCCEEDED
+        assert [image.path for image in seen[-1].images] == \
+            [image.path for image in a.store.get(handle.task_id).images]  # type: ignore[union-attr]
+        if mode == "poll":  # A's polls learn the progress (in callback mode only the end)
+            assert any(e.state == TaskState.GENERATING and e.progress for e in seen[:-1])
+        holder = b.store._read("SELECT lease_holder FROM tasks WHERE id = ?",
+                               [handle.task_id]).fetchone()[0]
+        assert holder == replica_of(tmp_path / "a")  # B never followed it
+        assert stats(fresh_offline)["tasks_started"] == 1
+    finally:
+        a.close()
+        b.close()
+
+
+def test_replicas_share_the_apps_secret(postgres_url: str) -> None:
+    """Owner keys, callback tokens and visitor ids must match on whichever replica a request
+    reaches: the secret is the database's, made once."""
+    first, second = PostgresTaskStore(postgres_url), PostgresTaskStore(postgres_url)
+    try:
+        key = first.shared_key(32)
+        assert len(key) == 32 and second.shared_key(32) == key
+    finally:
+        first.close()
+        second.close()

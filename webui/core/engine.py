@@ -125,7 +125,8 @@ class _Live:
     """A task followed by this process: its lock, wake-up, watchers and latest snapshot."""
 
     def __init__(self, record: TaskRecord, request: Any, mode: DeliveryMode, deadline: float,
-                 policy: PollPolicy, now: float, bell: Doorbell) -> None:
+                 policy: PollPolicy, now: float, bell: Doorbell,
+                 announce: Callable[[str, str], None] | None = None) -> None:
         self.id, self.kind, self.owner = record.id, record.kind, record.owner
         self.request = request
         self.mode = mode
@@ -137,6 +138,7 @@ class _Live:
         self.wake = threading.Event()
         self.channel = Channel(TaskEvent.from_record(record))
         self.bell = bell
+        self.announce = announce  # to the other replicas (a shared store), or None
         self.watchers: dict[int, Callable[[], PreviewSchedule | None]] = {}
         self.previews = 0  # status queries made for watchers (their gaps grow with it)
         self.last_poll = now
@@ -156,6 +158,8 @@ class _Live:
         """A new snapshot for the task's watchers, and a ring for batch and queue watchers."""
         self.channel.publish(event)
         self.bell.ring(self.id, self.owner)
+        if self.announce is not None:
+            self.announce(self.id, self.owner)
 
     @property
     def tool_code(self) -> str | None:
@@ -202,6 +206,7 @@ class TaskEngine:
         # this replica, as the store's leases name it: a restart of the same replica takes
         # its tasks back at once, another waits for their leases to end
         self.holder = holder or secrets.token_hex(8)
+        self._announce: Callable[[str, str], None] | None = None  # see `listen`
         self._adopting = threading.Lock()  # a submit's new row vs. a resume's sweep
 
     @property
@@ -258,7 +263,7 @@ class TaskEngine:
                 request = ENDPOINTS[record.kind].request.model_validate(record.request)
                 mode = DeliveryMode(record.mode) if self.public_url else DeliveryMode.POLL
                 live = _Live(record, request, mode, record.created_at + self.policy.deadline,
-                             self.policy, self.clock(), self.bell)
+                             self.policy, self.clock(), self.bell, self._announce)
                 self._live[record.id] = live
             return live
 
@@ -296,6 +301,47 @@ class TaskEngine:
         if count:
             log.info("resumed %d unfinished task(s)", count)
         return count
+
+    def listen(self) -> bool:
+        """With a store shared by several replicas (PostgreSQL): announce each change of a
+        task to the others, and hear theirs: a task followed by another replica (its callback
+        reached that one) shows its progress and its end to the visitors watching from here,
+        and a task that another replica finished stops being followed here. False: the store
+        is this process's own (SQLite), there is nobody to tell."""
+        listen = getattr(self.store, "listen", None)
+        announce = getattr(self.store, "announce", None)
+        if listen is None or announce is None:
+            return False
+
+        def told(task_id: str, owner: str) -> None:
+            try:
+                announce(task_id, owner, self.holder)
+            except Exception:  # the others learn it at their next look at the store
+                log.warning("could not announce a change of task %s", task_id, exc_info=True)
+
+        self._announce = told
+        listen(self.holder, self._heard)
+        return True
+
+    def _heard(self, task_id: str, owner: str) -> None:
+        """Another replica changed the task's row."""
+        live = self._live.get(task_id)
+        if live is not None and not live.final:
+            record = self.store.get(task_id)
+            followed_here = live.thread is not None and live.thread.is_alive()
+            if record is not None and (record.is_final or not followed_here):
+                with live.lock:
+                    if live.final:  # finished here meanwhile
+                        return
+                    live.channel.publish(TaskEvent.from_record(record))
+                    if record.is_final:  # a callback that reached another replica
+                        live.final = True
+                        live.wake.set()
+                if record.is_final:
+                    with self._registry_lock:
+                        if self._live.get(task_id) is live:
+                            del self._live[task_id]
+        self.bell.ring(task_id, owner)  # the owner's queue strip reads the store again
 
     def sweep(self, every: float | None = None) -> threading.Thread:
         """`resume` every `every` seconds (half the lease) in the background, until shutdown:

@@ -19,7 +19,7 @@ from webui.api.client import ENV_VARS, ZhiqiteClient
 from webui.core.catalog import Catalog
 from webui.core.engine import PollPolicy, TaskEngine
 from webui.core.hosting import ImageHost, LocalImageHost, S3ImageHost, s3_host_from_env
-from webui.core.keys import Keys, load_or_create_key
+from webui.core.keys import KEY_BYTES, Keys, load_or_create_key
 from webui.core.outputs import OutputWriter
 from webui.core.sources import Sources
 from webui.core.store import SQLiteTaskStore, SqlTaskStore
@@ -189,7 +189,10 @@ class Runtime:
         self.client = client
         self.offline = offline  # the embedded OfflineServer, when used
         self.store = open_store(settings)
-        self.keys = Keys(load_or_create_key(settings.data_dir))
+        # the app's secret: the replicas' shared one when the store is shared
+        shared_key = getattr(self.store, "shared_key", None)
+        self.keys = Keys(shared_key(KEY_BYTES) if shared_key is not None
+                         else load_or_create_key(settings.data_dir))
         self.writer = OutputWriter(settings.outputs_dir)
         self.catalog = Catalog(client)  # the lists as the app's own key sees them
         self.engine = TaskEngine(client, self.store, self.writer, self.keys,

@@ -2,16 +2,23 @@
 `ZHIQITE_DATABASE_URL=postgresql://user:password@host/db`. The SQL is the SQLite store's
 (`store.SqlTaskStore`); this gives it psycopg 3's connection pool, the parameter style
 psycopg reads, and writers one at a time (a transaction-level advisory lock, as SQLite's
-BEGIN IMMEDIATE does for one file)."""
+BEGIN IMMEDIATE does for one file). A change of a task is announced to the other replicas
+with NOTIFY (`announce`, `listen`): a callback that reached one wakes the visitors watching
+from another."""
 
 from __future__ import annotations
 
+import json
+import logging
 import re
+import secrets
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from psycopg import Cursor
 from psycopg_pool import ConnectionPool, PoolTimeout
 
@@ -20,6 +27,9 @@ from webui.core.store import _ADDED_COLUMNS, _SCHEMA, SqlTaskStore
 # advisory lock keys (any two numbers of our own)
 SCHEMA_LOCK = 0x5A51_0001  # one replica creates or migrates the tables at a time
 WRITE_LOCK = 0x5A51_0002  # writers one at a time: a read-modify-write loses no update
+CHANNEL = "zhiqite_tasks"  # NOTIFY's channel: {"task": id, "owner": key, "by": replica}
+RELISTEN_SECONDS = 2.0  # after the listening connection broke
+log = logging.getLogger(__name__)
 _PARAMETER = re.compile(r"\?|(?<!:):(\w+)")  # SQLite's `?` and `:name`
 
 
@@ -80,6 +90,8 @@ class PostgresTaskStore(SqlTaskStore):
     def __init__(self, url: str, *, clock: Any = time.time, max_connections: int = 10,
                  connect_timeout: float = 15.0) -> None:
         self._clock = clock
+        self._url = url
+        self._closed = threading.Event()
         self._pool = ConnectionPool(url, min_size=1, max_size=max_connections, open=True,
                                     kwargs={"autocommit": True, "row_factory": _row_factory})
         try:
@@ -112,5 +124,60 @@ class PostgresTaskStore(SqlTaskStore):
             connection.execute("SELECT pg_advisory_xact_lock(%s)", [WRITE_LOCK])
             yield Writer(connection)
 
+    def shared_key(self, size: int) -> bytes:
+        """The app's secret, the same for every replica (owner keys, callback tokens, sealed
+        keys and visitor ids must match whichever replica a request reaches): made by the
+        first replica, kept in the database instead of `<data dir>/app.key`."""
+        with self._pool.connection() as connection, connection.transaction():
+            connection.execute("CREATE TABLE IF NOT EXISTS app_secret "
+                               "(id INTEGER PRIMARY KEY, secret BYTEA NOT NULL)")
+            connection.execute("INSERT INTO app_secret (id, secret) VALUES (1, %s) "
+                               "ON CONFLICT DO NOTHING", [secrets.token_bytes(size)])
+            return bytes(connection.execute(
+                "SELECT secret FROM app_secret WHERE id = 1").fetchone()[0])
+
+    def announce(self, task_id: str, owner: str, holder: str) -> None:
+        """Tell the other replicas that the task's row changed (`holder`: this replica, which
+        does not need telling)."""
+        payload = json.dumps({"task": task_id, "owner": owner, "by": holder})
+        with self._pool.connection() as connection:
+            connection.execute("SELECT pg_notify(%s, %s)", [CHANNEL, payload])
+
+    def listen(self, holder: str, heard: Callable[[str, str], None]) -> threading.Thread:
+        """Call `heard(task id, owner)` for each change another replica announces, from a
+        thread of its own with a connection of its own (LISTEN), until `close`; a broken
+        connection is made again."""
+        def run() -> None:
+            while not self._closed.is_set():
+                try:
+                    with psycopg.connect(self._url, autocommit=True) as connection:
+                        connection.execute(f"LISTEN {CHANNEL}")
+                        while not self._closed.is_set():  # a look at `close` each second
+                            for note in connection.notifies(timeout=1.0):
+                                self._hear(note.payload, holder, heard)
+                except Exception:  # the database away a moment: listen again
+                    if not self._closed.is_set():
+                        log.warning("listening for other replicas' changes failed; again in "
+                                    "%.0f s", RELISTEN_SECONDS, exc_info=True)
+                        self._closed.wait(RELISTEN_SECONDS)
+
+        thread = threading.Thread(target=run, daemon=True, name="store-listen")
+        thread.start()
+        return thread
+
+    @staticmethod
+    def _hear(payload: str, holder: str, heard: Callable[[str, str], None]) -> None:
+        try:
+            note = json.loads(payload)
+            task_id, owner, by = note["task"], note["owner"], note["by"]
+        except (ValueError, KeyError, TypeError):
+            return  # not ours
+        if by != holder and isinstance(task_id, str) and isinstance(owner, str):
+            try:
+                heard(task_id, owner)
+            except Exception:
+                log.exception("a change of task %s heard from another replica failed", task_id)
+
     def close(self) -> None:
+        self._closed.set()  # the listening thread ends within a second
         self._pool.close()

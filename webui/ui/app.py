@@ -400,8 +400,8 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
     if public != settings.public_url:
         runtime.set_public_url(public)
     resumed = runtime.engine.resume()
-    if settings.database_url:  # other replicas may share the store: take over a dead one's
-        runtime.engine.sweep()
+    if runtime.engine.listen():  # other replicas may share the store: hear their changes,
+        runtime.engine.sweep()   # take over a dead one's tasks
     url = local_url.rstrip("/") if host not in ("0.0.0.0", "::") else loopback
     if not quiet:
         backend = ("offline demo backend (synthetic images; set ZHIQITE_APPCODE for the real "
