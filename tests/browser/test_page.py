@@ -213,6 +213,23 @@ def test_on_a_phone_every_tab_is_reachable_and_the_mask_is_painted_by_finger(
         context.close()
 
 
+def test_the_more_tabs_menu_stays_open_after_a_tap(browser: Any, app: Launched) -> None:
+    """The working state is written 0.1 s after any input (assets/work_save.js): by an input
+    event, since a click would close Gradio's "More tabs" menu (it did, under a finger)."""
+    context, page = open_page(browser, app, viewport={"width": 390, "height": 844},
+                              is_mobile=True, has_touch=True)
+    try:
+        page.get_by_role("button", name="More tabs").tap()
+        history = page.get_by_role("button", name="History", exact=True)
+        history.wait_for()
+        page.wait_for_timeout(600)  # past the save
+        assert history.is_visible()
+        history.tap()
+        page.locator("#history_rows").wait_for()
+    finally:
+        context.close()
+
+
 def test_on_a_phone_history_keeps_to_the_screen(browser: Any, app: Launched) -> None:
     """390x844: History's table fits (its wide columns go), and opening a row does not shift
     the page sideways (it did: a 438 px table moved the container 45 px)."""

@@ -7,7 +7,7 @@ Kept in one `gr.BrowserState` (localStorage, encrypted) as a JSON string
 script): no request reaches the server, however fast the visitor types.
 
 - Every plain field (not the uploaded images) is written 0.1 s after any input of the
-  visitor's on the page (`assets/work_save.js` clicks the hidden
+  visitor's on the page (`assets/work_save.js` writes the hidden box
   `#zq_work_save`; edits within the 0.1 s are written together, and a page going to the
   background writes at once) and on Generate. One event with one trigger, not an `.input`
   per field: Gradio's page matches every component against every event's triggers at each
@@ -39,7 +39,7 @@ MAX_STORED = 200_000  # characters of the whole JSON; more is junk
 MAX_TEXT = 20_000  # characters of one text field
 MAX_PICKS = 64  # items of a multiselect dropdown
 TOPBAR = "topbar"
-SAVE_BUTTON = "zq_work_save"  # its click writes the state (assets/work_save.js)
+SAVE_FIELD = "zq_work_save"  # a change of it writes the state (assets/work_save.js)
 
 # (group, field) per value; `(state, ...values) => state`, merged into the stored map
 _MERGE_JS = """(keys) => (state, ...values) => {
@@ -178,9 +178,10 @@ def build_working_state(ctx: Any, groups: Mapping[str, Mapping[str, Any]],
                 if n not in prefs]
     keys = [(g, n) for g, n, _ in snapshot]
     components = [c for _, _, c in snapshot]
-    # clicked by assets/work_save.js after the visitor's edits
-    save = gr.Button("Save the working state", visible="hidden", elem_id=SAVE_BUTTON)
-    triggers = [save.click] + [b.click for b in generate_buttons]
+    # written by assets/work_save.js after the visitor's edits
+    save = gr.Textbox("", visible="hidden", interactive=True, elem_id=SAVE_FIELD,
+                      label="Save the working state")
+    triggers = [save.change] + [b.click for b in generate_buttons]
     gr.on(triggers, fn=None, js=_script(_MERGE_JS, keys), inputs=[state, *components],
           outputs=state, show_progress="hidden", queue=False)
     for group, fields in work.groups.items():
