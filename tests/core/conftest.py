@@ -66,8 +66,7 @@ class Rig:
         if self.server:
             self.server.stop()
         self.client.close()
-        if hasattr(self.store, "close"):
-            self.store.close()
+        self.store.close()
 
 
 @pytest.fixture

@@ -262,5 +262,4 @@ class Runtime:
         self.client.close()
         if self.offline is not None:
             self.offline.stop()
-        if hasattr(self.store, "close"):  # the PostgreSQL store's connection pool
-            self.store.close()
+        self.store.close()

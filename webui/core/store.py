@@ -283,6 +283,9 @@ class SqlTaskStore:
     def _transaction(self) -> Any:
         raise NotImplementedError
 
+    def close(self) -> None:
+        """Let go of the connections (SQLite's are per thread: nothing to do)."""
+
     # --- rows -------------------------------------------------------------------------------
 
     @staticmethod
