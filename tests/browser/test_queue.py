@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from tests.browser.test_txt2img import set_number
+from tests.helpers.waiting import wait_until
 from webui.core.infotext import parse
 from webui.ui.app import Launched
 
@@ -37,16 +38,6 @@ def rows(app: Launched, prompt: str) -> list[dict[str, Any]]:
                        "ORDER BY created_at", [prompt]).fetchall()
     return [{"id": r["id"], "state": r["state"], "request": json.loads(r["request"]),
              "meta": json.loads(r["meta"]), "owner": r["owner"]} for r in found]
-
-
-def wait_until(check: Any, seconds: float = 30.0) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 def small(page: Any, steps: int) -> None:
