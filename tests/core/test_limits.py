@@ -3,6 +3,11 @@ the whole deployment; signed visitor ids; bounded records; login throttling."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,18 +15,22 @@ import pytest
 from tests.helpers.aio import run
 from webui.api.client import ZhiqiteClient
 from webui.api.errors import ConfigurationError
+from webui.api.models import TaskState
 from webui.core.http_guards import LoginThrottle
 from webui.core.keys import Keys
 from webui.core.limits import (
     BoundedMap,
     Limiter,
     Limits,
+    MemoryBook,
     Quota,
     RateLimited,
     Scope,
     Window,
     client_address,
 )
+from webui.core.limits_sql import SqlLimitBook
+from webui.core.store import SQLiteTaskStore, SqlTaskStore, TaskRecord
 from webui.core.visitors import Credentials, Visitors
 
 KEY = b"k" * 32
@@ -33,6 +42,33 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+MakeLimiter = Callable[..., Limiter]
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def make_limiter(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MakeLimiter]:
+    """Limiters counting in memory (one replica) or in a store's database (every replica):
+    the same limits must hold in each."""
+    stores: list[SqlTaskStore] = []
+    if request.param == "sqlite":
+        stores.append(SQLiteTaskStore.in_dir(tmp_path))
+    elif request.param == "postgres":
+        from webui.core.store_postgres import PostgresTaskStore
+
+        stores.append(PostgresTaskStore(request.getfixturevalue("postgres_url")))
+
+    def make(limits: Limits, *, clock: Callable[[], float] | None = None,
+             is_running: Callable[[str], bool] | None = None) -> Limiter:
+        clock = clock or Clock()
+        if not stores:
+            return Limiter(limits, clock=clock, is_running=is_running)
+        return Limiter(limits, clock=clock, book=SqlLimitBook(stores[0], clock=clock))
+
+    yield make
+    for store in stores:
+        store.close()
 
 
 def test_visitor_ids_are_signed_and_forged_ones_refused() -> None:
@@ -62,14 +98,16 @@ def test_sealed_values_open_only_for_their_visitor_and_app() -> None:
         assert keys.unseal("remembered-key", "visitor-a-0123456789", junk) is None
 
 
-def test_fresh_visitor_ids_do_not_skip_the_address_and_deployment_limits() -> None:
+def test_fresh_visitor_ids_do_not_skip_the_address_and_deployment_limits(
+        make_limiter: MakeLimiter) -> None:
     """The attack: a fresh visitor id per request made 10 tasks in 8 s past a per-visitor
     limit. Each scope counts on its own, so minting ids buys nothing."""
     clock = Clock()
     running: set[str] = set()
-    limiter = Limiter(Limits(visitor=Quota(tasks_per_minute=2), address=Quota(tasks_per_minute=3),
-                             deployment=Quota(tasks_per_minute=5)),
-                      clock=clock, is_running=running.__contains__)
+    limiter = make_limiter(Limits(visitor=Quota(tasks_per_minute=2),
+                                  address=Quota(tasks_per_minute=3),
+                                  deployment=Quota(tasks_per_minute=5)),
+                           clock=clock, is_running=running.__contains__)
     for n in range(3):
         limiter.admit_task(f"minted-{n}", "203.0.113.9")
     with pytest.raises(RateLimited, match="from your network address") as refused:
@@ -83,10 +121,10 @@ def test_fresh_visitor_ids_do_not_skip_the_address_and_deployment_limits() -> No
     limiter.admit_task("minted-4", "203.0.113.9")
 
 
-def test_tasks_at_once_are_admitted_atomically() -> None:
+def test_tasks_at_once_are_admitted_atomically(make_limiter: MakeLimiter) -> None:
     """30 concurrent generates from one visitor: only the limit's worth is admitted, even
     while none of them has a task id yet (they are still being sent)."""
-    limiter = Limiter(Limits(visitor=Quota(concurrent_tasks=2)), is_running=lambda _: True)
+    limiter = make_limiter(Limits(visitor=Quota(concurrent_tasks=2)), is_running=lambda _: True)
     admitted, refused = [], 0
     for _ in range(30):
         try:
@@ -98,10 +136,11 @@ def test_tasks_at_once_are_admitted_atomically() -> None:
     limiter.admit_task("v", "a")
 
 
-def test_billed_calls_count_against_the_days_budget_and_stop_previews() -> None:
+def test_billed_calls_count_against_the_days_budget_and_stop_previews(
+        make_limiter: MakeLimiter) -> None:
     clock = Clock()
-    limiter = Limiter(Limits(visitor=Quota(calls_per_day=10), address=Quota(calls_per_day=15)),
-                      clock=clock)
+    limiter = make_limiter(Limits(visitor=Quota(calls_per_day=10),
+                                  address=Quota(calls_per_day=15)), clock=clock)
     ticket = limiter.admit_task("v", "a")
     for _ in range(9):  # the submit and status queries of a watched task
         ticket.charge()
@@ -133,17 +172,17 @@ def test_previews_stop_when_the_budget_is_spent() -> None:
     assert people.preview_schedule("v") is None  # watching no longer bills
 
 
-def test_list_calls_are_limited() -> None:
-    limiter = Limiter(Limits(visitor=Quota(list_calls_per_minute=2)))
+def test_list_calls_are_limited(make_limiter: MakeLimiter) -> None:
+    limiter = make_limiter(Limits(visitor=Quota(list_calls_per_minute=2)))
     limiter.admit_list_call("v", "a")
     limiter.admit_list_call("v", "a")
     with pytest.raises(RateLimited, match="list call"):
         limiter.admit_list_call("v", "a")
 
 
-def test_new_visitors_per_address() -> None:
+def test_new_visitors_per_address(make_limiter: MakeLimiter) -> None:
     clock = Clock()
-    limiter = Limiter(Limits(new_visitors_per_hour=3), clock=clock)
+    limiter = make_limiter(Limits(new_visitors_per_hour=3), clock=clock)
     assert all(limiter.admit_visitor("a", f"v{n}") for n in range(3))
     assert limiter.admit_visitor("a", "v1")  # the same one again
     assert not limiter.admit_visitor("a", "v3")
@@ -315,3 +354,143 @@ def test_failing_on_purpose_cannot_lock_the_owner_out() -> None:
     for n in range(200):
         _login(app, f"10.0.{n // 10}.{n % 10}")
     assert _login(app, "198.51.100.200")[0] == 400  # the owner's address: still asked
+
+
+# --- several replicas: the counts in the shared database (issue 23) ----------------------------
+
+
+@pytest.fixture
+def two_replicas(postgres_url: str) -> Iterator[tuple[SqlTaskStore, SqlTaskStore]]:
+    from webui.core.store_postgres import PostgresTaskStore
+
+    stores = (PostgresTaskStore(postgres_url), PostgresTaskStore(postgres_url))
+    yield stores
+    for store in stores:
+        store.close()
+
+
+def _task(store: SqlTaskStore, task_id: str, state: TaskState) -> None:
+    store.create(TaskRecord(id=task_id, kind="text2image", owner="o", request={}))
+    store.update(task_id, state=state)
+
+
+def test_the_limits_hold_for_the_replicas_together(
+        two_replicas: tuple[SqlTaskStore, SqlTaskStore]) -> None:
+    """A visitor whose requests reach replica A and replica B by turns gets one set of
+    limits, not one per replica."""
+    clock = Clock()
+    limits = Limits(visitor=Quota(tasks_per_minute=3, concurrent_tasks=2, calls_per_day=5),
+                    new_visitors_per_hour=2)
+    a, b = (Limiter(limits, clock=clock, book=SqlLimitBook(store, clock=clock))
+            for store in two_replicas)
+    first, second = a.admit_task("v", "addr"), b.admit_task("v", "addr")
+    with pytest.raises(RateLimited, match="at once"):
+        a.admit_task("v", "addr")  # two places, taken one on each replica
+    _task(two_replicas[0], "t-1", TaskState.GENERATING)
+    first.bind("t-1")
+    _task(two_replicas[1], "t-2", TaskState.GENERATING)
+    second.bind("t-2")
+    two_replicas[1].update("t-2", state=TaskState.SUCCEEDED)  # finished: its place is free
+    third = a.admit_task("v", "addr")
+    third.release()  # not sent after all: neither a place nor one of the minute's tasks
+    b.admit_task("v", "addr").release()
+    assert b.admit_task("v", "addr")  # the third task of the minute (t-1, t-2 and this)
+    two_replicas[0].update("t-1", state=TaskState.FAILED)
+    with pytest.raises(RateLimited, match="a minute"):
+        a.admit_task("v", "addr")
+    for _ in range(3):
+        first.charge()  # billed calls of a task followed by A
+    assert b.calls_left("v", "addr") == 2
+    second.charge(2)
+    assert a.calls_left("v", "addr") == 0
+    clock.now += 61
+    with pytest.raises(RateLimited, match="budget of 5 billed calls"):
+        b.admit_task("v", "addr")
+    assert a.admit_visitor("addr", "v1") and b.admit_visitor("addr", "v2")
+    assert not a.admit_visitor("addr", "v3") and b.admit_visitor("addr", "v1")
+
+
+def test_tasks_at_once_are_admitted_atomically_across_replicas(
+        two_replicas: tuple[SqlTaskStore, SqlTaskStore]) -> None:
+    """Four threads on two replicas race for three places: three are given."""
+    limiters = [Limiter(Limits(visitor=Quota(concurrent_tasks=3)), clock=time.time,
+                        book=SqlLimitBook(store)) for store in two_replicas]
+    admitted: list[Any] = []
+    start = threading.Barrier(4)
+
+    def race(limiter: Limiter) -> None:
+        start.wait()
+        for _ in range(10):
+            with contextlib.suppress(RateLimited):
+                admitted.append(limiter.admit_task("v", "addr"))
+
+    threads = [threading.Thread(target=race, args=(limiters[n % 2],)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(admitted) == 3
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_a_place_held_by_a_replica_that_died_while_sending_is_free_later(
+        database: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    from webui.core.limits_sql import RESERVATION_SECONDS
+
+    if database == "sqlite":
+        store: SqlTaskStore = SQLiteTaskStore.in_dir(tmp_path)
+    else:
+        from webui.core.store_postgres import PostgresTaskStore
+
+        store = PostgresTaskStore(request.getfixturevalue("postgres_url"))
+    try:
+        clock = Clock()
+        limiter = Limiter(Limits(visitor=Quota(concurrent_tasks=2)), clock=clock,
+                          book=SqlLimitBook(store, clock=clock))
+        limiter.admit_task("v", "a")  # a send that never ended (its replica was killed)
+        followed = limiter.admit_task("v", "a")
+        _task(store, "t-long", TaskState.QUEUED)
+        followed.bind("t-long")
+        clock.now += RESERVATION_SECONDS + 1
+        limiter.admit_task("v", "a")  # the dead send's place, free again
+        with pytest.raises(RateLimited, match="at once"):
+            limiter.admit_task("v", "a")  # the task still queued keeps its place
+    finally:
+        store.close()
+
+
+def test_the_databases_counts_are_pruned(tmp_path: Path) -> None:
+    """Counts out of their windows, tickets of finished tasks and old visitors are deleted
+    as the book is used: 2,000 minted visitors a day leave a day's rows, not more."""
+    from webui.core.limits_sql import PRUNE_EVERY
+
+    store = SQLiteTaskStore.in_dir(tmp_path)
+    clock = Clock()
+    limiter = Limiter(Limits(visitor=Quota(tasks_per_minute=1000), new_visitors_per_hour=5000),
+                      clock=clock, book=SqlLimitBook(store, clock=clock))
+    for n in range(2000):
+        limiter.admit_task(f"v{n}", f"10.0.{n // 250}.{n % 250}").release()
+        limiter.admit_visitor("10.0.0.1", f"v{n}")
+    clock.now += 86_401
+    for _ in range(PRUNE_EVERY + 1):
+        limiter.admit_task("late", "10.9.9.9").release()
+    tables = {name: store._read(f"SELECT COUNT(*) FROM {name}").fetchone()[0]
+              for name in ("rate_counts", "rate_tickets", "rate_seen")}
+    assert tables["rate_counts"] <= 3 and tables["rate_seen"] == 0, tables
+    assert tables["rate_tickets"] <= PRUNE_EVERY, tables
+    assert limiter.sizes()["visitor"] == 1
+
+
+def test_the_runtime_counts_in_the_database_when_replicas_share_it(
+        postgres_url: str, tmp_path: Path) -> None:
+    from webui.core.runtime import Runtime, Settings
+
+    shared = Runtime(Settings(data_dir=tmp_path / "a", database_url=postgres_url),
+                     ZhiqiteClient(base_url="http://127.0.0.1:9"))
+    alone = Runtime(Settings(data_dir=tmp_path / "b"), ZhiqiteClient(base_url="http://127.0.0.1:9"))
+    try:
+        assert isinstance(shared.limiter(Limits.shared()).book, SqlLimitBook)
+        assert isinstance(alone.limiter(Limits.shared()).book, MemoryBook)
+    finally:
+        shared.close()
+        alone.close()

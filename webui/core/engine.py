@@ -308,19 +308,17 @@ class TaskEngine:
         reached that one) shows its progress and its end to the visitors watching from here,
         and a task that another replica finished stops being followed here. False: the store
         is this process's own (SQLite), there is nobody to tell."""
-        listen = getattr(self.store, "listen", None)
-        announce = getattr(self.store, "announce", None)
-        if listen is None or announce is None:
+        if not self.store.serves_replicas:
             return False
 
         def told(task_id: str, owner: str) -> None:
             try:
-                announce(task_id, owner, self.holder)
+                self.store.announce(task_id, owner, self.holder)
             except Exception:  # the others learn it at their next look at the store
                 log.warning("could not announce a change of task %s", task_id, exc_info=True)
 
         self._announce = told
-        listen(self.holder, self._heard)
+        self.store.listen(self.holder, self._heard)
         return True
 
     def _heard(self, task_id: str, owner: str) -> None:

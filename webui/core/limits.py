@@ -2,9 +2,11 @@
 key: tasks a minute, tasks at once, billed calls a day, list calls (Test connection) a minute,
 and how many new visitors one address may start an hour.
 
-Every record is bounded in count and age (`BoundedMap`), so a flood of minted visitors or
-addresses costs a fixed amount of memory. Counts live in this process's memory: a restart
-starts them again (the store keeps each task's billed calls for the meter).
+The counts live in a `LimitBook`: this process's memory by default, where every record is
+bounded in count and age (`BoundedMap`, so a flood of minted visitors or addresses costs a
+fixed amount of memory) and a restart starts them again; with several replicas on PostgreSQL,
+the database (`limits_sql.SqlLimitBook`), so that they hold for all of them together. The
+store keeps each task's billed calls for the meter either way.
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from __future__ import annotations
 import enum
 import ipaddress
 import math
+import secrets
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from webui.messages import Msg
 
@@ -274,13 +278,27 @@ class DistinctPerHour:
             return True
 
 
+class Counter(enum.Enum):
+    """What a window counts: its period and how many buckets it is counted in."""
+
+    TASKS = ("tasks", 60.0, 12)
+    CALLS = ("calls", 86_400.0, 24)  # billed calls
+    LISTS = ("lists", 60.0, 12)  # Test connection and list refreshes
+
+    def __init__(self, label: str, period: float, slots: int) -> None:
+        self.label, self.period, self.slots = label, period, slots
+
+    @property
+    def slot(self) -> float:
+        return self.period / self.slots
+
+
 @dataclass
 class _Record:
     """One visitor's, one address's or the deployment's counters."""
 
-    tasks: Window = field(default_factory=lambda: Window(60.0))
-    calls: Window = field(default_factory=lambda: Window(86_400.0, slots=24))
-    lists: Window = field(default_factory=lambda: Window(60.0))
+    windows: dict[Counter, Window] = field(default_factory=lambda: {
+        counter: Window(counter.period, slots=counter.slots) for counter in Counter})
     running: set[Ticket] = field(default_factory=set)
 
 
@@ -295,9 +313,19 @@ class Ticket:
     admitted_at: float = 0.0
     task_id: str | None = None
     released: bool = False
+    id: str = field(default_factory=lambda: secrets.token_hex(12))
+
+    @property
+    def visitor(self) -> str:
+        return dict(self.keys)[Scope.VISITOR]
+
+    @property
+    def address(self) -> str:
+        return dict(self.keys)[Scope.ADDRESS]
 
     def bind(self, task_id: str) -> None:
         self.task_id = task_id
+        self.limiter.book.bind(self, task_id)
 
     def release(self) -> None:
         """Not sent after all (refused, or the upload failed): its place is free again, and
@@ -307,6 +335,96 @@ class Ticket:
     def charge(self, calls: int = 1) -> None:
         if self.metered:
             self.limiter._charge(self.keys, calls)
+
+
+class LimitView(Protocol):
+    """The counts inside one of the book's sessions (`LimitBook.session`)."""
+
+    def count(self, scope: Scope, key: str, counter: Counter, now: float) -> int: ...
+    def retry_after(self, scope: Scope, key: str, counter: Counter, now: float) -> float: ...
+    def add(self, scope: Scope, key: str, counter: Counter, when: float,
+            amount: int = 1) -> None: ...
+    def running(self, scope: Scope, key: str, now: float) -> int: ...
+    def hold(self, ticket: Ticket) -> None: ...
+    def release(self, ticket: Ticket) -> bool: ...
+
+
+class LimitBook(Protocol):
+    """Where the limiter's counts live: this process's memory (`MemoryBook`), or the database
+    every replica shares (`limits_sql.SqlLimitBook`). A session is atomic: what it reads
+    still holds when it adds."""
+
+    def session(self) -> AbstractContextManager[LimitView]: ...
+    def bind(self, ticket: Ticket, task_id: str) -> None: ...
+    def admit_visitor(self, address: str, visitor: str, limit: int, now: float) -> bool: ...
+    def sizes(self) -> dict[str, int]: ...
+
+
+class MemoryBook:
+    """The counts in this process's memory (one replica, or limits per replica): bounded in
+    count and age (`BoundedMap`); a restart starts them again. A ticket runs until it is
+    released or `is_running(its task)` says its task is no longer followed."""
+
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic,
+                 is_running: Callable[[str], bool] | None = None,
+                 max_records: int = MAX_RECORDS) -> None:
+        self.is_running = is_running or (lambda task_id: False)
+        self._lock = threading.Lock()
+        self._new_visitors: dict[int, DistinctPerHour] = {}
+        self._clock, self._max_records = clock, max_records
+        self._records: dict[Scope, BoundedMap[str, _Record]] = {
+            Scope.VISITOR: BoundedMap(max_records, 86_400.0, clock),
+            Scope.ADDRESS: BoundedMap(max_records, 86_400.0, clock),
+            Scope.DEPLOYMENT: BoundedMap(1, math.inf, clock),
+        }
+
+    @contextmanager
+    def session(self) -> Iterator[MemoryBook]:
+        with self._lock:
+            yield self
+
+    def _record(self, scope: Scope, key: str) -> _Record:
+        record = self._records[scope].get(key, _Record)
+        assert record is not None
+        return record
+
+    def count(self, scope: Scope, key: str, counter: Counter, now: float) -> int:
+        return self._record(scope, key).windows[counter].count(now)
+
+    def retry_after(self, scope: Scope, key: str, counter: Counter, now: float) -> float:
+        return self._record(scope, key).windows[counter].retry_after(now)
+
+    def add(self, scope: Scope, key: str, counter: Counter, when: float,
+            amount: int = 1) -> None:
+        self._record(scope, key).windows[counter].add(when, amount)
+
+    def running(self, scope: Scope, key: str, now: float) -> int:
+        record = self._record(scope, key)
+        record.running = {t for t in record.running if not t.released and (
+            t.task_id is None or self.is_running(t.task_id))}
+        return len(record.running)
+
+    def hold(self, ticket: Ticket) -> None:
+        for scope, key in ticket.keys:
+            self._record(scope, key).running.add(ticket)
+
+    def release(self, ticket: Ticket) -> bool:
+        return not ticket.released  # the ticket leaves the running sets at the next count
+
+    def bind(self, ticket: Ticket, task_id: str) -> None:
+        """Nothing to write: the ticket is in the running sets, `is_running` asks its task."""
+
+    def admit_visitor(self, address: str, visitor: str, limit: int, now: float) -> bool:
+        with self._lock:
+            seen = self._new_visitors.get(limit)
+            if seen is None:
+                seen = self._new_visitors[limit] = DistinctPerHour(
+                    limit, clock=self._clock, max_records=self._max_records)
+        return seen.admit(address, visitor)
+
+    def sizes(self) -> dict[str, int]:
+        with self._lock:
+            return {str(scope): len(records) for scope, records in self._records.items()}
 
 
 def _minutes(seconds: float) -> Msg:
@@ -319,39 +437,25 @@ def _minutes(seconds: float) -> Msg:
 
 
 class Limiter:
+    """The limits (`Limits`) applied to the counts in a `LimitBook`: by default this
+    process's memory; with several replicas, the database they share (its clock is then the
+    wall clock, the same on every replica)."""
+
     def __init__(self, limits: Limits | None = None, *,
                  clock: Callable[[], float] = time.monotonic,
                  is_running: Callable[[str], bool] | None = None,
-                 max_records: int = MAX_RECORDS) -> None:
+                 max_records: int = MAX_RECORDS, book: LimitBook | None = None) -> None:
         self.limits = limits or Limits()
         self.clock = clock
-        self.is_running = is_running or (lambda task_id: False)
-        self._lock = threading.Lock()
-        self._new_visitors = DistinctPerHour(self.limits.new_visitors_per_hour, clock=clock,
-                                             max_records=max_records)
-        self._records: dict[Scope, BoundedMap[str, _Record]] = {
-            Scope.VISITOR: BoundedMap(max_records, 86_400.0, clock),
-            Scope.ADDRESS: BoundedMap(max_records, 86_400.0, clock),
-            Scope.DEPLOYMENT: BoundedMap(1, math.inf, clock),
-        }
+        self.book: LimitBook = book or MemoryBook(clock=clock, is_running=is_running,
+                                                  max_records=max_records)
 
-    def _keys(self, visitor: str, address: str) -> tuple[tuple[Scope, str], ...]:
+    @staticmethod
+    def _keys(visitor: str, address: str) -> tuple[tuple[Scope, str], ...]:
         return ((Scope.VISITOR, visitor), (Scope.ADDRESS, address), (Scope.DEPLOYMENT, ""))
 
-    def _record(self, scope: Scope, key: str) -> _Record:
-        record = self._records[scope].get(key, _Record)
-        assert record is not None
-        return record
-
-    def _scopes(self, keys: tuple[tuple[Scope, str], ...]
-                ) -> list[tuple[Scope, _Record, Quota]]:
-        """Each scope's record and quota (the caller holds the lock)."""
-        return [(scope, self._record(scope, key), self.limits.of(scope)) for scope, key in keys]
-
-    def _running(self, record: _Record) -> int:
-        record.running = {t for t in record.running if not t.released and (
-            t.task_id is None or self.is_running(t.task_id))}
-        return len(record.running)
+    def _quotas(self, keys: tuple[tuple[Scope, str], ...]) -> list[tuple[Scope, str, Quota]]:
+        return [(scope, key, self.limits.of(scope)) for scope, key in keys]
 
     # --- tasks ------------------------------------------------------------------------------
 
@@ -361,92 +465,97 @@ class Limiter:
         once hold for them (the app's threads and memory are the operator's)."""
         keys = self._keys(visitor, address)
         now = self.clock()
-        with self._lock:
-            records = self._scopes(keys)
-            for scope, record, quota in records:
-                if quota.concurrent_tasks and self._running(record) >= quota.concurrent_tasks:
+        with self.book.session() as book:
+            for scope, key, quota in self._quotas(keys):
+                if quota.concurrent_tasks and \
+                        book.running(scope, key, now) >= quota.concurrent_tasks:
                     raise RateLimited(Msg("limits.at_once", limit=quota.concurrent_tasks,
                                           scope=_WHO[scope]), scope=scope)
                 if not metered:
                     continue
-                if quota.tasks_per_minute and record.tasks.count(now) >= quota.tasks_per_minute:
-                    wait = record.tasks.retry_after(now)
+                if quota.tasks_per_minute and \
+                        book.count(scope, key, Counter.TASKS, now) >= quota.tasks_per_minute:
+                    wait = book.retry_after(scope, key, Counter.TASKS, now)
                     raise RateLimited(Msg("limits.per_minute", limit=quota.tasks_per_minute,
                                           scope=_WHO[scope], wait=_minutes(wait)),
                                       scope=scope, retry_after=wait)
-                _refuse_spent(scope, record, quota, now)
+                _refuse_spent(book, scope, key, quota, now)
             ticket = Ticket(self, keys, metered, now)
-            for _, record, _ in records:
-                record.running.add(ticket)
-                if metered:
-                    record.tasks.add(now)
+            book.hold(ticket)
+            if metered:
+                for scope, key in keys:
+                    book.add(scope, key, Counter.TASKS, now)
             return ticket
 
     def _release(self, ticket: Ticket) -> None:
-        with self._lock:
-            if ticket.released:
+        with self.book.session() as book:
+            if ticket.released or not book.release(ticket):
                 return
             ticket.released = True
             if ticket.task_id is None and ticket.metered:
                 for scope, key in ticket.keys:
-                    self._record(scope, key).tasks.add(ticket.admitted_at, -1)
+                    book.add(scope, key, Counter.TASKS, ticket.admitted_at, -1)
 
     def _charge(self, keys: tuple[tuple[Scope, str], ...], calls: int) -> None:
         now = self.clock()
-        with self._lock:
+        with self.book.session() as book:
             for scope, key in keys:
-                self._record(scope, key).calls.add(now, calls)
+                book.add(scope, key, Counter.CALLS, now, calls)
 
     def calls_left(self, visitor: str, address: str) -> int | None:
         """Billed calls still allowed today (the tightest scope), None when unlimited.
         Live previews stop at 0: watching must not spend what is not there."""
+        quotas = [(scope, key, quota) for scope, key, quota
+                  in self._quotas(self._keys(visitor, address)) if quota.calls_per_day]
+        if not quotas:
+            return None
         now = self.clock()
-        left: list[int] = []
-        with self._lock:
-            for _, record, quota in self._scopes(self._keys(visitor, address)):
-                if quota.calls_per_day:
-                    left.append(quota.calls_per_day - record.calls.count(now))
-        return max(0, min(left)) if left else None
+        with self.book.session() as book:
+            left = [quota.calls_per_day - book.count(scope, key, Counter.CALLS, now)
+                    for scope, key, quota in quotas]
+        return max(0, min(left))
 
     # --- list calls -------------------------------------------------------------------------
 
     def admit_list_call(self, visitor: str, address: str, *, metered: bool = True) -> None:
         """Test connection or a list refresh: rate-limited for everyone (the app makes the
         call), charged to the budgets on the operator's key."""
+        keys = self._keys(visitor, address)
         now = self.clock()
-        with self._lock:
-            records = self._scopes(self._keys(visitor, address))
-            for scope, record, quota in records:
+        with self.book.session() as book:
+            for scope, key, quota in self._quotas(keys):
                 if quota.list_calls_per_minute and \
-                        record.lists.count(now) >= quota.list_calls_per_minute:
-                    wait = record.lists.retry_after(now)
+                        book.count(scope, key, Counter.LISTS, now) >= quota.list_calls_per_minute:
+                    wait = book.retry_after(scope, key, Counter.LISTS, now)
                     raise RateLimited(Msg("limits.list_calls", limit=quota.list_calls_per_minute,
                                           scope=_WHO[scope], wait=_minutes(wait)),
                                       scope=scope, retry_after=wait)
                 if metered:
-                    _refuse_spent(scope, record, quota, now)
-            for _, record, _ in records:
-                record.lists.add(now)
+                    _refuse_spent(book, scope, key, quota, now)
+            for scope, key in keys:
+                book.add(scope, key, Counter.LISTS, now)
                 if metered:
-                    record.calls.add(now)
+                    book.add(scope, key, Counter.CALLS, now)
 
     # --- new visitors -----------------------------------------------------------------------
 
     def admit_visitor(self, address: str, visitor: str) -> bool:
         """A visitor id first seen from `address`: allowed while the address has started
         fewer than `new_visitors_per_hour` this hour (the same id again is free)."""
-        return self._new_visitors.admit(address, visitor)
+        if not self.limits.new_visitors_per_hour:
+            return True
+        return self.book.admit_visitor(address, visitor, self.limits.new_visitors_per_hour,
+                                       self.clock())
 
     def sizes(self) -> dict[str, int]:
         """Records held, per scope (for the benchmark and tests)."""
-        with self._lock:
-            return {str(scope): len(records) for scope, records in self._records.items()}
+        return self.book.sizes()
 
 
-def _refuse_spent(scope: Scope, record: _Record, quota: Quota, now: float) -> None:
+def _refuse_spent(book: LimitView, scope: Scope, key: str, quota: Quota, now: float) -> None:
     """RateLimited when the scope's day's budget of billed calls is spent."""
-    if quota.calls_per_day and record.calls.count(now) >= quota.calls_per_day:
-        wait = record.calls.retry_after(now)
+    if quota.calls_per_day and book.count(scope, key, Counter.CALLS, now) >= quota.calls_per_day:
+        wait = book.retry_after(scope, key, Counter.CALLS, now)
         raise RateLimited(Msg("limits.day_budget", limit=quota.calls_per_day,
                               scope=_WHO[scope], wait=_minutes(wait)),
                           scope=scope, retry_after=wait)

@@ -10,6 +10,7 @@ import os
 import socket
 import tempfile
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +21,8 @@ from webui.core.catalog import Catalog
 from webui.core.engine import PollPolicy, TaskEngine
 from webui.core.hosting import ImageHost, LocalImageHost, S3ImageHost, s3_host_from_env
 from webui.core.keys import KEY_BYTES, Keys, load_or_create_key
+from webui.core.limits import Limiter, Limits
+from webui.core.limits_sql import SqlLimitBook
 from webui.core.outputs import OutputWriter
 from webui.core.sources import Sources
 from webui.core.store import SQLiteTaskStore, SqlTaskStore
@@ -190,9 +193,8 @@ class Runtime:
         self.offline = offline  # the embedded OfflineServer, when used
         self.store = open_store(settings)
         # the app's secret: the replicas' shared one when the store is shared
-        shared_key = getattr(self.store, "shared_key", None)
-        self.keys = Keys(shared_key(KEY_BYTES) if shared_key is not None
-                         else load_or_create_key(settings.data_dir))
+        self.keys = Keys(self.store.shared_key(KEY_BYTES)
+                         or load_or_create_key(settings.data_dir))
         self.writer = OutputWriter(settings.outputs_dir)
         self.catalog = Catalog(client)  # the lists as the app's own key sees them
         self.engine = TaskEngine(client, self.store, self.writer, self.keys,
@@ -256,6 +258,13 @@ class Runtime:
         False (results are then learnt by polling)."""
         self.public_url = url.rstrip("/") if url else None
         self.engine.public_url = self.public_url if callbacks else None
+
+    def limiter(self, limits: Limits) -> Limiter:
+        """The limits on the operator's key, counted where every replica sees them when the
+        store is shared (its clock then the wall clock), else in this process's memory."""
+        if self.store.serves_replicas:
+            return Limiter(limits, clock=time.time, book=SqlLimitBook(self.store))
+        return Limiter(limits, is_running=self.engine.is_following)
 
     def close(self) -> None:
         self.engine.shutdown()

@@ -17,7 +17,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -114,6 +114,12 @@ class Style:
 
 
 class TaskStore(Protocol):
+    serves_replicas: bool
+
+    def shared_key(self, size: int) -> bytes | None: ...
+    def announce(self, task_id: str, owner: str, holder: str) -> None: ...
+    def listen(self, holder: str, heard: Callable[[str, str], None]
+               ) -> threading.Thread | None: ...
     def create(self, record: TaskRecord, *, holder: str | None = None,
                lease: float = 0.0) -> TaskRecord: ...
     def acquire(self, task_id: str, holder: str, lease: float) -> bool: ...
@@ -240,6 +246,31 @@ CREATE TABLE IF NOT EXISTS shares (
     created_at DOUBLE PRECISION NOT NULL,
     UNIQUE (task_id, picture)
 );
+CREATE TABLE IF NOT EXISTS rate_counts (
+    scope TEXT NOT NULL,
+    who TEXT NOT NULL,
+    counter TEXT NOT NULL,
+    bucket BIGINT NOT NULL,
+    amount INTEGER NOT NULL,
+    PRIMARY KEY (scope, who, counter, bucket)
+);
+CREATE INDEX IF NOT EXISTS rate_counts_age ON rate_counts (counter, bucket);
+CREATE TABLE IF NOT EXISTS rate_tickets (
+    id TEXT PRIMARY KEY,
+    visitor TEXT NOT NULL,
+    address TEXT NOT NULL,
+    admitted_at DOUBLE PRECISION NOT NULL,
+    task_id TEXT,
+    released INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS rate_tickets_visitor ON rate_tickets (visitor);
+CREATE INDEX IF NOT EXISTS rate_tickets_address ON rate_tickets (address);
+CREATE TABLE IF NOT EXISTS rate_seen (
+    address TEXT NOT NULL,
+    visitor TEXT NOT NULL,
+    seen_at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (address, visitor)
+);
 """
 SHARE_TOKEN_BYTES = 24  # 192 random bits, 32 URL-safe characters
 # sqlite3 error names of a file that is not (or no longer) a database
@@ -276,6 +307,10 @@ class SqlTaskStore:
     outside a transaction: its rows) and `_transaction` (writers one at a time)."""
 
     _clock: Any
+    # several app replicas may share this store (PostgreSQL): the app's secret, the changes
+    # of tasks and the limits' counts then go through it (`shared_key`, `announce`/`listen`,
+    # `limits_sql`); SQLite is one app's own file
+    serves_replicas: bool = False
 
     def _read(self, query: str, args: Any = ()) -> Any:
         raise NotImplementedError
@@ -285,6 +320,21 @@ class SqlTaskStore:
 
     def close(self) -> None:
         """Let go of the connections (SQLite's are per thread: nothing to do)."""
+
+    # --- several replicas (a shared store overrides these) ----------------------------------
+
+    def shared_key(self, size: int) -> bytes | None:
+        """The app's secret kept in the store for every replica; None: the app keeps its own
+        (`<data dir>/app.key`)."""
+        return None
+
+    def announce(self, task_id: str, owner: str, holder: str) -> None:
+        """Tell the other replicas that the task's row changed (none share this store)."""
+
+    def listen(self, holder: str, heard: Callable[[str, str], None]) -> threading.Thread | None:
+        """Call `heard(task id, owner)` for each change another replica announces; None: no
+        other replica can change this store."""
+        return None
 
     # --- rows -------------------------------------------------------------------------------
 

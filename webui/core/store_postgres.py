@@ -87,6 +87,8 @@ class StoreUnreachable(RuntimeError):
 
 
 class PostgresTaskStore(SqlTaskStore):
+    serves_replicas = True
+
     def __init__(self, url: str, *, clock: Any = time.time, max_connections: int = 10,
                  connect_timeout: float = 15.0) -> None:
         self._clock = clock

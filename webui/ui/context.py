@@ -88,8 +88,7 @@ class UiContext:
                    thumbs=Thumbnails(runtime.settings.data_dir / "thumbs"),
                    covers=CoverCache(runtime.settings.data_dir / "covers"),
                    visitors=Visitors(runtime.client, allow_own_keys=allow_own_keys,
-                                     limiter=Limiter(limits,
-                                                     is_running=runtime.engine.is_following),
+                                     limiter=runtime.limiter(limits),
                                      defaults=prefs),
                    trusted_proxies=trusted_proxies)
 
