@@ -17,6 +17,7 @@ from webui.api.validation import parse_request
 from webui.core.engine import PollPolicy, TaskEngine, TaskHandle
 from webui.core.keys import Keys, load_or_create_key
 from webui.core.outputs import Downloader, OutputWriter
+from webui.core.result_files import MirroredStore, ResultMirror
 from webui.core.routes import callback_router
 from webui.core.store import SQLiteTaskStore, SqlTaskStore
 from webui.offline.server import OfflineServer, ThreadedServer
@@ -35,12 +36,20 @@ class Rig:
     """client + store + engine (+ the callback route on a loopback server in callback mode)."""
 
     def __init__(self, backend: OfflineServer, data_dir: Path, *, mode: str = "poll",
-                 policy: PollPolicy = FAST_POLICY, store: SqlTaskStore | None = None) -> None:
+                 policy: PollPolicy = FAST_POLICY, store: SqlTaskStore | None = None,
+                 bucket: tuple[Any, str] | None = None) -> None:
+        """`bucket`: (an S3 client, a bucket name) for the results, as a replica's."""
         self.backend, self.data_dir = backend, data_dir
         self.client = ZhiqiteClient(base_url=backend.url, backoff=0.001, timeout=2.0)
-        self.store = store or SQLiteTaskStore.in_dir(data_dir)
+        self.store: Any = store or SQLiteTaskStore.in_dir(data_dir)
         self.keys = Keys(load_or_create_key(data_dir))
-        self.writer = OutputWriter(data_dir / "outputs")
+        mirror = None
+        if bucket is not None:
+            mirror = ResultMirror(bucket[0], bucket[1], replica=replica_of(data_dir),
+                                  outputs_dir=data_dir / "outputs",
+                                  cache_dir=data_dir / "results")
+            self.store = MirroredStore(self.store, mirror)
+        self.writer = OutputWriter(data_dir / "outputs", mirror)
         # the holder as the app names a replica: the same data dir, the same replica
         self.engine = TaskEngine(self.client, self.store, self.writer, self.keys, policy=policy,
                                  downloader=Downloader(retries=1, backoff=0.0),

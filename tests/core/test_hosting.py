@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,19 +119,6 @@ def test_no_public_address_means_a_clear_refusal(tmp_path: Path) -> None:
     host = LocalImageHost(tmp_path, lambda: None)
     with pytest.raises(UploadRefused, match="ZHIQITE_PUBLIC_URL"):
         host.host(b"png")
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
 
 
 def test_s3_upload_and_presigned_url(s3_endpoint: str) -> None:

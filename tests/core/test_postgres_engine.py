@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -108,9 +109,11 @@ def test_a_dead_replicas_task_is_taken_over_when_its_lease_ends(
         b.close()
 
 
-def listening_rig(backend: OfflineServer, data_dir: Path, url: str, mode: str = "poll") -> Rig:
-    """A replica on the shared database that hears the others' changes."""
-    rig = Rig(backend, data_dir, mode=mode, store=PostgresTaskStore(url),
+def listening_rig(backend: OfflineServer, data_dir: Path, url: str, mode: str = "poll",
+                  bucket: tuple[Any, str] | None = None) -> Rig:
+    """A replica on the shared database that hears the others' changes (`bucket`: its
+    results go to that bucket too)."""
+    rig = Rig(backend, data_dir, mode=mode, store=PostgresTaskStore(url), bucket=bucket,
               policy=replace(FAST_POLICY, safety_first=10.0))  # callbacks, not safety polls
     assert rig.engine.listen()
     return rig

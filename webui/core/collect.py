@@ -90,7 +90,8 @@ class ResultCollector:
         path = self.writer.save(task.kind, downloaded.image, row.seed, text,
                                 original=downloaded.data)
         return StoredImage(index, row.seed, url=row.image_url, path=str(path),
-                           pixels=pixel_fingerprint(downloaded.image))
+                           pixels=pixel_fingerprint(downloaded.image),
+                           key=self.writer.publish(path))
 
 
 def _lost(index: int, seed: int | None, reason: Msg, url: str | None = None) -> StoredImage:

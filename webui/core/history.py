@@ -189,7 +189,8 @@ def _page_records(store: TaskStore, owner: str, page: int, kind: str | None,
     page = min(max(1, page), pages)
     records = store.list(owner, limit=page_size, offset=(page - 1) * page_size, kind=kind,
                          text=text, favourites=favourites, tags=tags)
-    return records, total, page, pages
+    # shown: their pictures on this replica (another replica's, from the bucket)
+    return [store.local(record) for record in records], total, page, pages
 
 
 def history_page(store: TaskStore, thumbs: Thumbnails, owner: str, *, page: int = 1,

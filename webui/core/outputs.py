@@ -11,6 +11,7 @@ import threading
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 from PIL import Image, PngImagePlugin
@@ -19,6 +20,9 @@ from urllib3.util.retry import Retry
 
 from webui.api.endpoints import ENDPOINTS
 from webui.messages import Msg
+
+if TYPE_CHECKING:
+    from webui.core.result_files import ResultMirror
 
 MAX_DOWNLOAD_BYTES = 40 << 20
 MAX_PIXELS = 4096 * 4096  # the largest result the service makes (2048 hires x 2 for extras)
@@ -114,10 +118,16 @@ class OutputWriter:
     """Numbers files per folder like A1111 (00000-<seed>.png, 00001-...). Safe for threads and
     for two processes writing the same folder (a taken number is skipped)."""
 
-    def __init__(self, root: Path | str) -> None:
+    def __init__(self, root: Path | str, mirror: ResultMirror | None = None) -> None:
         self.root = Path(root)
+        self.mirror = mirror  # result_files.ResultMirror: a copy of each result in a bucket
         self._lock = threading.Lock()
         self._next: dict[Path, int] = {}
+
+    def publish(self, path: Path) -> str | None:
+        """The saved result's key in the bucket, when results go to one (None otherwise, or
+        when the put failed: the file is still here)."""
+        return self.mirror.put(path) if self.mirror is not None else None
 
     def folder(self, kind: str, day: dt.date | None = None) -> Path:
         return self.root / folder_of(kind) / (day or dt.date.today()).isoformat()

@@ -24,6 +24,13 @@ from webui.core.keys import KEY_BYTES, Keys, load_or_create_key
 from webui.core.limits import Limiter, Limits
 from webui.core.limits_sql import SqlLimitBook
 from webui.core.outputs import OutputWriter
+from webui.core.result_files import (
+    DEFAULT_PREFIX,
+    RESULTS_PREFIX_ENV,
+    MirroredStore,
+    ResultMirror,
+    results_wanted,
+)
 from webui.core.sources import Sources
 from webui.core.store import SQLiteTaskStore, SqlTaskStore
 from webui.core.tags import TagList
@@ -187,21 +194,30 @@ class Runtime:
     The public URL may be set later (the app knows its own address only once it listens)."""
 
     def __init__(self, settings: Settings, client: ZhiqiteClient, offline: Any = None,
-                 policy: PollPolicy | None = None, s3: S3ImageHost | None = None) -> None:
+                 policy: PollPolicy | None = None, s3: S3ImageHost | None = None,
+                 env: Mapping[str, str] | None = None) -> None:
         self.settings = settings
         self.client = client
         self.offline = offline  # the embedded OfflineServer, when used
-        self.store = open_store(settings)
+        holder = settings.replica_id or f"{socket.gethostname()}:{settings.data_dir.resolve()}"
+        store = open_store(settings)
+        mirror = None
+        if s3 is not None and results_wanted(env or {}, shared_store=store.serves_replicas):
+            mirror = ResultMirror(s3.client, s3.bucket, replica=holder,
+                                  outputs_dir=settings.outputs_dir,
+                                  cache_dir=settings.data_dir / "results",
+                                  prefix=(env or {}).get(RESULTS_PREFIX_ENV, DEFAULT_PREFIX))
+        # with results in a bucket, the store's reads give each result a file on this replica
+        self.store: Any = store if mirror is None else MirroredStore(store, mirror)
         # the app's secret: the replicas' shared one when the store is shared
         self.keys = Keys(self.store.shared_key(KEY_BYTES)
                          or load_or_create_key(settings.data_dir))
-        self.writer = OutputWriter(settings.outputs_dir)
+        self.writer = OutputWriter(settings.outputs_dir, mirror)
         self.catalog = Catalog(client)  # the lists as the app's own key sees them
         self.engine = TaskEngine(client, self.store, self.writer, self.keys,
                                  public_url=settings.public_url, policy=policy,
                                  model_hash=self.catalog.model_hash,
-                                 holder=settings.replica_id or
-                                 f"{socket.gethostname()}:{settings.data_dir.resolve()}")
+                                 holder=holder)
         # Uploads are served by the app itself unless S3-compatible storage is configured.
         self.public_url = settings.public_url  # where the service reaches this app
         self.local_host = LocalImageHost(settings.data_dir / "uploads", lambda: self.public_url)
@@ -226,12 +242,13 @@ class Runtime:
                 reach_only_itself=not settings.offline_reaches_app))
             offline.start()
             client = ZhiqiteClient(base_url=offline.url)
-            return cls(settings, client, offline, policy, s3_host_from_env(env))
+            return cls(settings, client, offline, policy, s3_host_from_env(env), env)
         if backend != "cloud":
             raise SettingError(Msg("runtime.backend", got=repr(backend)))
         if not has_credentials(env):
             raise SettingError(Msg("runtime.no_credentials"))
-        return cls(settings, ZhiqiteClient.from_env(env), None, policy, s3_host_from_env(env))
+        return cls(settings, ZhiqiteClient.from_env(env), None, policy, s3_host_from_env(env),
+                   env)
 
     def hosting(self) -> ImageHost | None:
         """Where uploads can be put for the service to fetch: S3/OSS, or this app at its

@@ -44,6 +44,7 @@ class StoredImage:
     error: str | None = None  # could not be downloaded (in English)
     pixels: str | None = None  # fingerprint of its pixels (core/sources.py): found again by it
     error_msg: Msg | None = None  # `error` keyed, to show in the visitor's language
+    key: str | None = None  # its copy in the bucket (core/result_files.py), when there is one
 
     @property
     def shown(self) -> bool:
@@ -117,6 +118,7 @@ class TaskStore(Protocol):
     serves_replicas: bool
 
     def shared_key(self, size: int) -> bytes | None: ...
+    def local(self, record: TaskRecord) -> TaskRecord: ...
     def announce(self, task_id: str, owner: str, holder: str) -> None: ...
     def listen(self, holder: str, heard: Callable[[str, str], None]
                ) -> threading.Thread | None: ...
@@ -330,6 +332,11 @@ class SqlTaskStore:
 
     def announce(self, task_id: str, owner: str, holder: str) -> None:
         """Tell the other replicas that the task's row changed (none share this store)."""
+
+    def local(self, record: TaskRecord) -> TaskRecord:
+        """The record with its results' files on this replica (see result_files.MirroredStore;
+        here they are where they were saved)."""
+        return record
 
     def listen(self, holder: str, heard: Callable[[str, str], None]) -> threading.Thread | None:
         """Call `heard(task id, owner)` for each change another replica announces; None: no
