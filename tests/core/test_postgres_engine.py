@@ -156,3 +156,38 @@ def test_replicas_share_the_apps_secret(postgres_url: str) -> None:
     finally:
         first.close()
         second.close()
+
+
+@pytest.mark.parametrize("fresh_offline", [{"time_scale": 0.03}], indirect=True)
+def test_a_visitor_on_another_replica_gets_live_previews_only_when_asked(
+        fresh_offline: OfflineServer, tmp_path: Path, postgres_url: str) -> None:
+    """B's visitor wants previews of a task A follows (callback mode: A polls for nobody):
+    B asks through the store, A polls on its schedule and puts each preview in the store, B
+    shows them. Watched without previews, A makes no call beyond the submit."""
+    a = listening_rig(fresh_offline, tmp_path / "a", postgres_url, "callback")
+    b = listening_rig(fresh_offline, tmp_path / "b", postgres_url)
+    try:
+        quiet = a.submit(steps=150)
+        wait_submitted(a, quiet.task_id)
+        seen = list(b.engine.events(quiet.task_id, OWNER, preview_interval=None, timeout=20))
+        assert seen[-1].final and not any(e.preview for e in seen)
+        assert a.store.get(quiet.task_id).billed_calls == 1  # type: ignore[union-attr]
+
+        watched = a.submit(steps=150)  # ~1.1 s at this scale
+        wait_submitted(a, watched.task_id)
+        seen = list(b.engine.events(watched.task_id, OWNER, preview_interval=0.05,
+                                    timeout=20))
+        assert seen[-1].final and seen[-1].state == TaskState.SUCCEEDED
+        previews = [e.preview_image() for e in seen if e.preview and not e.final]
+        assert len(previews) >= 2 and all(p is not None and p.size == (256, 256)
+                                           for p in previews), len(previews)
+        record = a.store.get(watched.task_id)
+        assert record is not None and record.billed_calls >= 1 + len(previews) // 2
+        holder = b.store._read("SELECT lease_holder FROM tasks WHERE id = ?",
+                               [watched.task_id]).fetchone()[0]
+        assert holder == replica_of(tmp_path / "a")  # B asked, A fetched
+        assert b.store.preview(watched.task_id) is None  # dropped at the end
+        assert stats(fresh_offline)["tasks_started"] == 2
+    finally:
+        a.close()
+        b.close()

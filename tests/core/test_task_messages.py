@@ -329,6 +329,14 @@ def test_settings_refusals_are_keyed() -> None:
     chinese(refused.value, "ZHIQITE_OFFLINE_TIME_SCALE", "fast")
     with pytest.raises(ValueError, match="must be on or off, got 'maybe'"):
         Settings.from_env({"ZHIQITE_OFFLINE_REACHES_APP": "maybe"})
+    assert Settings.from_env({"ZHIQITE_LEASE_SECONDS": "3"}).lease_seconds == 3.0
+    assert Settings.from_env({}).lease_seconds == 60.0
+    for bad in ("1", "4000", "soon", "nan"):
+        with pytest.raises(SettingError) as refused:
+            Settings.from_env({"ZHIQITE_LEASE_SECONDS": bad})
+        assert str(refused.value) == \
+            f"ZHIQITE_LEASE_SECONDS must be seconds between 2 and 3600, got {bad!r}"
+        assert "2" in render(refused.value.msg, ZH) and "秒" in render(refused.value.msg, ZH)
 
 
 def test_a_store_of_an_earlier_version_gains_the_keyed_reason(tmp_path: Path) -> None:

@@ -111,6 +111,9 @@ class PollPolicy:
     # a replica's hold on the tasks it follows (renewed at a third of it): when it dies,
     # another replica takes them over after this (`TaskEngine.resume`)
     lease: float = 60.0
+    # a visitor watching from a replica that does not follow the task asks the follower for
+    # live previews; one ask holds this long (asked again at a third of it while watching)
+    remote_previews: float = 10.0
 
     def scaled(self, factor: float) -> PollPolicy:
         """Every duration times `factor` (tests run a fast offline backend)."""
@@ -153,6 +156,7 @@ class _Live:
         self.own_key = record.own_key
         self.client: ZhiqiteClient | None = None  # the visitor's own, when own_key
         self.charge: Callable[[], None] | None = None  # the submitter's budgets, per call
+        self.remote_until = 0.0  # a watcher on another replica wants previews until then
 
     def publish(self, event: TaskEvent) -> None:
         """A new snapshot for the task's watchers, and a ring for batch and queue watchers."""
@@ -170,6 +174,9 @@ class _Live:
         wanted = [schedule.gap(self.previews) for source in list(self.watchers.values())
                   if (schedule := source()) is not None]
         return min(wanted) if wanted else None
+
+
+_REMOTE_WATCHER = -1  # `_Live.watchers` key of the watchers on other replicas
 
 
 def said(exc: BaseException) -> Msg | str:
@@ -322,16 +329,21 @@ class TaskEngine:
         return True
 
     def _heard(self, task_id: str, owner: str) -> None:
-        """Another replica changed the task's row."""
+        """Another replica changed the task's row (or asked for its previews)."""
         live = self._live.get(task_id)
         if live is not None and not live.final:
             record = self.store.get(task_id)
             followed_here = live.thread is not None and live.thread.is_alive()
+            if record is not None and followed_here and not record.is_final:
+                self._asked_for_previews(live)
             if record is not None and (record.is_final or not followed_here):
+                event = TaskEvent.from_record(record)
+                if not record.is_final and live.watchers:
+                    event = replace(event, preview=self.store.preview(task_id))
                 with live.lock:
                     if live.final:  # finished here meanwhile
                         return
-                    live.channel.publish(TaskEvent.from_record(record))
+                    live.channel.publish(event)
                     if record.is_final:  # a callback that reached another replica
                         live.final = True
                         live.wake.set()
@@ -340,6 +352,18 @@ class TaskEngine:
                         if self._live.get(task_id) is live:
                             del self._live[task_id]
         self.bell.ring(task_id, owner)  # the owner's queue strip reads the store again
+
+    def _asked_for_previews(self, live: _Live) -> None:
+        """A watcher on another replica may want this followed task's previews: polled for
+        as for a watcher here (the policy's schedule) while its ask holds, each preview put
+        in the store for that replica (`_apply`)."""
+        until = self.store.previews_wanted_until(live.id)
+        if until is None or until <= live.remote_until:
+            return
+        live.remote_until = until
+        live.watchers[_REMOTE_WATCHER] = lambda: self.policy.preview \
+            if self.clock() < live.remote_until else None
+        live.wake.set()
 
     def sweep(self, every: float | None = None) -> threading.Thread:
         """`resume` every `every` seconds (half the lease) in the background, until shutdown:
@@ -531,6 +555,8 @@ class TaskEngine:
             self.store.update(live.id, state=state, progress=event.progress,
                               job_no=event.job_no, job_count=event.job_count,
                               queue_position=event.queue_position)
+            if temporary and event.preview and live.remote_until > self.clock():
+                self.store.put_preview(live.id, event.preview)  # before the announcement
             live.publish(event)
         return False
 
@@ -590,6 +616,12 @@ class TaskEngine:
         # Done: the store has it all. Watchers still hold `live`; nothing else keeps it (an
         # app that ran 100,000 tasks holds only the unfinished ones).
         live.results.probed.clear()
+        if live.remote_until and not keep_open:
+            try:
+                self.store.drop_preview(live.id)
+            except Exception:  # a row left: deleted with the task
+                log.warning("the preview of task %s stays in the store", live.id,
+                            exc_info=True)
         if not keep_open:
             with self._registry_lock:
                 if self._live.get(live.id) is live:
@@ -656,9 +688,12 @@ class TaskEngine:
         live.watchers[id(token)] = source
         live.wake.set()  # the poll schedule may have changed
         end = None if timeout is None else time.monotonic() + timeout
+        ask_at = 0.0  # when to ask another replica that follows the task for its previews
         try:
             version = -1
             while not self._stopping.is_set():
+                if self.store.serves_replicas and time.monotonic() >= ask_at:
+                    ask_at = time.monotonic() + self._ask_for_previews(live, source)
                 event = live.channel.wait_newer(version, heartbeat)
                 if event is None:
                     if end is not None and time.monotonic() > end:
@@ -671,6 +706,18 @@ class TaskEngine:
                     return
         finally:
             live.watchers.pop(id(token), None)
+
+    def _ask_for_previews(self, live: _Live, source: Callable[[], PreviewSchedule | None]
+                          ) -> float:
+        """A watcher here of a task another replica follows: ask that one for previews while
+        the watcher wants them (`_asked_for_previews` there). Seconds until the next look."""
+        followed_here = live.thread is not None and live.thread.is_alive()
+        if followed_here or live.final or source() is None:
+            return self.policy.remote_previews / 3
+        self.store.want_previews(live.id, self.clock() + self.policy.remote_previews)
+        if self._announce is not None:
+            self._announce(live.id, live.owner)
+        return self.policy.remote_previews / 3
 
     def watch(self, task_ids: list[str], owner: str, *, preview_interval: Any = None,
               heartbeat: float = 0.5, stop: Callable[[], bool] | None = None

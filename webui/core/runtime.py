@@ -73,6 +73,10 @@ def storage_from_env(env: Mapping[str, str], persistent_root: Path = SPACES_PERS
 DATABASE_URL_VAR = "ZHIQITE_DATABASE_URL"
 
 
+LEASE_VAR = "ZHIQITE_LEASE_SECONDS"
+LEASE_RANGE = (2, 3600)
+
+
 class SettingError(ValueError):
     """A setting of the environment the app cannot start with (`.msg`; `str()` is the
     English)."""
@@ -100,6 +104,9 @@ class Settings:
     # this replica in the store's leases (the tasks it follows); None: the host name and the
     # data dir, the same across its restarts
     replica_id: str | None = None
+    # how long a replica's hold on a task lasts unrenewed: when a replica dies, another takes
+    # its tasks over after this (the sweep looks every half of it)
+    lease_seconds: float = 60.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *,
@@ -127,6 +134,17 @@ class Settings:
         replica = env.get("ZHIQITE_REPLICA_ID", "").strip()
         if replica:
             values["replica_id"] = replica[:200]
+        lease = env.get(LEASE_VAR, "").strip()
+        if lease:
+            try:
+                seconds = float(lease)
+            except ValueError:
+                seconds = -1.0
+            if not LEASE_RANGE[0] <= seconds <= LEASE_RANGE[1]:
+                raise SettingError(Msg("runtime.seconds_between", name=LEASE_VAR,
+                                       low=LEASE_RANGE[0], high=LEASE_RANGE[1],
+                                       got=repr(lease[:40])))
+            values["lease_seconds"] = seconds
         tags = env.get("ZHIQITE_TAGS_CSV", "").strip()
         if tags:
             if not Path(tags).is_file():
@@ -214,6 +232,7 @@ class Runtime:
                          or load_or_create_key(settings.data_dir))
         self.writer = OutputWriter(settings.outputs_dir, mirror)
         self.catalog = Catalog(client)  # the lists as the app's own key sees them
+        policy = policy or PollPolicy(lease=settings.lease_seconds)
         self.engine = TaskEngine(client, self.store, self.writer, self.keys,
                                  public_url=settings.public_url, policy=policy,
                                  model_hash=self.catalog.model_hash,

@@ -11,6 +11,7 @@ styles. A file there that is not a database is set aside and a new store made.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import secrets
@@ -127,6 +128,11 @@ class TaskStore(Protocol):
     def acquire(self, task_id: str, holder: str, lease: float) -> bool: ...
     def renew(self, task_id: str, holder: str, lease: float) -> bool: ...
     def release(self, task_id: str, holder: str) -> None: ...
+    def want_previews(self, task_id: str, until: float) -> None: ...
+    def previews_wanted_until(self, task_id: str) -> float | None: ...
+    def put_preview(self, task_id: str, image: bytes) -> None: ...
+    def preview(self, task_id: str) -> bytes | None: ...
+    def drop_preview(self, task_id: str) -> None: ...
     def get(self, task_id: str, owner: str | None = None) -> TaskRecord | None:
         """`owner=None` only for the engine itself (callbacks, resume)."""
     def update(self, task_id: str, **changes: Any) -> TaskRecord: ...
@@ -248,6 +254,10 @@ CREATE TABLE IF NOT EXISTS shares (
     created_at DOUBLE PRECISION NOT NULL,
     UNIQUE (task_id, picture)
 );
+CREATE TABLE IF NOT EXISTS task_previews (
+    task_id TEXT PRIMARY KEY,
+    image TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS rate_counts (
     scope TEXT NOT NULL,
     who TEXT NOT NULL,
@@ -281,7 +291,10 @@ _DAMAGED = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
 _ADDED_COLUMNS = {"own_key": "INTEGER NOT NULL DEFAULT 0", "meta": "TEXT NOT NULL DEFAULT '{}'",
                   "error_msg": "TEXT",
                   # the app replica following the task, until when (`SqlTaskStore.acquire`)
-                  "lease_holder": "TEXT", "lease_until": "DOUBLE PRECISION"}
+                  "lease_holder": "TEXT", "lease_until": "DOUBLE PRECISION",
+                  # a replica that watches but does not follow the task wants its live
+                  # previews until then (`SqlTaskStore.want_previews`)
+                  "previews_until": "DOUBLE PRECISION"}
 def _stored_msg(text: str | None) -> Msg | None:
     if not text:
         return None
@@ -461,6 +474,36 @@ class SqlTaskStore:
             db.execute("UPDATE tasks SET lease_holder = NULL, lease_until = NULL "
                        "WHERE id = ? AND lease_holder = ?", [task_id, holder])
 
+    # --- live previews for a replica that watches but does not follow ------------------------
+
+    def want_previews(self, task_id: str, until: float) -> None:
+        """A visitor watching from another replica wants the task's previews until `until`:
+        the follower fetches them as for its own watchers (`put_preview`)."""
+        with self._transaction() as db:
+            db.execute("UPDATE tasks SET previews_until = ? WHERE id = ? AND "
+                       "(previews_until IS NULL OR previews_until < ?)", [until, task_id, until])
+
+    def previews_wanted_until(self, task_id: str) -> float | None:
+        row = self._read("SELECT previews_until FROM tasks WHERE id = ?", [task_id]).fetchone()
+        return float(row[0]) if row is not None and row[0] is not None else None
+
+    def put_preview(self, task_id: str, image: bytes) -> None:
+        """The task's latest preview, for the other replicas' watchers (one per task)."""
+        data = base64.b64encode(image).decode("ascii")
+        with self._transaction() as db:
+            db.execute("INSERT INTO task_previews (task_id, image) VALUES (?, ?) "
+                       "ON CONFLICT (task_id) DO UPDATE SET image = excluded.image",
+                       [task_id, data])
+
+    def preview(self, task_id: str) -> bytes | None:
+        row = self._read("SELECT image FROM task_previews WHERE task_id = ?",
+                         [task_id]).fetchone()
+        return base64.b64decode(row[0]) if row is not None else None
+
+    def drop_preview(self, task_id: str) -> None:
+        with self._transaction() as db:
+            db.execute("DELETE FROM task_previews WHERE task_id = ?", [task_id])
+
     def add_billed(self, task_id: str, calls: int = 1) -> None:
         with self._transaction() as db:
             db.execute("UPDATE tasks SET billed_calls = billed_calls + ? WHERE id = ?",
@@ -584,6 +627,7 @@ class SqlTaskStore:
             db.execute("DELETE FROM favourites WHERE task_id = ?", [task_id])
             db.execute("DELETE FROM shares WHERE task_id = ?", [task_id])
             db.execute("DELETE FROM task_tags WHERE task_id = ?", [task_id])
+            db.execute("DELETE FROM task_previews WHERE task_id = ?", [task_id])
         return self._from_row(row)
 
     def set_favourite(self, task_id: str, owner: str, on: bool) -> bool:
