@@ -81,30 +81,45 @@ def memory_mb(pid: int, field: str) -> float:
 
 
 class Deployment:
-    """The offline backend and the app, each a process of its own."""
+    """The offline backend and the app, each a process of its own; `replicas` app processes
+    on one PostgreSQL database (`database_url`) and one outputs folder, each with its own
+    data dir, and each naming the next one as its public address, so that every callback
+    reaches a replica that does not follow the task (the other replicas hear of it)."""
 
-    def __init__(self, scale: float, concurrency: int) -> None:
+    def __init__(self, scale: float, concurrency: int, *, replicas: int = 1,
+                 database_url: str | None = None) -> None:
+        if replicas > 1 and not database_url:
+            raise ValueError("several replicas share a PostgreSQL database: database_url")
         self.work = Path(tempfile.mkdtemp(prefix="bench-visitors-"))
+        self.database_url = database_url
         env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIQITE_")}
         env.update(PYTHONPATH=str(ROOT), GRADIO_ANALYTICS_ENABLED="False")
-        backend_port, app_port = free_port(), free_port()
+        backend_port = free_port()
         self.backend = subprocess.Popen(
             [sys.executable, "-m", "webui.offline", "--port", str(backend_port),
              "--time-scale", str(scale), "--concurrency", str(concurrency),
              "--appcode", APPCODE, "--data-dir", str(self.work / "backend")],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self.url = f"http://127.0.0.1:{app_port}/"
-        self.app = subprocess.Popen(
-            [sys.executable, "-m", "webui", "--port", str(app_port)], cwd=self.work,
-            env={**env, "ZHIQITE_BACKEND": "cloud", "ZHIQITE_APPCODE": APPCODE,
-                 "ZHIQITE_API_BASE": f"http://127.0.0.1:{backend_port}",
-                 "ZHIQITE_PUBLIC_URL": self.url.rstrip("/"),
-                 "ZHIQITE_DATA_DIR": str(self.work / "data"),
-                 "ZHIQITE_OUTPUTS_DIR": str(self.work / "outputs")},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        ports = [free_port() for _ in range(replicas)]
+        self.urls = [f"http://127.0.0.1:{port}/" for port in ports]
+        self.url = self.urls[0]
+        self.apps = []
+        for k, port in enumerate(ports):
+            data_dir = self.work / ("data" if replicas == 1 else f"data-{k}")
+            extra = {"ZHIQITE_DATABASE_URL": database_url} if database_url else {}
+            self.apps.append(subprocess.Popen(
+                [sys.executable, "-m", "webui", "--port", str(port)], cwd=self.work,
+                env={**env, **extra, "ZHIQITE_BACKEND": "cloud", "ZHIQITE_APPCODE": APPCODE,
+                     "ZHIQITE_API_BASE": f"http://127.0.0.1:{backend_port}",
+                     "ZHIQITE_PUBLIC_URL": self.urls[(k + 1) % replicas].rstrip("/"),
+                     "ZHIQITE_DATA_DIR": str(data_dir),
+                     "ZHIQITE_OUTPUTS_DIR": str(self.work / "outputs")},
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        self.app = self.apps[0]
         try:
             wait_up(f"http://127.0.0.1:{backend_port}/__offline/health", self.backend)
-            wait_up(self.url, self.app)
+            for url, app in zip(self.urls, self.apps, strict=True):
+                wait_up(url, app)
         except RuntimeError:
             self.close()
             raise
@@ -131,10 +146,16 @@ class Deployment:
     def stored(self) -> dict[str, tuple[float, float, str, int]]:
         """prompt -> (created, finished, state, images on disk) of each task the app
         stored."""
-        with sqlite3.connect(f"file:{self.work / 'data' / 'tasks.sqlite3'}?mode=ro",
-                             uri=True) as db:
-            rows = db.execute("SELECT prompt, created_at, finished_at, state, images "
-                              "FROM tasks").fetchall()
+        query = "SELECT prompt, created_at, finished_at, state, images FROM tasks"
+        if self.database_url:
+            import psycopg
+
+            with psycopg.connect(self.database_url) as db:
+                rows = db.execute(query).fetchall()
+        else:
+            with sqlite3.connect(f"file:{self.work / 'data' / 'tasks.sqlite3'}?mode=ro",
+                                 uri=True) as db:
+                rows = db.execute(query).fetchall()
         out = {}
         for prompt, created, finished, state, images in rows:
             on_disk = sum(1 for image in json.loads(images)
@@ -145,7 +166,7 @@ class Deployment:
         return out
 
     def close(self) -> None:
-        for process in (self.app, self.backend):
+        for process in (*self.apps, self.backend):
             process.terminate()
             try:
                 process.wait(timeout=15)
@@ -153,13 +174,14 @@ class Deployment:
                 process.kill()
 
 
-def open_page(deployment: Deployment) -> tuple[PageSession, str, float]:
-    """A visitor's page: the HTML (compressed, as a browser asks) and the page's load event
-    (model lists for this session). Returns (session, visitor token, seconds)."""
+def open_page(deployment: Deployment, replica: int = 0) -> tuple[PageSession, str, float]:
+    """A visitor's page on one replica (as a load balancer's sticky session keeps it): the
+    HTML (compressed, as a browser asks) and the page's load event (model lists for this
+    session). Returns (session, visitor token, seconds)."""
     began = time.monotonic()
-    page = PageSession(deployment.url, deployment.config)
-    page.http.get(deployment.url, headers={"Accept-Encoding": "gzip, br"},
-                  timeout=120).raise_for_status()
+    url = deployment.urls[replica]
+    page = PageSession(url, deployment.config)
+    page.http.get(url, headers={"Accept-Encoding": "gzip, br"}, timeout=120).raise_for_status()
     load = deployment.dependencies["on_load"]
     loaded = page.join(load, {"zhiqite_visitor": None, "zhiqite_last_tasks": ""})
     if not loaded.ended.wait(120) or loaded.error or not loaded.outputs:
@@ -245,19 +267,21 @@ def run(deployment: Deployment, visitors: int, tasks: int
     same instant on 2 CPUs), then every visitor submits its
     tasks at the same moment. Returns (outcomes, page open seconds, CPU seconds of the app,
     the backend and this process while the tasks ran)."""
+    replicas = len(deployment.urls)
     with ThreadPoolExecutor(max_workers=4) as pool:
-        pages = list(pool.map(lambda _: open_page(deployment), range(visitors)))
+        pages = list(pool.map(lambda n: open_page(deployment, n % replicas), range(visitors)))
     barrier = threading.Barrier(visitors)
     print(f"{visitors} page(s) open; sending their tasks", flush=True)
-    pids = (deployment.app.pid, deployment.backend.pid, os.getpid())
+    pids = [deployment.backend.pid, os.getpid(), *(app.pid for app in deployment.apps)]
     cpu_before = [cpu_seconds(pid) for pid in pids]
     try:
         with ThreadPoolExecutor(max_workers=visitors) as pool:
             futures = [pool.submit(run_tasks, deployment, n, page, visitor_id, tasks, barrier)
                        for n, (page, visitor_id, _) in enumerate(pages)]
             outcomes = [outcome for future in futures for outcome in future.result()]
-        cpu = [cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before, strict=True)]
-        return outcomes, [seconds for _, _, seconds in pages], cpu
+        used = [cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before, strict=True)]
+        # [the apps together, the backend, this process]
+        return outcomes, [seconds for _, _, seconds in pages], [sum(used[2:]), *used[:2]]
     finally:
         for page, _, _ in pages:
             page.close()
@@ -272,6 +296,54 @@ class Run:
     overhead: list[float]  # end to end minus the row's submit-to-stored time
     opened: list[float]  # page opens
     cpu_per_task: float  # ms of the app's CPU per task while the tasks ran
+
+
+def measured(deployment: Deployment, label: str, visitors: int, tasks: int) -> Run:
+    """One run of `visitors` x `tasks` at once, checked against the store; its figures are
+    printed as it goes."""
+    outcomes, opened, cpu = run(deployment, visitors, tasks)
+    print(f"{label}: CPU seconds while the tasks ran: app {cpu[0]:.1f}, backend "
+          f"{cpu[1]:.1f}, the visitors' clients {cpu[2]:.1f}")
+    stored = deployment.stored()
+    for o in outcomes:  # those the page did not end on: final, with their image
+        created, finished, state, on_disk = stored.get(o.prompt, (0, 0, "", 0))
+        if not o.shown and not o.lost and (state != TaskState.SUCCEEDED or on_disk != 1):
+            o.lost, o.status = True, f"in the store: {state or 'missing'}, " \
+                                     f"{on_disk} image(s) on disk"
+    done = [o for o in outcomes if o.shown and not o.lost]
+    overhead, before, after = [], [], []
+    for o in done:
+        created, finished, _, _ = stored.get(o.prompt, (0.0, 0.0, "", 0))
+        if finished:
+            overhead.append(o.seconds - (finished - created))
+            before.append(created - o.sent)
+            after.append(o.sent + o.seconds - finished)
+    print(f"{label}: sent -> task stored p50/p95 {ms(before)} / {ms(before, .95)} ms; "
+          f"result stored -> visitor has it {ms(after)} / {ms(after, .95)} ms")
+    shown = [o.messages for o in outcomes if o.shown]
+    print(f"{label}: messages streamed per shown task, mean "
+          f"{sum(shown) / max(1, len(shown)):.1f}")
+    print(f"{label}: app CPU per task {1000 * cpu[0] / max(1, len(outcomes)):.0f} ms "
+          f"(target <= 30 ms)")
+    unfinished = sum(1 for o in outcomes if not stored.get(o.prompt, (0, 0, "", 0))[1])
+    for o in outcomes:
+        if o.lost or o.misrouted:
+            print(f"{'lost' if o.lost else 'misrouted'}: {o.prompt}: {o.status[:200]}")
+    return Run(label, outcomes, unfinished, [o.seconds for o in done], overhead, opened,
+               1000 * cpu[0] / max(1, len(outcomes)))
+
+
+def table(runs: list[Run]) -> None:
+    widths = [30, 5, 9, 4, 9, 18, 27, 23]
+    print(row(["run", "tasks", "completed", "lost", "misrouted", "not final in store",
+               "shown: end-to-end p50/p95 s", "app overhead p50/p95 ms"], widths))
+    print(row(["-" * w for w in widths], widths))
+    for r in runs:
+        print(row([r.label, len(r.outcomes), sum(not o.lost for o in r.outcomes),
+                   sum(o.lost for o in r.outcomes),
+                   sum(o.misrouted for o in r.outcomes), r.unfinished,
+                   f"{percentile(r.seconds, .5):.2f} / {percentile(r.seconds, .95):.2f}",
+                   f"{ms(r.overhead)} / {ms(r.overhead, .95)}"], widths))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -292,52 +364,14 @@ def main(argv: list[str] | None = None) -> None:
         for label, visitors, tasks in (("reference: 1 visitor, 1 task", 1, 1),
                                        (f"{args.visitors} visitors x {args.tasks} at once",
                                         args.visitors, args.tasks)):
-            outcomes, opened, cpu = run(deployment, visitors, tasks)
-            print(f"{label}: CPU seconds while the tasks ran: app {cpu[0]:.1f}, backend "
-                  f"{cpu[1]:.1f}, the visitors' clients {cpu[2]:.1f}")
-            stored = deployment.stored()
-            for o in outcomes:  # those the page did not end on: final, with their image
-                created, finished, state, on_disk = stored.get(o.prompt, (0, 0, "", 0))
-                if not o.shown and not o.lost and (state != TaskState.SUCCEEDED or on_disk != 1):
-                    o.lost, o.status = True, f"in the store: {state or 'missing'}, " \
-                                             f"{on_disk} image(s) on disk"
-            done = [o for o in outcomes if o.shown and not o.lost]
-            overhead, before, after = [], [], []
-            for o in done:
-                created, finished, _, _ = stored.get(o.prompt, (0.0, 0.0, "", 0))
-                if finished:
-                    overhead.append(o.seconds - (finished - created))
-                    before.append(created - o.sent)
-                    after.append(o.sent + o.seconds - finished)
-            print(f"{label}: sent -> task stored p50/p95 {ms(before)} / {ms(before, .95)} ms; "
-                  f"result stored -> visitor has it {ms(after)} / {ms(after, .95)} ms")
-            shown = [o.messages for o in outcomes if o.shown]
-            print(f"{label}: messages streamed per shown task, mean "
-                  f"{sum(shown) / max(1, len(shown)):.1f}")
-            print(f"{label}: app CPU per task {1000 * cpu[0] / max(1, len(outcomes)):.0f} ms "
-                  f"(target <= 30 ms)")
-            unfinished = sum(1 for o in outcomes if not stored.get(o.prompt, (0, 0, "", 0))[1])
-            runs.append(Run(label, outcomes, unfinished, [o.seconds for o in done], overhead,
-                            opened, 1000 * cpu[0] / max(1, len(outcomes))))
-            for o in outcomes:
-                if o.lost or o.misrouted:
-                    print(f"{'lost' if o.lost else 'misrouted'}: {o.prompt}: {o.status[:200]}")
+            runs.append(measured(deployment, label, visitors, tasks))
         peak = memory_mb(deployment.app.pid, "VmHWM")
     finally:
         deployment.close()
 
     print(f"# visitors benchmark: txt2img 256x256, 20 steps at {args.scale} x real time; "
           f"backend generates {args.concurrency} at once\n")
-    widths = [30, 5, 9, 4, 9, 18, 27, 23]
-    print(row(["run", "tasks", "completed", "lost", "misrouted", "not final in store",
-               "shown: end-to-end p50/p95 s", "app overhead p50/p95 ms"], widths))
-    print(row(["-" * w for w in widths], widths))
-    for r in runs:
-        print(row([r.label, len(r.outcomes), sum(not o.lost for o in r.outcomes),
-                   sum(o.lost for o in r.outcomes),
-                   sum(o.misrouted for o in r.outcomes), r.unfinished,
-                   f"{percentile(r.seconds, .5):.2f} / {percentile(r.seconds, .95):.2f}",
-                   f"{ms(r.overhead)} / {ms(r.overhead, .95)}"], widths))
+    table(runs)
     opened = runs[-1].opened
     inputs = len(deployment.dependencies["generate"]["inputs"])
     bare_gradio, bare_page = (measure(inputs, blocks, args.visitors, args.tasks)
