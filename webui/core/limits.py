@@ -314,6 +314,7 @@ class Ticket:
     task_id: str | None = None
     released: bool = False
     id: str = field(default_factory=lambda: secrets.token_hex(12))
+    counted: bool = True  # False: no limit on tasks or calls, nothing to count or write
 
     @property
     def visitor(self) -> str:
@@ -325,7 +326,8 @@ class Ticket:
 
     def bind(self, task_id: str) -> None:
         self.task_id = task_id
-        self.limiter.book.bind(self, task_id)
+        if self.counted:
+            self.limiter.book.bind(self, task_id)
 
     def release(self) -> None:
         """Not sent after all (refused, or the upload failed): its place is free again, and
@@ -333,7 +335,7 @@ class Ticket:
         self.limiter._release(self)
 
     def charge(self, calls: int = 1) -> None:
-        if self.metered:
+        if self.metered and self.counted:
             self.limiter._charge(self.keys, calls)
 
 
@@ -465,6 +467,8 @@ class Limiter:
         once hold for them (the app's threads and memory are the operator's)."""
         keys = self._keys(visitor, address)
         now = self.clock()
+        if not self.limits.any:  # a local demo: nothing counts (nor costs a write)
+            return Ticket(self, keys, metered, now, counted=False)
         with self.book.session() as book:
             for scope, key, quota in self._quotas(keys):
                 if quota.concurrent_tasks and \
@@ -488,6 +492,9 @@ class Limiter:
             return ticket
 
     def _release(self, ticket: Ticket) -> None:
+        if not ticket.counted:
+            ticket.released = True
+            return
         with self.book.session() as book:
             if ticket.released or not book.release(ticket):
                 return
@@ -522,6 +529,8 @@ class Limiter:
         call), charged to the budgets on the operator's key."""
         keys = self._keys(visitor, address)
         now = self.clock()
+        if not self.limits.any:
+            return
         with self.book.session() as book:
             for scope, key, quota in self._quotas(keys):
                 if quota.list_calls_per_minute and \
