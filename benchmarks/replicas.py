@@ -15,23 +15,14 @@ not have more CPU than one here: the figures show what the sharing costs, not a 
 
 from __future__ import annotations
 
-import argparse
 import time
 
-from benchmarks.visitors import Deployment, Run, measured, table
+from benchmarks.visitors import Deployment, Run, load_arguments, measured, table
 from tests.helpers.postgres import cluster, new_database
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--visitors", type=int, default=50)
-    parser.add_argument("--tasks", type=int, default=3, help="tasks each visitor runs at once")
-    parser.add_argument("--scale", type=float, default=0.1,
-                        help="the backend's simulated seconds x scale = real seconds")
-    parser.add_argument("--concurrency", type=int, default=32,
-                        help="tasks the backend generates at once")
-    args = parser.parse_args(argv)
+    args = load_arguments(__doc__ or "", argv)
     began = time.monotonic()
     runs: list[Run] = []
     with cluster() as server:

@@ -346,8 +346,9 @@ def table(runs: list[Run]) -> None:
                    f"{ms(r.overhead)} / {ms(r.overhead, .95)}"], widths))
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
+def load_arguments(description: str, argv: list[str] | None) -> argparse.Namespace:
+    """--visitors, --tasks, --scale, --concurrency (this benchmark's and replicas.py's)."""
+    parser = argparse.ArgumentParser(description=description,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--visitors", type=int, default=50)
     parser.add_argument("--tasks", type=int, default=3, help="tasks each visitor runs at once")
@@ -355,7 +356,11 @@ def main(argv: list[str] | None = None) -> None:
                         help="the backend's simulated seconds x scale = real seconds")
     parser.add_argument("--concurrency", type=int, default=32,
                         help="tasks the backend generates at once")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = load_arguments(__doc__ or "", argv)
     began = time.monotonic()
     deployment = Deployment(args.scale, args.concurrency)
     try:
