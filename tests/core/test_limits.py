@@ -369,8 +369,10 @@ def two_replicas(postgres_url: str) -> Iterator[tuple[SqlTaskStore, SqlTaskStore
         store.close()
 
 
-def _task(store: SqlTaskStore, task_id: str, state: TaskState) -> None:
-    store.create(TaskRecord(id=task_id, kind="text2image", owner="o", request={}))
+def _task(store: SqlTaskStore, task_id: str, state: TaskState, lease: float = 600) -> None:
+    """A task's row as a replica following it makes it (`lease`: its hold, seconds)."""
+    store.create(TaskRecord(id=task_id, kind="text2image", owner="o", request={}),
+                 holder="replica", lease=lease)
     store.update(task_id, state=state)
 
 
@@ -455,6 +457,11 @@ def test_a_place_held_by_a_replica_that_died_while_sending_is_free_later(
         limiter.admit_task("v", "a")  # the dead send's place, free again
         with pytest.raises(RateLimited, match="at once"):
             limiter.admit_task("v", "a")  # the task still queued keeps its place
+        # a task nobody follows any more (it failed inside the app and is kept open for a
+        # restart, or its replica died): its lease ends, its place is free
+        store.update("t-long", state=TaskState.GENERATING)
+        store.release("t-long", "replica")
+        limiter.admit_task("v", "a")
     finally:
         store.close()
 

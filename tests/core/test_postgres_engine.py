@@ -191,3 +191,26 @@ def test_a_visitor_on_another_replica_gets_live_previews_only_when_asked(
     finally:
         a.close()
         b.close()
+
+
+@pytest.mark.parametrize("fresh_offline", [{"time_scale": 0.03}], indirect=True)
+def test_a_failed_ask_for_previews_does_not_end_the_watch(
+        fresh_offline: OfflineServer, tmp_path: Path, postgres_url: str) -> None:
+    """The database away while B asks A for previews: B's visitor still sees the end."""
+    import psycopg
+
+    a = listening_rig(fresh_offline, tmp_path / "a", postgres_url, "callback")
+    b = listening_rig(fresh_offline, tmp_path / "b", postgres_url)
+
+    def away(task_id: str, until: float) -> None:
+        raise psycopg.OperationalError("the database went away")
+
+    b.store.want_previews = away
+    try:
+        handle = a.submit(steps=60)
+        wait_submitted(a, handle.task_id)
+        seen = list(b.engine.events(handle.task_id, OWNER, preview_interval=0.05, timeout=20))
+        assert seen[-1].final and seen[-1].state == TaskState.SUCCEEDED
+    finally:
+        a.close()
+        b.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from webui.api.models import TaskState
 from webui.core.history import history_pictures
 from webui.core.outputs import OutputWriter
 from webui.core.result_files import MirroredStore, ResultMirror, results_wanted
+from webui.core.shares import shared_picture
 from webui.core.store import SQLiteTaskStore, StoredImage, TaskRecord
 from webui.offline.server import OfflineServer
 
@@ -62,15 +64,18 @@ def test_any_replica_shows_a_result_another_one_saved(tmp_path: Path,
     store.create(TaskRecord(id="t-a", kind="text2image", owner=OWNER, request={},
                             state=TaskState.SUCCEEDED, images=(made_on_a,)))
     on_b = MirroredStore(store, mirror_b)
-    shown = on_b.get("t-a", OWNER).images[0]  # type: ignore[union-attr]
+    assert on_b.get("t-a", OWNER).images[0] == made_on_a  # type: ignore[union-attr]  # a look
+    shown = on_b.local(on_b.get("t-a", OWNER)).images[0]  # type: ignore[arg-type]  # shown
     assert Path(shown.path or "").is_relative_to(tmp_path / "b" / "results")
     assert Path(shown.path or "").read_bytes() == Path(made_on_a.path or "").read_bytes()
     # the replica that saved it reads its own file; a third one, after A's disk is gone,
     # still has it from the bucket
-    assert MirroredStore(store, mirror_a).get("t-a").images[0].path == made_on_a.path  # type: ignore[union-attr]
+    on_a = MirroredStore(store, mirror_a)
+    assert on_a.local(on_a.get("t-a")).images[0].path == made_on_a.path  # type: ignore[arg-type]
     Path(made_on_a.path or "").unlink()
     _, mirror_c = replica(tmp_path, "c", bucket)
-    third = MirroredStore(store, mirror_c).get("t-a").images[0]  # type: ignore[union-attr]
+    on_c = MirroredStore(store, mirror_c)
+    third = on_c.local(on_c.get("t-a")).images[0]  # type: ignore[arg-type]
     assert Path(third.path or "").read_bytes() == Path(shown.path or "").read_bytes()
     assert on_b.get("t-a", "someone-else") is None  # the owner check is the store's
     # deleted on any replica: out of the bucket too
@@ -79,26 +84,71 @@ def test_any_replica_shows_a_result_another_one_saved(tmp_path: Path,
     assert keys == [made_on_b.key]
 
 
-def test_a_forged_key_or_an_unreachable_bucket_shows_nothing_and_raises_nothing(
-        tmp_path: Path, bucket: tuple[Any, str]) -> None:
+def test_a_forged_key_reaches_nothing_outside_the_cache(tmp_path: Path,
+                                                       bucket: tuple[Any, str]) -> None:
+    """Keys come from the store's rows: one that is not a result's (another prefix, an
+    absolute or climbing path) is neither fetched, nor shown, nor deleted."""
     _, mirror = replica(tmp_path, "b", bucket)
-    for key in ("../../../etc/passwd", "zhiqite-results/x/../../y.png", "a b.png", "x" * 600):
-        image = StoredImage(0, 1, path="/etc/hostname", key=key)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    bucket[0].put_object(Bucket=bucket[1], Key=str(tmp_path / "outside" / "evil.png"),
+                         Body=b"PAYLOAD")
+    forged = ["../../../etc/passwd", "zhiqite-results/x/../../y.png", "a b.png", "x" * 600,
+              "/etc/hostname", str(tmp_path / "outside" / "evil.png"),
+              "zhiqite-results//etc/hostname", "zhiqite-results/../victim.txt",
+              "other-prefix/r/t/txt2img/00000-1.png"]
+    for key in forged:
+        image = StoredImage(0, 1, path="/nowhere/00000-1.png", key=key)
         assert mirror.local(image) == image  # not fetched, not put anywhere
+        mirror.delete(image)
+    assert not (tmp_path / "outside").exists() and victim.read_text() == "keep"
     assert not (tmp_path / "b" / "results").exists()
-    missing = mirror.local(StoredImage(0, 1, path="/elsewhere/00000-1.png",
-                                       key="zhiqite-results/other/txt2img/none.png"))
-    assert missing.path is None and not missing.shown and missing.error
+
+
+def test_a_picture_the_bucket_cannot_give_keeps_its_place(tmp_path: Path,
+                                                          bucket: tuple[Any, str]) -> None:
+    """Not fetched (the object gone, the bucket away): a placeholder with the reason, in the
+    picture's place, so that a share link naming the second picture still shows the second
+    (never the third), and the first's link shows nothing. Asked again only after a while."""
+    writer_a, _ = replica(tmp_path, "a", bucket)
+    _, mirror_b = replica(tmp_path, "b", bucket)
+    pictures = tuple(replace(saved(writer_a, 60 * n), index=n, seed=10 + n) for n in range(3))
+    bucket[0].delete_object(Bucket=bucket[1], Key=pictures[0].key)
+    store = SQLiteTaskStore.in_dir(tmp_path / "db")
+    store.create(TaskRecord(id="t", kind="text2image", owner=OWNER, request={},
+                            state=TaskState.SUCCEEDED, images=pictures))
+    first, second = store.share("t", OWNER, 0), store.share("t", OWNER, 1)
+    on_b = MirroredStore(store, mirror_b)
+    local = on_b.local(store.get("t")).images  # type: ignore[arg-type]
+    assert all(image.shown for image in local)
+    assert local[0].error_msg is not None and local[0].error_msg.key == "task.reason.not_in_bucket"
+    assert Path(local[1].path or "").read_bytes() == Path(pictures[1].path or "").read_bytes()
+    assert shared_picture(on_b, first or "") is None  # 404, not another picture
+    found = shared_picture(on_b, second or "")
+    assert found is not None and found[1].seed == 11
+    calls: list[str] = []
+    fetch = mirror_b.client.download_file
+    mirror_b.client.download_file = lambda *a, **k: (calls.append(a[1]), fetch(*a, **k))[1]
+    for _ in range(5):
+        on_b.local(store.get("t"))  # type: ignore[arg-type]
+    assert calls == []  # the missing one is not asked for again at once, the others cached
+
+
+def test_an_unreachable_bucket_raises_nothing(tmp_path: Path) -> None:
     import boto3
+    from botocore.config import Config
 
     away = boto3.client("s3", endpoint_url="http://127.0.0.1:9", region_name="us-east-1",
-                        aws_access_key_id="t", aws_secret_access_key="t")
-    writer, dead = OutputWriter(tmp_path / "d" / "outputs"), None
+                        aws_access_key_id="t", aws_secret_access_key="t",
+                        config=Config(retries={"max_attempts": 1}))
     dead = ResultMirror(away, "b", replica="d", outputs_dir=tmp_path / "d" / "outputs",
                         cache_dir=tmp_path / "d" / "results")
-    writer.mirror = dead
+    writer = OutputWriter(tmp_path / "d" / "outputs", dead)
     path = writer.save("text2image", gradient(8, 8), 1, "x", day=DAY)
     assert path.is_file() and writer.publish(path) is None  # kept here, said in the log
+    image = dead.local(StoredImage(0, 1, path="/elsewhere/00000-1.png",
+                                   key="zhiqite-results/other/abc/txt2img/00000-1.png"))
+    assert image.shown and image.error and Path(image.path or "").is_file()
 
 
 def test_results_go_to_the_bucket_by_default_only_with_a_shared_store() -> None:

@@ -337,7 +337,9 @@ class TaskEngine:
             if record is not None and followed_here and not record.is_final:
                 self._asked_for_previews(live)
             if record is not None and (record.is_final or not followed_here):
-                event = TaskEvent.from_record(record)
+                # shown to the watchers here: the results as files of this replica
+                event = TaskEvent.from_record(self.store.local(record) if record.is_final
+                                              else record)
                 if not record.is_final and live.watchers:
                     event = replace(event, preview=self.store.preview(task_id))
                 with live.lock:
@@ -566,7 +568,9 @@ class TaskEngine:
             if record is None:  # deleted by its owner meanwhile
                 live.final = True
                 return True
-            if record.is_final and not record.timed_out:
+            if record.is_final and not record.timed_out:  # stored by another replica (its
+                # callback went there): its watchers here may not have heard it yet
+                live.channel.publish(TaskEvent.from_record(self.store.local(record)))
                 live.final = True
                 return True
             if state == TaskState.FAILED:
@@ -675,7 +679,7 @@ class TaskEngine:
         if record is None:
             raise LookupError(f"no task {task_id} for this visitor")
         if record.is_final:
-            yield TaskEvent.from_record(record, version=1)
+            yield TaskEvent.from_record(self.store.local(record), version=1)
             return
         live = self._adopt(record)
         if live.own_key and live.client is None and client is not None \
@@ -714,7 +718,11 @@ class TaskEngine:
         followed_here = live.thread is not None and live.thread.is_alive()
         if followed_here or live.final or source() is None:
             return self.policy.remote_previews / 3
-        self.store.want_previews(live.id, self.clock() + self.policy.remote_previews)
+        try:
+            self.store.want_previews(live.id, self.clock() + self.policy.remote_previews)
+        except Exception:  # the database away a moment: the watch goes on, asked again later
+            log.warning("could not ask for the previews of task %s", live.id, exc_info=True)
+            return self.policy.remote_previews / 3
         if self._announce is not None:
             self._announce(live.id, live.owner)
         return self.policy.remote_previews / 3
@@ -738,7 +746,7 @@ class TaskEngine:
                 if record is None:
                     continue
                 if record.is_final:
-                    yield TaskEvent.from_record(record, version=1)
+                    yield TaskEvent.from_record(self.store.local(record), version=1)
                     continue
                 live = lives[task_id] = self._adopt(record)
                 self._start(live)

@@ -186,7 +186,10 @@ class S3ImageHost:
             client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region,
                                   aws_access_key_id=access_key_id,
                                   aws_secret_access_key=secret_access_key,
-                                  config=Config(signature_version="s3v4"))
+                                  # a bucket away must not hold a request for minutes
+                                  config=Config(signature_version="s3v4", connect_timeout=5,
+                                                read_timeout=30,
+                                                retries={"max_attempts": 3}))
         self.client, self.bucket, self.prefix, self.expiry = client, bucket, prefix, expiry
 
     def host(self, png: bytes) -> str:

@@ -357,6 +357,7 @@ class LimitBook(Protocol):
     still holds when it adds."""
 
     def session(self) -> AbstractContextManager[LimitView]: ...
+    def reading(self) -> AbstractContextManager[LimitView]: ...
     def bind(self, ticket: Ticket, task_id: str) -> None: ...
     def admit_visitor(self, address: str, visitor: str, limit: int, now: float) -> bool: ...
     def sizes(self) -> dict[str, int]: ...
@@ -384,6 +385,8 @@ class MemoryBook:
     def session(self) -> Iterator[MemoryBook]:
         with self._lock:
             yield self
+
+    reading = session
 
     def _record(self, scope: Scope, key: str) -> _Record:
         record = self._records[scope].get(key, _Record)
@@ -517,7 +520,7 @@ class Limiter:
         if not quotas:
             return None
         now = self.clock()
-        with self.book.session() as book:
+        with self.book.reading() as book:
             left = [quota.calls_per_day - book.count(scope, key, Counter.CALLS, now)
                     for scope, key, quota in quotas]
         return max(0, min(left))

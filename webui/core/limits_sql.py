@@ -5,13 +5,15 @@ whichever one each request reaches. The same SQL serves SQLite and PostgreSQL (t
 counted still holds when it adds (PostgreSQL: the store's advisory write lock).
 
 Tasks at once: a ticket is a row, running while it is not released and either its task is
-not final in the store or, not yet a task (being sent), it is younger than
-`RESERVATION_SECONDS` (a replica that died while sending frees its places then).
+not final in the store and followed (its lease runs) or, not yet a task (being sent), it is
+younger than `RESERVATION_SECONDS` (a replica that died while sending frees its places
+then).
 The clock is the wall clock (the replicas share it, not their monotonic clocks).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,6 +23,7 @@ from webui.api.models import TaskState
 from webui.core.limits import Counter, Scope, Ticket
 from webui.core.store import SqlTaskStore
 
+log = logging.getLogger(__name__)
 RESERVATION_SECONDS = 600.0  # a ticket not yet bound to a task (its upload and submit)
 TICKET_MAX_AGE = 7 * 86_400.0  # a ticket whose task row is gone (deleted while it ran)
 PRUNE_EVERY = 200  # sessions between two sweeps of rows no count can reach any more
@@ -74,11 +77,14 @@ class SqlLimitView:
 
     def running(self, scope: Scope, key: str, now: float) -> int:
         live = ", ".join("?" * len(_LIVE))
+        # a task counts while a replica follows it (its lease runs): one that failed inside
+        # the app, or whose replica died, frees its place as the memory book's does
         row = self.db.execute(
             "SELECT COUNT(*) FROM rate_tickets t LEFT JOIN tasks k ON k.id = t.task_id "
             f"WHERE t.released = 0 AND {_WHO_COLUMN[scope]} AND ("
-            f"k.state IN ({live}) OR (k.id IS NULL AND t.admitted_at >= ?))",
-            [key, *_LIVE, now - RESERVATION_SECONDS]).fetchone()
+            f"(k.state IN ({live}) AND k.lease_until >= ?) "
+            "OR (k.id IS NULL AND t.admitted_at >= ?))",
+            [key, *_LIVE, now, now - RESERVATION_SECONDS]).fetchone()
         return int(row[0])
 
     def hold(self, ticket: Ticket) -> None:
@@ -91,6 +97,13 @@ class SqlLimitView:
                                "AND released = 0", [ticket.id]).rowcount > 0
 
 
+class _Reader:
+    """The store's statements outside a transaction, as a view's `db`."""
+
+    def __init__(self, store: SqlTaskStore) -> None:
+        self.execute = store._read
+
+
 class SqlLimitBook:
     """A `LimitBook` in the store's database (`SqlTaskStore`: SQLite or PostgreSQL)."""
 
@@ -101,19 +114,33 @@ class SqlLimitBook:
     @contextmanager
     def session(self) -> Iterator[SqlLimitView]:
         with self.store._transaction() as db:
-            self._sessions += 1
-            if self._sessions % PRUNE_EVERY == 1:
-                self._prune(db, self.clock())
+            self._maybe_prune(db)
             yield SqlLimitView(db)
 
+    @contextmanager
+    def reading(self) -> Iterator[SqlLimitView]:
+        """Counts only (`Limiter.calls_left`): no write lock."""
+        yield SqlLimitView(_Reader(self.store))
+
+    def _maybe_prune(self, db: Any) -> None:
+        self._sessions += 1  # under the store's write lock
+        if self._sessions % PRUNE_EVERY == 1:
+            self._prune(db, self.clock())
+
     def bind(self, ticket: Ticket, task_id: str) -> None:
-        with self.store._transaction() as db:
-            db.execute("UPDATE rate_tickets SET task_id = ? WHERE id = ?", [task_id, ticket.id])
+        try:
+            with self.store._transaction() as db:
+                db.execute("UPDATE rate_tickets SET task_id = ? WHERE id = ?",
+                           [task_id, ticket.id])
+        except Exception:  # the task was sent: it must be recorded; the ticket counts as a
+            # send in progress until RESERVATION_SECONDS
+            log.warning("the limits could not note task %s", task_id, exc_info=True)
 
     def admit_visitor(self, address: str, visitor: str, limit: int, now: float) -> bool:
         """At most `limit` distinct visitors from `address` in the last hour (the same one
         again is free)."""
         with self.store._transaction() as db:
+            self._maybe_prune(db)
             since = now - SEEN_SECONDS
             known = db.execute("SELECT seen_at FROM rate_seen WHERE address = ? "
                                "AND visitor = ? AND seen_at >= ?",

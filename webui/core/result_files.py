@@ -1,11 +1,13 @@
 """Results on S3-compatible storage, for several replicas (issue 23): each replica saves its
 results in its own outputs folder as before and also puts each one in the bucket, under
-`<prefix><replica>/<path in the outputs folder>` (the replica in the key: two replicas number
-their own folders and may both write `txt2img/<day>/00000-5.png`). The key goes with the
-image's row (`StoredImage.key`). A replica showing a result another one saved takes it from
-the bucket once into `<data dir>/results/<key>` (`MirroredStore`: the store's reads give
-local paths), so any replica shows any owner's pictures, to their owner only: what a page may
-show is still decided by the store's owner checks, the bucket is never linked to a browser.
+`<prefix><replica>/<random>/<path in the outputs folder>` (the random part: two replicas, or
+one whose outputs folder was emptied, number their folders on their own and may both write
+`txt2img/<day>/00000-5.png`; an object is never overwritten). The key goes with the image's
+row (`StoredImage.key`). A replica that shows a result another one saved (a watched task,
+History, a shared link) takes it from the bucket once into `<data dir>/results/<key>`
+(`MirroredStore.local`, called where results are shown, not where rows are only looked at);
+what a page may show is still decided by the store's owner checks, the bucket is never linked
+to a browser.
 """
 
 from __future__ import annotations
@@ -14,19 +16,32 @@ import logging
 import os
 import re
 import secrets
+import threading
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
+
 from webui.core.store import StoredImage, TaskRecord
+from webui.messages import Msg
 
 log = logging.getLogger(__name__)
 RESULTS_ENV = "ZHIQITE_S3_RESULTS"  # on | off; by default on with a shared database
 RESULTS_PREFIX_ENV = "ZHIQITE_S3_RESULTS_PREFIX"
 DEFAULT_PREFIX = "zhiqite-results/"
-_KEY = re.compile(r"[A-Za-z0-9._\-/]{1,512}")
+RETRY_AFTER = 60.0  # seconds before a key that could not be fetched is asked for again
+_SEGMENT = re.compile(r"[A-Za-z0-9._-]{1,120}")
 _REPLICA_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
+UNAVAILABLE = Msg("task.reason.not_in_bucket")
+
+
+class ResultsSettingError(ValueError):
+    def __init__(self, msg: Msg) -> None:
+        super().__init__(str(msg))
+        self.msg = msg
 
 
 def results_wanted(env: Mapping[str, str], *, shared_store: bool) -> bool:
@@ -35,8 +50,19 @@ def results_wanted(env: Mapping[str, str], *, shared_store: bool) -> bool:
     if value in ("", "auto"):
         return shared_store
     if value not in ("on", "off", "1", "0", "true", "false"):
-        raise ValueError(f"{RESULTS_ENV} must be on or off, got {value!r}")
+        raise ResultsSettingError(Msg("runtime.on_or_off", name=RESULTS_ENV,
+                                      got=repr(value[:40])))
     return value in ("on", "1", "true")
+
+
+def results_prefix(env: Mapping[str, str]) -> str:
+    """`ZHIQITE_S3_RESULTS_PREFIX`: folders of letters, digits, `._-`, each ending in `/`."""
+    prefix = env.get(RESULTS_PREFIX_ENV, DEFAULT_PREFIX)
+    if prefix and not re.fullmatch(r"([A-Za-z0-9._-]{1,120}/){1,8}", prefix) \
+            or any(part in (".", "..") for part in prefix.split("/")):
+        raise ResultsSettingError(Msg("runtime.results_prefix", name=RESULTS_PREFIX_ENV,
+                                      got=repr(prefix[:60])))
+    return prefix
 
 
 class ResultMirror:
@@ -47,61 +73,104 @@ class ResultMirror:
         self.client, self.bucket = client, bucket
         self.outputs_dir = outputs_dir.resolve()
         self.cache_dir = cache_dir
+        self.prefix = prefix
         name = _REPLICA_CHARS.sub("-", replica).strip("-.")[:80] or "replica"
         self.own = f"{prefix}{name}/"
+        self._failed: dict[str, float] = {}  # key -> when it may be fetched again
+        self._lock = threading.Lock()
 
     def put(self, path: Path | str) -> str | None:
         """Put a saved result in the bucket: its key, or None when it could not be (it stays
         on this replica's disk; the others cannot show it)."""
         source = Path(path).resolve()
         try:
-            key = self.own + source.relative_to(self.outputs_dir).as_posix()
+            key = f"{self.own}{secrets.token_hex(6)}/" + \
+                source.relative_to(self.outputs_dir).as_posix()
             with open(source, "rb") as file:
                 self.client.put_object(Bucket=self.bucket, Key=key, Body=file,
                                        ContentType="image/png")
-        except Exception:  # the bucket away a moment, or refusing: the result is still here
+        except Exception as exc:  # the bucket away a moment, or refusing: the file is here
             log.warning("a result could not be put in the bucket; other replicas will not "
-                        "show it: %s", source.name, exc_info=True)
+                        "show it: %s (%s)", source.name, type(exc).__name__)
             return None
         return key
 
+    def _cached(self, key: str) -> Path | None:
+        """Where the key's copy goes in the cache: None for a key that is not a result's
+        (another prefix, an absolute or climbing path, odd characters)."""
+        if not key.startswith(self.prefix) or len(key) > 600:
+            return None
+        parts = key.split("/")
+        if any(not _SEGMENT.fullmatch(part) or part in (".", "..") for part in parts):
+            return None
+        target = (self.cache_dir / key).resolve()
+        return target if target.is_relative_to(self.cache_dir.resolve()) else None
+
     def local(self, image: StoredImage) -> StoredImage:
         """The image with a path on this replica: its own file, or the bucket's copy fetched
-        once into the cache. Not to be had: the path is dropped and the reason given."""
+        once into the cache. Not to be had (the bucket away, the object gone): a plain
+        placeholder in its place, with the reason, so that pictures keep their places (a
+        share link names a picture by its place)."""
         key = image.key
-        if not key or image.path is None:
+        if not key or not image.shown:
             return image
-        if key.startswith(self.own) and Path(image.path).is_file():
+        if key.startswith(self.own) and Path(image.path or "").is_file():
             return image
-        if not _KEY.fullmatch(key) or ".." in key.split("/"):
+        target = self._cached(key)
+        if target is None:
             return image
-        target = self.cache_dir / key
-        if not target.is_file():
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}")
-                self.client.download_file(self.bucket, key, str(partial))
-                os.replace(partial, target)
-            except Exception:
-                log.warning("a result saved by another replica could not be fetched from "
-                            "the bucket: %s", key, exc_info=True)
-                return replace(image, path=None, error="not in the bucket, or the bucket "
-                                                       "could not be reached")
+        if not target.is_file() and not self._fetch(key, target):
+            return replace(image, path=str(self._placeholder()), error=str(UNAVAILABLE),
+                           error_msg=UNAVAILABLE)
         return replace(image, path=str(target))
 
+    def _fetch(self, key: str, target: Path) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if self._failed.get(key, 0.0) > now:
+                return False
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_name(f".{target.name}.{secrets.token_hex(4)}")
+            self.client.download_file(self.bucket, key, str(partial))
+            os.replace(partial, target)
+            return True
+        except Exception as exc:
+            with self._lock:
+                if len(self._failed) > 10_000:
+                    self._failed.clear()
+                self._failed[key] = now + RETRY_AFTER
+            log.warning("a result saved by another replica could not be fetched from the "
+                        "bucket (again in %.0f s): %s (%s)", RETRY_AFTER, key,
+                        type(exc).__name__)
+            return False
+
+    def _placeholder(self) -> Path:
+        path = self.cache_dir / "unavailable.png"
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f".unavailable.{secrets.token_hex(4)}.png")
+            Image.new("RGB", (64, 64), (128, 128, 128)).save(partial)
+            os.replace(partial, path)
+        return path
+
     def delete(self, image: StoredImage) -> None:
-        if image.key and _KEY.fullmatch(image.key):
-            try:
-                self.client.delete_object(Bucket=self.bucket, Key=image.key)
-            except Exception:
-                log.warning("a deleted result stays in the bucket: %s", image.key,
-                            exc_info=True)
-            (self.cache_dir / image.key).unlink(missing_ok=True)
+        target = self._cached(image.key) if image.key else None
+        if image.key is None or target is None:
+            return
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=image.key)
+        except Exception as exc:
+            log.warning("a deleted result stays in the bucket: %s (%s)", image.key,
+                        type(exc).__name__)
+        target.unlink(missing_ok=True)
 
 
 class MirroredStore:
-    """The task store whose reads give each result a path on this replica (`ResultMirror`);
-    a deleted task's results leave the bucket. Everything else is the store's."""
+    """The task store with `local` giving each result a file on this replica
+    (`ResultMirror`), and a deleted task's results out of the bucket. Everything else is the
+    store's, so the rows a replica only looks at (the engine, callbacks, lookups) cost no
+    download."""
 
     def __init__(self, store: Any, mirror: ResultMirror) -> None:
         self._store, self.mirror = store, mirror
@@ -114,34 +183,9 @@ class MirroredStore:
             return record
         return replace(record, images=tuple(self.mirror.local(i) for i in record.images))
 
-    def _local(self, record: TaskRecord | None) -> TaskRecord | None:
-        return None if record is None else self.local(record)
-
-    # `list` is the store's: its rows are scanned for other things (a tab's last task, the
-    # ETA) more often than shown; History makes the rows it shows local (`local`).
-
-    def get(self, task_id: str, owner: str | None = None) -> TaskRecord | None:
-        return self._local(self._store.get(task_id, owner))
-
-    def active(self, owner: str, **options: Any) -> list[TaskRecord]:
-        return [self.local(r) for r in self._store.active(owner, **options)]
-
     def shared(self, token: str) -> tuple[TaskRecord, int] | None:
         found = self._store.shared(token)
-        if found is None:
-            return None
-        record = self._local(found[0])
-        assert record is not None
-        return record, found[1]
-
-    def find_image(self, owner: str, pixels: str) -> tuple[TaskRecord, StoredImage] | None:
-        found = self._store.find_image(owner, pixels)
-        if found is None:
-            return None
-        record = self._local(found[0])
-        assert record is not None
-        image = next((i for i in record.images if i.index == found[1].index), found[1])
-        return record, image
+        return None if found is None else (self.local(found[0]), found[1])
 
     def delete(self, task_id: str, owner: str) -> TaskRecord | None:
         deleted = self._store.delete(task_id, owner)

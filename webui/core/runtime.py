@@ -25,10 +25,10 @@ from webui.core.limits import Limiter, Limits
 from webui.core.limits_sql import SqlLimitBook
 from webui.core.outputs import OutputWriter
 from webui.core.result_files import (
-    DEFAULT_PREFIX,
-    RESULTS_PREFIX_ENV,
     MirroredStore,
     ResultMirror,
+    ResultsSettingError,
+    results_prefix,
     results_wanted,
 )
 from webui.core.sources import Sources
@@ -218,14 +218,20 @@ class Runtime:
         self.client = client
         self.offline = offline  # the embedded OfflineServer, when used
         holder = settings.replica_id or f"{socket.gethostname()}:{settings.data_dir.resolve()}"
+        try:  # checked before the store opens (a refusal leaves no pool behind)
+            wanted = s3 is not None and results_wanted(
+                env or {}, shared_store=settings.database_url is not None)
+            prefix = results_prefix(env or {})
+        except ResultsSettingError as refused:
+            raise SettingError(refused.msg) from None
         store = open_store(settings)
         mirror = None
-        if s3 is not None and results_wanted(env or {}, shared_store=store.serves_replicas):
+        if s3 is not None and wanted:
             mirror = ResultMirror(s3.client, s3.bucket, replica=holder,
                                   outputs_dir=settings.outputs_dir,
                                   cache_dir=settings.data_dir / "results",
-                                  prefix=(env or {}).get(RESULTS_PREFIX_ENV, DEFAULT_PREFIX))
-        # with results in a bucket, the store's reads give each result a file on this replica
+                                  prefix=prefix)
+        # with results in a bucket, the store's `local` gives a shown result a file here
         self.store: Any = store if mirror is None else MirroredStore(store, mirror)
         # the app's secret: the replicas' shared one when the store is shared
         self.keys = Keys(self.store.shared_key(KEY_BYTES)

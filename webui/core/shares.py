@@ -46,7 +46,8 @@ def shared_picture(store: TaskStore, token: str) -> tuple[TaskRecord, StoredImag
         return None
     record, picture = found
     shown = [image for image in record.images if image.shown]
-    if not 0 <= picture < len(shown) or not Path(shown[picture].path or "").is_file():
+    if not 0 <= picture < len(shown) or shown[picture].error \
+            or not Path(shown[picture].path or "").is_file():
         return None
     return record, shown[picture]
 

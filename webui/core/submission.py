@@ -370,7 +370,7 @@ class SubmissionService:
         for task_id in batch.task_ids:
             record = self.store.get(task_id, owner)
             if record is not None:
-                events[task_id] = TaskEvent.from_record(record)
+                events[task_id] = TaskEvent.from_record(self.store.local(record))
         stopped = self.stopped(owner) & set(batch.task_ids)
         yield BatchProgress(batch, dict(events), None, frozenset(stopped))
         watched = [i for i in events if not events[i].final and i not in stopped]

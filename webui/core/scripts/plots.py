@@ -73,6 +73,7 @@ def save_plot(store: TaskStore, batch: BatchRecord) -> str | None:
         if current.grid_path and Path(current.grid_path).exists():
             return current.grid_path
         records = [store.get(i, batch.owner) for i in batch.task_ids]
+        records = [store.local(r) if r is not None else None for r in records]
         if any(r is not None and not r.is_final for r in records):
             return None
         cache: dict[str, Image.Image] = {}

@@ -228,8 +228,8 @@ def _wire(ctx: UiContext, h: HistoryTab, visitor: Any, refresh: gr.Button,
                  h.tags: ", ".join(ctx.runtime.store.tags_of(owner, [task_id]).get(task_id, [])),
                  h.share.link: existing_link(ctx, record, owner, picked)}
         if record.is_final:
-            yield {**first, **h.panel.show_record(record, ctx.engine.billed_calls(owner),
-                                                  picked)}
+            yield {**first, **h.panel.show_record(ctx.runtime.store.local(record),
+                                                  ctx.engine.billed_calls(owner), picked)}
             return
         yield {**first, h.panel.gallery: [], h.panel.results: [], h.panel.infotext: ""}
         yield from h.panel.stream(ctx.events(visitor_id, task_id),
