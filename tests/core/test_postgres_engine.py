@@ -4,6 +4,8 @@ visitors at once, callbacks, and a restart that resumes from the shared database
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -119,6 +121,19 @@ def listening_rig(backend: OfflineServer, data_dir: Path, url: str, mode: str = 
     return rig
 
 
+@contextmanager
+def listening_pair(backend: OfflineServer, tmp_path: Path, url: str, mode: str = "poll",
+                   bucket: tuple[Any, str] | None = None) -> Iterator[tuple[Rig, Rig]]:
+    """Replicas A (`mode`) and B (polling) on the shared database, hearing each other."""
+    a = listening_rig(backend, tmp_path / "a", url, mode, bucket)
+    b = listening_rig(backend, tmp_path / "b", url, bucket=bucket)
+    try:
+        yield a, b
+    finally:
+        a.close()
+        b.close()
+
+
 @pytest.mark.parametrize("fresh_offline", SLOW, indirect=True)
 @pytest.mark.parametrize("mode", ["callback", "poll"])
 def test_a_visitor_on_another_replica_sees_the_task_go_on_and_end(
@@ -126,9 +141,7 @@ def test_a_visitor_on_another_replica_sees_the_task_go_on_and_end(
     """Replica A follows the task (its callback reaches A); a visitor watching from replica B,
     which does not follow it, sees its progress and its end (NOTIFY from A, LISTEN in B:
     without them B's visitor would wait for ever)."""
-    a = listening_rig(fresh_offline, tmp_path / "a", postgres_url, mode)
-    b = listening_rig(fresh_offline, tmp_path / "b", postgres_url)
-    try:
+    with listening_pair(fresh_offline, tmp_path, postgres_url, mode) as (a, b):
         handle = a.submit(steps=150)
         wait_submitted(a, handle.task_id)
         seen = list(b.engine.events(handle.task_id, OWNER, preview_interval=None, timeout=15))
@@ -141,9 +154,6 @@ def test_a_visitor_on_another_replica_sees_the_task_go_on_and_end(
                                [handle.task_id]).fetchone()[0]
         assert holder == replica_of(tmp_path / "a")  # B never followed it
         assert stats(fresh_offline)["tasks_started"] == 1
-    finally:
-        a.close()
-        b.close()
 
 
 def test_replicas_share_the_apps_secret(postgres_url: str) -> None:
@@ -164,9 +174,7 @@ def test_a_visitor_on_another_replica_gets_live_previews_only_when_asked(
     """B's visitor wants previews of a task A follows (callback mode: A polls for nobody):
     B asks through the store, A polls on its schedule and puts each preview in the store, B
     shows them. Watched without previews, A makes no call beyond the submit."""
-    a = listening_rig(fresh_offline, tmp_path / "a", postgres_url, "callback")
-    b = listening_rig(fresh_offline, tmp_path / "b", postgres_url)
-    try:
+    with listening_pair(fresh_offline, tmp_path, postgres_url, "callback") as (a, b):
         quiet = a.submit(steps=150)
         wait_submitted(a, quiet.task_id)
         seen = list(b.engine.events(quiet.task_id, OWNER, preview_interval=None, timeout=20))
@@ -188,9 +196,6 @@ def test_a_visitor_on_another_replica_gets_live_previews_only_when_asked(
         assert holder == replica_of(tmp_path / "a")  # B asked, A fetched
         assert b.store.preview(watched.task_id) is None  # dropped at the end
         assert stats(fresh_offline)["tasks_started"] == 2
-    finally:
-        a.close()
-        b.close()
 
 
 @pytest.mark.parametrize("fresh_offline", [{"time_scale": 0.03}], indirect=True)
@@ -199,18 +204,12 @@ def test_a_failed_ask_for_previews_does_not_end_the_watch(
     """The database away while B asks A for previews: B's visitor still sees the end."""
     import psycopg
 
-    a = listening_rig(fresh_offline, tmp_path / "a", postgres_url, "callback")
-    b = listening_rig(fresh_offline, tmp_path / "b", postgres_url)
-
     def away(task_id: str, until: float) -> None:
         raise psycopg.OperationalError("the database went away")
 
-    b.store.want_previews = away
-    try:
+    with listening_pair(fresh_offline, tmp_path, postgres_url, "callback") as (a, b):
+        b.store.want_previews = away
         handle = a.submit(steps=60)
         wait_submitted(a, handle.task_id)
         seen = list(b.engine.events(handle.task_id, OWNER, preview_interval=0.05, timeout=20))
         assert seen[-1].final and seen[-1].state == TaskState.SUCCEEDED
-    finally:
-        a.close()
-        b.close()

@@ -15,12 +15,12 @@ from PIL import Image
 
 from tests.core.conftest import OWNER
 from tests.core.test_engine import wait_submitted
-from tests.core.test_postgres_engine import listening_rig
+from tests.core.test_postgres_engine import listening_pair
 from tests.helpers.images import gradient
 from webui.api.models import TaskState
 from webui.core.history import history_pictures
 from webui.core.outputs import OutputWriter
-from webui.core.result_files import MirroredStore, ResultMirror, results_wanted
+from webui.core.result_files import MirroredStore, ResultMirror
 from webui.core.shares import shared_picture
 from webui.core.store import SQLiteTaskStore, StoredImage, TaskRecord
 from webui.offline.server import OfflineServer
@@ -151,12 +151,35 @@ def test_an_unreachable_bucket_raises_nothing(tmp_path: Path) -> None:
     assert image.shown and image.error and Path(image.path or "").is_file()
 
 
-def test_results_go_to_the_bucket_by_default_only_with_a_shared_store() -> None:
-    assert results_wanted({}, shared_store=True) and not results_wanted({}, shared_store=False)
-    assert results_wanted({"ZHIQITE_S3_RESULTS": "on"}, shared_store=False)
-    assert not results_wanted({"ZHIQITE_S3_RESULTS": "off"}, shared_store=True)
-    with pytest.raises(ValueError, match="ZHIQITE_S3_RESULTS"):
-        results_wanted({"ZHIQITE_S3_RESULTS": "sometimes"}, shared_store=True)
+def test_results_go_to_the_bucket_by_default_only_with_a_shared_store(
+        tmp_path: Path, bucket: tuple[Any, str], postgres_url: str) -> None:
+    from webui.api.client import ZhiqiteClient
+    from webui.core.hosting import S3ImageHost
+    from webui.core.runtime import Runtime, SettingError, Settings
+
+    host = S3ImageHost(bucket[1], client=bucket[0])
+
+    def mirrored(**settings: Any) -> bool:
+        runtime = Runtime(Settings(data_dir=tmp_path / uuid.uuid4().hex, **settings),
+                          ZhiqiteClient(base_url="http://127.0.0.1:9"), s3=host)
+        try:
+            return isinstance(runtime.store, MirroredStore)
+        finally:
+            runtime.close()
+
+    assert mirrored(database_url=postgres_url) and not mirrored()
+    assert mirrored(s3_results=True)
+    assert not mirrored(database_url=postgres_url, s3_results=False)
+    assert Settings.from_env({"ZHIQITE_S3_RESULTS": "on"}).s3_results is True
+    assert Settings.from_env({"ZHIQITE_S3_RESULTS": "off"}).s3_results is False
+    assert Settings.from_env({}).s3_results is None
+    with pytest.raises(SettingError, match="ZHIQITE_S3_RESULTS"):
+        Settings.from_env({"ZHIQITE_S3_RESULTS": "sometimes"})
+    for prefix in ("../x/", "/abs/", "no-slash", "a b/"):
+        with pytest.raises(SettingError, match="ZHIQITE_S3_RESULTS_PREFIX"):
+            Settings.from_env({"ZHIQITE_S3_RESULTS_PREFIX": prefix})
+    assert Settings.from_env({"ZHIQITE_S3_RESULTS_PREFIX": "team/results/"}
+                             ).s3_results_prefix == "team/results/"
 
 
 def test_a_visitor_on_another_replica_sees_the_pictures_from_the_bucket(
@@ -165,9 +188,7 @@ def test_a_visitor_on_another_replica_sees_the_pictures_from_the_bucket(
     """Replica A follows the task and saves its pictures on its own disk and in the bucket;
     the visitor watching from replica B gets them as files on B (its live view and its
     History), though B never followed the task and A's outputs folder is not B's."""
-    a = listening_rig(fresh_offline, tmp_path / "a", postgres_url, bucket=bucket)
-    b = listening_rig(fresh_offline, tmp_path / "b", postgres_url, bucket=bucket)
-    try:
+    with listening_pair(fresh_offline, tmp_path, postgres_url, bucket=bucket) as (a, b):
         handle = a.submit(batch_size=2, steps=20)
         wait_submitted(a, handle.task_id)
         seen = list(b.engine.events(handle.task_id, OWNER, preview_interval=None, timeout=15))
@@ -180,6 +201,3 @@ def test_a_visitor_on_another_replica_sees_the_pictures_from_the_bucket(
             assert Path(theirs.path or "").read_bytes() == Path(mine.path or "").read_bytes()
         pictures = history_pictures(b.store, OWNER)
         assert [p.path for p in pictures] == [i.path for i in on_b]
-    finally:
-        a.close()
-        b.close()

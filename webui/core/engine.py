@@ -166,6 +166,12 @@ class _Live:
             self.announce(self.id, self.owner)
 
     @property
+    def followed(self) -> bool:
+        """This replica follows the task (its thread runs); otherwise it is only watched
+        here, followed elsewhere or by nobody yet."""
+        return self.thread is not None and self.thread.is_alive()
+
+    @property
     def tool_code(self) -> str | None:
         return ENDPOINTS[self.kind].tool_code
 
@@ -278,7 +284,7 @@ class TaskEngine:
         """Follow the task in a thread of its own, unless it is followed already, here or (its
         lease held by another replica) elsewhere. `leased`: this replica holds it already."""
         with self._registry_lock:
-            if live.final or (live.thread and live.thread.is_alive()):
+            if live.final or live.followed:
                 return
             if not leased and not self.store.acquire(live.id, self.holder, self.policy.lease):
                 return  # another replica follows it; `sweep` takes it if that one dies
@@ -294,8 +300,7 @@ class TaskEngine:
         for record in self.store.unfinished():
             with self._adopting:
                 known = self._live.get(record.id)  # followed here, or only watched here
-                if (known is not None and (known.final or (known.thread is not None
-                                                           and known.thread.is_alive()))) \
+                if (known is not None and (known.final or known.followed)) \
                         or self._stopping.is_set() \
                         or not self.store.acquire(record.id, self.holder, self.policy.lease):
                     continue
@@ -332,28 +337,33 @@ class TaskEngine:
         """Another replica changed the task's row (or asked for its previews)."""
         live = self._live.get(task_id)
         if live is not None and not live.final:
-            record = self.store.get(task_id)
-            followed_here = live.thread is not None and live.thread.is_alive()
-            if record is not None and followed_here and not record.is_final:
-                self._asked_for_previews(live)
-            if record is not None and (record.is_final or not followed_here):
-                # shown to the watchers here: the results as files of this replica
-                event = TaskEvent.from_record(self.store.local(record) if record.is_final
-                                              else record)
-                if not record.is_final and live.watchers:
-                    event = replace(event, preview=self.store.preview(task_id))
-                with live.lock:
-                    if live.final:  # finished here meanwhile
-                        return
-                    live.channel.publish(event)
-                    if record.is_final:  # a callback that reached another replica
-                        live.final = True
-                        live.wake.set()
-                if record.is_final:
-                    with self._registry_lock:
-                        if self._live.get(task_id) is live:
-                            del self._live[task_id]
+            self._changed_elsewhere(live)
         self.bell.ring(task_id, owner)  # the owner's queue strip reads the store again
+
+    def _changed_elsewhere(self, live: _Live) -> None:
+        record = self.store.get(live.id)
+        if record is None:
+            return
+        if live.followed and not record.is_final:  # this replica's own news: an ask only
+            self._asked_for_previews(live)
+            return
+        if record.is_final:  # a callback that reached another replica: the results as files
+            event = TaskEvent.from_record(self.store.local(record))  # of this replica
+        else:  # followed elsewhere: its progress, and its preview when one was asked for
+            event = TaskEvent.from_record(record)
+            if live.watchers:
+                event = replace(event, preview=self.store.preview(live.id))
+        with live.lock:
+            if live.final:  # finished here meanwhile
+                return
+            live.channel.publish(event)
+            if record.is_final:
+                live.final = True
+                live.wake.set()
+        if record.is_final:
+            with self._registry_lock:
+                if self._live.get(live.id) is live:
+                    del self._live[live.id]
 
     def _asked_for_previews(self, live: _Live) -> None:
         """A watcher on another replica may want this followed task's previews: polled for
@@ -715,16 +725,14 @@ class TaskEngine:
                           ) -> float:
         """A watcher here of a task another replica follows: ask that one for previews while
         the watcher wants them (`_asked_for_previews` there). Seconds until the next look."""
-        followed_here = live.thread is not None and live.thread.is_alive()
-        if followed_here or live.final or source() is None:
-            return self.policy.remote_previews / 3
-        try:
-            self.store.want_previews(live.id, self.clock() + self.policy.remote_previews)
-        except Exception:  # the database away a moment: the watch goes on, asked again later
-            log.warning("could not ask for the previews of task %s", live.id, exc_info=True)
-            return self.policy.remote_previews / 3
-        if self._announce is not None:
-            self._announce(live.id, live.owner)
+        if not (live.followed or live.final or source() is None):
+            try:
+                self.store.want_previews(live.id, self.clock() + self.policy.remote_previews)
+                if self._announce is not None:
+                    self._announce(live.id, live.owner)
+            except Exception:  # the database away a moment: the watch goes on, asks again
+                log.warning("could not ask for the previews of task %s", live.id,
+                            exc_info=True)
         return self.policy.remote_previews / 3
 
     def watch(self, task_ids: list[str], owner: str, *, preview_interval: Any = None,

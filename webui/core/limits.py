@@ -314,7 +314,11 @@ class Ticket:
     task_id: str | None = None
     released: bool = False
     id: str = field(default_factory=lambda: secrets.token_hex(12))
-    counted: bool = True  # False: no limit on tasks or calls, nothing to count or write
+
+    @property
+    def counted(self) -> bool:
+        """False: no limit on tasks or calls, nothing to count or write (a local demo)."""
+        return self.limiter.limits.any
 
     @property
     def visitor(self) -> str:
@@ -373,7 +377,7 @@ class MemoryBook:
                  max_records: int = MAX_RECORDS) -> None:
         self.is_running = is_running or (lambda task_id: False)
         self._lock = threading.Lock()
-        self._new_visitors: dict[int, DistinctPerHour] = {}
+        self._new_visitors: DistinctPerHour | None = None  # made with the limit, at first use
         self._clock, self._max_records = clock, max_records
         self._records: dict[Scope, BoundedMap[str, _Record]] = {
             Scope.VISITOR: BoundedMap(max_records, 86_400.0, clock),
@@ -421,11 +425,10 @@ class MemoryBook:
 
     def admit_visitor(self, address: str, visitor: str, limit: int, now: float) -> bool:
         with self._lock:
-            seen = self._new_visitors.get(limit)
-            if seen is None:
-                seen = self._new_visitors[limit] = DistinctPerHour(
-                    limit, clock=self._clock, max_records=self._max_records)
-        return seen.admit(address, visitor)
+            if self._new_visitors is None:
+                self._new_visitors = DistinctPerHour(limit, clock=self._clock,
+                                                     max_records=self._max_records)
+        return self._new_visitors.admit(address, visitor)
 
     def sizes(self) -> dict[str, int]:
         with self._lock:
@@ -471,7 +474,7 @@ class Limiter:
         keys = self._keys(visitor, address)
         now = self.clock()
         if not self.limits.any:  # a local demo: nothing counts (nor costs a write)
-            return Ticket(self, keys, metered, now, counted=False)
+            return Ticket(self, keys, metered, now)
         with self.book.session() as book:
             for scope, key, quota in self._quotas(keys):
                 if quota.concurrent_tasks and \
@@ -530,10 +533,10 @@ class Limiter:
     def admit_list_call(self, visitor: str, address: str, *, metered: bool = True) -> None:
         """Test connection or a list refresh: rate-limited for everyone (the app makes the
         call), charged to the budgets on the operator's key."""
-        keys = self._keys(visitor, address)
-        now = self.clock()
         if not self.limits.any:
             return
+        keys = self._keys(visitor, address)
+        now = self.clock()
         with self.book.session() as book:
             for scope, key, quota in self._quotas(keys):
                 if quota.list_calls_per_minute and \

@@ -18,7 +18,6 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -29,8 +28,6 @@ from webui.core.store import StoredImage, TaskRecord
 from webui.messages import Msg
 
 log = logging.getLogger(__name__)
-RESULTS_ENV = "ZHIQITE_S3_RESULTS"  # on | off; by default on with a shared database
-RESULTS_PREFIX_ENV = "ZHIQITE_S3_RESULTS_PREFIX"
 DEFAULT_PREFIX = "zhiqite-results/"
 RETRY_AFTER = 60.0  # seconds before a key that could not be fetched is asked for again
 _SEGMENT = re.compile(r"[A-Za-z0-9._-]{1,120}")
@@ -38,31 +35,11 @@ _REPLICA_CHARS = re.compile(r"[^A-Za-z0-9._-]+")
 UNAVAILABLE = Msg("task.reason.not_in_bucket")
 
 
-class ResultsSettingError(ValueError):
-    def __init__(self, msg: Msg) -> None:
-        super().__init__(str(msg))
-        self.msg = msg
-
-
-def results_wanted(env: Mapping[str, str], *, shared_store: bool) -> bool:
-    """`ZHIQITE_S3_RESULTS` = on | off; unset: on when replicas share the store."""
-    value = (env.get(RESULTS_ENV) or "").strip().lower()
-    if value in ("", "auto"):
-        return shared_store
-    if value not in ("on", "off", "1", "0", "true", "false"):
-        raise ResultsSettingError(Msg("runtime.on_or_off", name=RESULTS_ENV,
-                                      got=repr(value[:40])))
-    return value in ("on", "1", "true")
-
-
-def results_prefix(env: Mapping[str, str]) -> str:
-    """`ZHIQITE_S3_RESULTS_PREFIX`: folders of letters, digits, `._-`, each ending in `/`."""
-    prefix = env.get(RESULTS_PREFIX_ENV, DEFAULT_PREFIX)
-    if prefix and not re.fullmatch(r"([A-Za-z0-9._-]{1,120}/){1,8}", prefix) \
-            or any(part in (".", "..") for part in prefix.split("/")):
-        raise ResultsSettingError(Msg("runtime.results_prefix", name=RESULTS_PREFIX_ENV,
-                                      got=repr(prefix[:60])))
-    return prefix
+def valid_prefix(prefix: str) -> bool:
+    """A results prefix (`ZHIQITE_S3_RESULTS_PREFIX`): empty, or folders of letters, digits
+    and `._-`, each ending in `/`."""
+    return prefix == "" or (re.fullmatch(r"([A-Za-z0-9._-]{1,120}/){1,8}", prefix) is not None
+                            and not any(p in (".", "..") for p in prefix.split("/")))
 
 
 class ResultMirror:

@@ -24,13 +24,7 @@ from webui.core.keys import KEY_BYTES, Keys, load_or_create_key
 from webui.core.limits import Limiter, Limits
 from webui.core.limits_sql import SqlLimitBook
 from webui.core.outputs import OutputWriter
-from webui.core.result_files import (
-    MirroredStore,
-    ResultMirror,
-    ResultsSettingError,
-    results_prefix,
-    results_wanted,
-)
+from webui.core.result_files import DEFAULT_PREFIX, MirroredStore, ResultMirror, valid_prefix
 from webui.core.sources import Sources
 from webui.core.store import SQLiteTaskStore, SqlTaskStore
 from webui.core.tags import TagList
@@ -75,6 +69,18 @@ DATABASE_URL_VAR = "ZHIQITE_DATABASE_URL"
 
 LEASE_VAR = "ZHIQITE_LEASE_SECONDS"
 LEASE_RANGE = (2, 3600)
+RESULTS_VAR = "ZHIQITE_S3_RESULTS"
+RESULTS_PREFIX_VAR = "ZHIQITE_S3_RESULTS_PREFIX"
+
+
+def _on_or_off(env: Mapping[str, str], name: str) -> bool | None:
+    """An on/off setting (also 1/0, true/false); None when unset or `auto`."""
+    value = (env.get(name) or "").strip().lower()
+    if value in ("", "auto"):
+        return None
+    if value not in ("1", "0", "on", "off", "true", "false"):
+        raise SettingError(Msg("runtime.on_or_off", name=name, got=repr(value[:40])))
+    return value in ("1", "on", "true")
 
 
 class SettingError(ValueError):
@@ -107,6 +113,9 @@ class Settings:
     # how long a replica's hold on a task lasts unrenewed: when a replica dies, another takes
     # its tasks over after this (the sweep looks every half of it)
     lease_seconds: float = 60.0
+    # results put in the S3 bucket (when there is one); None: when replicas share a database
+    s3_results: bool | None = None
+    s3_results_prefix: str = DEFAULT_PREFIX
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *,
@@ -120,12 +129,16 @@ class Settings:
             "public_url": public_url_from_env(env),
             "backend": env.get("ZHIQITE_BACKEND") or "auto",
         }
-        reaches = env.get("ZHIQITE_OFFLINE_REACHES_APP", "").strip().lower()
-        if reaches:
-            if reaches not in ("1", "0", "on", "off", "true", "false"):
-                raise SettingError(Msg("runtime.on_or_off", name="ZHIQITE_OFFLINE_REACHES_APP",
-                                       got=repr(reaches)))
-            values["offline_reaches_app"] = reaches in ("1", "on", "true")
+        reaches = _on_or_off(env, "ZHIQITE_OFFLINE_REACHES_APP")
+        if reaches is not None:
+            values["offline_reaches_app"] = reaches
+        values["s3_results"] = _on_or_off(env, RESULTS_VAR)
+        prefix = env.get(RESULTS_PREFIX_VAR)
+        if prefix is not None:
+            if not valid_prefix(prefix):
+                raise SettingError(Msg("runtime.results_prefix", name=RESULTS_PREFIX_VAR,
+                                       got=repr(prefix[:60])))
+            values["s3_results_prefix"] = prefix
         database_url = env.get(DATABASE_URL_VAR, "").strip()
         if database_url:
             if not database_url.startswith(("postgresql://", "postgres://")):
@@ -212,25 +225,20 @@ class Runtime:
     The public URL may be set later (the app knows its own address only once it listens)."""
 
     def __init__(self, settings: Settings, client: ZhiqiteClient, offline: Any = None,
-                 policy: PollPolicy | None = None, s3: S3ImageHost | None = None,
-                 env: Mapping[str, str] | None = None) -> None:
+                 policy: PollPolicy | None = None, s3: S3ImageHost | None = None) -> None:
         self.settings = settings
         self.client = client
         self.offline = offline  # the embedded OfflineServer, when used
         holder = settings.replica_id or f"{socket.gethostname()}:{settings.data_dir.resolve()}"
-        try:  # checked before the store opens (a refusal leaves no pool behind)
-            wanted = s3 is not None and results_wanted(
-                env or {}, shared_store=settings.database_url is not None)
-            prefix = results_prefix(env or {})
-        except ResultsSettingError as refused:
-            raise SettingError(refused.msg) from None
         store = open_store(settings)
+        results_in_bucket = settings.s3_results if settings.s3_results is not None \
+            else settings.database_url is not None
         mirror = None
-        if s3 is not None and wanted:
+        if s3 is not None and results_in_bucket:
             mirror = ResultMirror(s3.client, s3.bucket, replica=holder,
                                   outputs_dir=settings.outputs_dir,
                                   cache_dir=settings.data_dir / "results",
-                                  prefix=prefix)
+                                  prefix=settings.s3_results_prefix)
         # with results in a bucket, the store's `local` gives a shown result a file here
         self.store: Any = store if mirror is None else MirroredStore(store, mirror)
         # the app's secret: the replicas' shared one when the store is shared
@@ -267,13 +275,12 @@ class Runtime:
                 reach_only_itself=not settings.offline_reaches_app))
             offline.start()
             client = ZhiqiteClient(base_url=offline.url)
-            return cls(settings, client, offline, policy, s3_host_from_env(env), env)
+            return cls(settings, client, offline, policy, s3_host_from_env(env))
         if backend != "cloud":
             raise SettingError(Msg("runtime.backend", got=repr(backend)))
         if not has_credentials(env):
             raise SettingError(Msg("runtime.no_credentials"))
-        return cls(settings, ZhiqiteClient.from_env(env), None, policy, s3_host_from_env(env),
-                   env)
+        return cls(settings, ZhiqiteClient.from_env(env), None, policy, s3_host_from_env(env))
 
     def hosting(self) -> ImageHost | None:
         """Where uploads can be put for the service to fetch: S3/OSS, or this app at its
