@@ -260,15 +260,25 @@ def test_rapid_generates_stay_within_the_concurrent_limit(
             most[0] = max(most[0], len(app.runtime.store.active(owner)))
             time.sleep(0.005)
 
+    # 10 sessions of the same visitor, 6 Generates each back to back: one gradio_client session
+    # with many calls in flight loses a call now and then on its own (its event stream closes
+    # between two calls: CancelledError), which is the client's, not the page's
+    senders = [client] + [api.client() for _ in range(9)]
+    for sender in senders[1:]:  # the visitor's page in other tabs: same id, their own lists
+        load(api, sender, token)
+
+    def send(sender: Any, first: int) -> int:
+        for n in range(first, first + 6):
+            sender.predict(*gen_args(api, token, f"flood {n}"), api_name="/generate")
+        return 6
+
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    with ThreadPoolExecutor(max_workers=20) as pool:
-        jobs = list(pool.map(lambda n: client.submit(*gen_args(api, token, f"flood {n}"),
-                                                     api_name="/generate"), range(200)))
-        for job in jobs:
-            job.result(timeout=120)
+    with ThreadPoolExecutor(max_workers=len(senders)) as pool:
+        sent = sum(pool.map(send, senders, range(0, 60, 6)))
     done.set()
     sampler.join()
+    assert sent == 60
     assert 1 <= most[0] <= 2, most[0]
 
 
