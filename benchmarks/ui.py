@@ -1,7 +1,9 @@
 """Web UI numbers, each next to a reference measured in the same run:
 
 - app start (process start -> the page answers) vs a bare Gradio Blocks app;
-- page load in chromium (navigation -> Generate button visible) vs the bare app;
+- page load in chromium (navigation -> Generate button visible) vs the bare app, and vs a bare
+  app as large as ours (as many plain components and events: what Gradio's page script costs
+  at this size whoever writes the app);
 - with the offline backend, in callback and in polling mode: click -> first live preview,
   and backend done -> gallery shown.
 
@@ -35,6 +37,22 @@ with gr.Blocks() as demo:
     gr.Textbox(label="Prompt")
     gr.Button("Generate", elem_id="txt2img_generate")
 demo.launch(server_port=int(sys.argv[1]), prevent_thread_lock=False)
+"""
+# as many components (a slider in a row: row, form, slider) and events as the app's page
+SIZED_APP = """
+import sys, gradio as gr
+port, components, events = map(int, sys.argv[1:4])
+with gr.Blocks() as demo:
+    prompt = gr.Textbox(label="Prompt")
+    gr.Button("Generate", elem_id="txt2img_generate")
+    sliders = []
+    with gr.Accordion("Settings", open=False):
+        for n in range(max(1, (components - 4) // 3)):
+            with gr.Row():
+                sliders.append(gr.Slider(0, 10, label=f"setting {n}"))
+    for n in range(events):
+        sliders[n % len(sliders)].change(lambda x: x, sliders[n % len(sliders)], prompt)
+demo.launch(server_port=port, prevent_thread_lock=False)
 """
 
 
@@ -70,22 +88,34 @@ def page_load(browser: Any, port: int) -> float:
     return elapsed
 
 
-def start_and_load(rounds: int, browser: Any) -> dict[str, list[float]]:
-    results: dict[str, list[float]] = {"app start": [], "bare start": [], "app page": [],
-                                       "bare page": []}
+def page_size(port: int) -> tuple[int, int]:
+    """The page's components and events (dependencies), from its config."""
+    config = requests.get(f"http://127.0.0.1:{port}/config", timeout=30).json()
+    return len(config["components"]), len(config["dependencies"])
+
+
+def start_and_load(rounds: int, browser: Any) -> dict[str, Any]:
+    results: dict[str, Any] = {f"{name} {what}": [] for name in ("app", "bare", "sized")
+                               for what in ("start", "page")}
     work = Path(tempfile.mkdtemp(prefix="bench-ui-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZHIQITE_")}
     env.update(PYTHONPATH=str(ROOT), BENCH_CWD=str(work), GRADIO_ANALYTICS_ENABLED="False")
-    for _ in range(rounds):  # alternate, so drift of the machine hits both alike
+    for _ in range(rounds):  # alternate, so drift of the machine hits all alike
         for name, command in (
             ("app", [sys.executable, "-m", "webui", "--port", "{port}"]),
             ("bare", [sys.executable, "-c", BARE_APP, "{port}"]),
+            ("sized", [sys.executable, "-c", SIZED_APP, "{port}", "{components}", "{events}"]),
         ):
             port = free_port()
-            process, seconds = start([c.replace("{port}", str(port)) for c in command], port,
-                                     env)
+            size = results.get("size", (0, 0))
+            process, seconds = start([c.replace("{port}", str(port))
+                                      .replace("{components}", str(size[0]))
+                                      .replace("{events}", str(size[1])) for c in command],
+                                     port, env)
             try:
                 results[f"{name} start"].append(seconds)
+                if name in ("app", "sized"):
+                    results[f"{name} size" if name == "sized" else "size"] = page_size(port)
                 page_load(browser, port)  # first load warms caches; measure the second
                 results[f"{name} page"].append(page_load(browser, port))
             finally:
@@ -161,13 +191,23 @@ def main(argv: list[str] | None = None) -> None:
         browser.close()
 
     print(f"# web UI benchmark ({args.rounds} alternating rounds; medians)\n")
-    print("what                         | zhiqite-webui | bare Gradio | ratio | target")
-    print("---------------------------- | ------------- | ----------- | ----- | ------")
-    for label, key, target in (("app start (s)", "start", "<= 1.5x"),
-                               ("page load to Generate (s)", "page", "-")):
+    components, events = timings["size"]
+    print("what                         | zhiqite-webui | bare Gradio | ratio | target | "
+          "Gradio at our size | ratio")
+    print("---------------------------- | ------------- | ----------- | ----- | ------ | "
+          "------------------ | -----")
+    for label, key in (("app start (s)", "start"), ("page load to Generate (s)", "page")):
         app = statistics.median(timings[f"app {key}"])
         bare = statistics.median(timings[f"bare {key}"])
-        print(f"{label:<28} | {app:13.2f} | {bare:11.2f} | {app / bare:5.2f} | {target}")
+        sized = statistics.median(timings[f"sized {key}"])
+        print(f"{label:<28} | {app:13.2f} | {bare:11.2f} | {app / bare:5.2f} | <= 1.5x | "
+              f"{sized:18.2f} | {app / sized:5.2f}")
+    sized_components, sized_events = timings["sized size"]
+    print(f"\n'Gradio at our size': a bare Gradio app with {sized_components} components "
+          f"(sliders in rows, in a closed accordion) and {sized_events} events (change handlers), "
+          f"as the page's {components} and {events}: what "
+          "Gradio's page script costs at this size; the page's time grows with components x "
+          "events (Gradio's page looks up each component's events in the whole list).")
     print(f"\nwith the offline backend, {args.tasks} tasks per mode (24-36 steps at 0.1x "
           "real time, previews every 0.5 s), in chromium:\n")
     print("results by  | click -> first preview p50/p95 ms | backend done -> gallery p50/p95 ms"

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import gradio as gr
 import pytest
@@ -46,6 +47,20 @@ def _routes_app(runtime: Runtime) -> Any:
     app.include_router(callback_router(runtime.engine))
     app.include_router(uploads_router(runtime.local_host))
     return app
+
+
+class HandlersBlocks(gr.Blocks):
+    """The tabs' components and events, for calling their handlers directly. Leaving a
+    gr.Blocks also renders the page's config and builds its FastAPI app (0.6 s, most of a UI
+    test's setup), which nothing here serves: the launched page is the reliability and browser
+    tests' (tests/reliability, tests/browser)."""
+
+    def get_config_file(self) -> Any:
+        return {}
+
+    def __exit__(self, *args: Any) -> None:
+        with mock.patch("gradio.blocks.App.create_app", return_value=None):
+            super().__exit__(*args)
 
 
 @dataclass
@@ -108,7 +123,7 @@ def built_ui(root: Path) -> Iterator[BuiltUi]:
                         backend="offline", offline_time_scale=FAST)
     runtime = Runtime.open(settings, env={}, policy=PollPolicy().scaled(0.01))
     ctx = UiContext.create(runtime, preview_interval=0.01)
-    with gr.Blocks():
+    with HandlersBlocks():
         visitor = gr.BrowserState(None)
         last_tasks = gr.BrowserState("")
         topbar = build_topbar(ctx, visitor)
