@@ -25,6 +25,9 @@ what it does not use.
   queue is busy. After each event it summarises up to 10,000 past events with pandas for
   its monitoring page, which the app does not enable; and around each call it tries to
   import matplotlib, which the app does not install.
+- Gradio builds the app's FastAPI app (its routes, and the page's config twice more) when the
+  blocks are left and again at `queue()`, and `launch()` builds the one that serves and
+  replaces both: 0.6 s of the app's start. Only `launch()` builds it here.
 - An event whose progress is hidden names no component to show it on. Gradio's page keeps
   the loading status of every component an event ever showed progress on (by default its
   outputs) and, at every status message of any event, updates each of them, a search of
@@ -37,12 +40,15 @@ from __future__ import annotations
 import copy
 import importlib.util
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import gradio as gr
 from gradio.blocks import BlockFunction, convert_component_dict_to_list
 from gradio.components.base import Component
 from gradio.events import EventData
+from gradio.routes import App
 
 from webui.ui.language import answering
 
@@ -151,15 +157,36 @@ def hide_progress_everywhere(block_fns: Any) -> None:
             block_fn.show_progress_on = []
 
 
+@contextmanager
+def served_by_launch_only(blocks: gr.Blocks) -> Iterator[None]:
+    """While Gradio leaves `blocks` or sets up its queue, the FastAPI app it would build for
+    them is not built (`blocks.app` stays None until `launch()`); any other's is."""
+    original = App.__dict__["create_app"]
+    if not isinstance(original, staticmethod):
+        raise RuntimeError("Gradio's App.create_app is not a static method any more: "
+                           "see page_blocks.py")
+
+    def create_app(target: Any, *args: Any, **kwargs: Any) -> Any:
+        return None if target is blocks else original.__func__(target, *args, **kwargs)
+
+    App.create_app = staticmethod(create_app)  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        App.create_app = original  # type: ignore[method-assign]
+
+
 class PageBlocks(gr.Blocks):
 
     def __exit__(self, exc_type: type[BaseException] | None = None, *args: Any) -> None:
         if exc_type is None:
             hide_progress_everywhere(self.fns.values())
-        super().__exit__(exc_type, *args)
+        with served_by_launch_only(self):
+            super().__exit__(exc_type, *args)
 
     def queue(self, *args: Any, **kwargs: Any) -> PageBlocks:
-        super().queue(*args, **kwargs)
+        with served_by_launch_only(self):
+            super().queue(*args, **kwargs)
         tune_queue(self._queue)
         return self
 
