@@ -8,7 +8,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import gradio as gr
 import pytest
@@ -19,6 +18,7 @@ from webui.core.runtime import Runtime, Settings
 from webui.offline.server import ThreadedServer
 from webui.ui import toasts
 from webui.ui.context import UiContext
+from webui.ui.page_blocks import served_by_launch_only
 from webui.ui.tabs.extras import ExtrasTab, build_extras
 from webui.ui.tabs.faceswap import FaceSwapTab, build_faceswap
 from webui.ui.tabs.history import HistoryTab, build_history
@@ -59,7 +59,7 @@ class HandlersBlocks(gr.Blocks):
         return {}
 
     def __exit__(self, *args: Any) -> None:
-        with mock.patch("gradio.blocks.App.create_app", return_value=None):
+        with served_by_launch_only(self):
             super().__exit__(*args)
 
 

@@ -19,6 +19,7 @@ from webui.ui.page_blocks import (
     PageBlocks,
     as_sent,
     sent_event_data,
+    served_by_launch_only,
     share_api_schemas,
 )
 
@@ -168,6 +169,22 @@ def test_a_forged_file_given_to_a_text_box_reads_no_file(pages: Any) -> None:
 
 
 # --- the queue ----------------------------------------------------------------------------------
+
+
+def test_gradios_app_is_built_by_launch_only() -> None:
+    """Leaving the blocks and queue() build no FastAPI app for them (launch() builds the one
+    that serves: the browser and reliability tests use it); any other blocks' is built."""
+    from gradio.routes import App
+
+    demo, _ = page(PageBlocks)
+    demo.queue()
+    assert demo.app is None
+    other, _ = page(gr.Blocks)
+    assert isinstance(other.app, App)
+    with served_by_launch_only(demo):
+        assert isinstance(App.create_app(other), App)
+        assert App.create_app(demo) is None
+    assert isinstance(App.create_app(demo), App)  # as Gradio's again once left
 
 
 def test_the_queue_polls_calmly_and_keeps_no_monitoring_summary() -> None:
