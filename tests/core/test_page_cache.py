@@ -66,14 +66,36 @@ def test_the_page_is_made_once_per_address_and_encoding() -> None:
     assert pages.made == 5
 
 
-def test_anything_but_the_plain_page_goes_to_gradio_each_time() -> None:
+def test_the_config_and_the_api_description_are_kept_beside_the_page() -> None:
+    """A script asking for them in a loop costs the app nothing after the first."""
+    pages = Pages()
+    cache = PageCache(pages)
+    for _ in range(3):
+        assert get(cache, path="/config")[1] == b"page 1 for a.example/config"
+        assert get(cache, path="/gradio_api/info")[1] == b"page 2 for a.example/gradio_api/info"
+        assert get(cache)[1] == b"page 3 for a.example/"
+        assert get(cache, path="")[1] == b"page 3 for a.example/"  # the same page
+    assert get(cache, path="/config", host=b"b.example")[1] == b"page 4 for b.example/config"
+    # Gradio makes its API description once, for whichever address asked first: so is it
+    # kept, whatever Host a script writes
+    for n in range(20):
+        assert get(cache, path="/gradio_api/info", host=b"forged-%d.example" % n)[1] == \
+            b"page 2 for a.example/gradio_api/info"
+    assert pages.made == 4
+
+
+def test_anything_else_goes_to_gradio_each_time() -> None:
     pages = Pages()
     cache = PageCache(pages)
     for _ in range(2):
-        get(cache, path="/config")
+        get(cache, path="/config", query=b"deep_link=abc")
+        get(cache, path="/gradio_api/info", query=b"all_endpoints=true")
+        get(cache, path="/gradio_api/info/")
+        get(cache, path="/theme.css")
         get(cache, query=b"view=api")
         get(cache, method="POST")
-    assert pages.made == 6
+        get(cache, path="/config", method="HEAD")
+    assert pages.made == 14
 
 
 def test_refusals_and_pages_for_one_browser_are_not_kept() -> None:

@@ -1,5 +1,5 @@
-"""The page (`GET /`) made once, not for every visitor, and Gradio's script files kept by the
-browser: ASGI middleware on Gradio's app.
+"""The page (`GET /`), its config and the API description made once, not for every visitor,
+and Gradio's script files kept by the browser: ASGI middleware on Gradio's app.
 
 Gradio builds the page on every request: it deep-copies the app's config (some 800
 components), rewrites every URL in it to the request's root, renders the API page's code
@@ -9,6 +9,10 @@ depends only on the address the visitor used (Gradio's root URL: Host, X-Forward
 X-Forwarded-Proto, X-Gradio-Server, the root path) and on whether the browser takes gzip, so
 it is kept per such key: a few entries, the least recently used dropped (Host is whatever a
 client writes, and a page is only ever given to a request with the same key).
+The same holds for the page's config (`GET /config`, 1 MB of JSON, which gradio_client and a
+reloading page ask for) and the API description (`GET /gradio_api/info`, 1.2 MB, asked by
+every gradio_client): about 0.2 s of CPU each to serialise again, so that a script asking for
+them in a loop kept the app's CPU busy for every visitor (20 at once took 4 s).
 Not with Gradio's password login, whose page depends on the visitor's cookie."""
 
 from __future__ import annotations
@@ -18,8 +22,10 @@ import threading
 from collections import OrderedDict
 from typing import Any
 
-PAGE_PATHS = ("/", "")
-MAX_PAGES = 8  # addresses the app is reached by, times with and without gzip
+# "" is "/" (a root path's page); the same bodies for every visitor at one address
+API_INFO = "/gradio_api/info"
+KEPT_PATHS = {"/": "/", "": "/", "/config": "/config", API_INFO: API_INFO}
+MAX_PAGES = 24  # addresses the app is reached by, times with and without gzip, times 3 paths
 # what Gradio's root URL is made of (gradio.route_utils.get_request_origin)
 ROOT_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-server")
 
@@ -32,7 +38,7 @@ class PageCache:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if not self.enabled or scope.get("type") != "http" or scope.get("method") != "GET" \
-                or scope.get("path") not in PAGE_PATHS or scope.get("query_string"):
+                or scope.get("path") not in KEPT_PATHS or scope.get("query_string"):
             await self.app(scope, receive, send)
             return
         key = _page_key(scope)
@@ -76,8 +82,12 @@ class PageCache:
 def _page_key(scope: dict[str, Any]) -> tuple[Any, ...]:
     headers = {name.lower(): value for name, value in scope.get("headers") or []}
     takes_gzip = b"gzip" in headers.get(b"accept-encoding", b"").lower()
-    return (scope.get("scheme"), tuple(scope.get("server") or ()), scope.get("root_path", ""),
-            *(headers.get(name) for name in ROOT_HEADERS), takes_gzip)
+    path = KEPT_PATHS[scope.get("path")]
+    if path == API_INFO:  # Gradio keeps the first one it made, for every address
+        return path, takes_gzip
+    return (path, scope.get("scheme"), tuple(scope.get("server") or ()),
+            scope.get("root_path", ""), *(headers.get(name) for name in ROOT_HEADERS),
+            takes_gzip)
 
 
 # Gradio's build names each of its files after its content (Vite: `Index-Dw2QElZn.js`)

@@ -376,8 +376,9 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
         # Gradio keeps each page session's state (about 1 MB here): the oldest go first
         state_session_capacity=SESSION_CAPACITY,
         app_kwargs={"middleware": [
-            # the page is made once per address it is reached by (not per visitor), and is
-            # kept compressed; with a password login it depends on the visitor's cookie
+            # the page, its config and the API description are made once per address they
+            # are reached by (not per visitor or script), and kept compressed; with a
+            # password login they depend on the visitor's cookie
             Middleware(PageCache, enabled=access.auth is None), Middleware(LongLivedAssets),
             # the page (HTML with its 1.9 MB config) and JSON go compressed when the browser
             # asks; event streams and pictures are left alone (Starlette's exclusions)
