@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.helpers.aio import run
 from webui.core.page_cache import FOREVER, LongLivedAssets, PageCache
 
@@ -82,6 +84,47 @@ def test_the_config_and_the_api_description_are_kept_beside_the_page() -> None:
         assert get(cache, path="/gradio_api/info", host=b"forged-%d.example" % n)[1] == \
             b"page 2 for a.example/gradio_api/info"
     assert pages.made == 4
+
+
+def raw_get(app: Any, headers: list[tuple[bytes, bytes]], path: str = "/config") -> bytes:
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": path, "query_string": b"",
+             "scheme": "http", "server": ("127.0.0.1", 7860), "root_path": "",
+             "headers": headers}
+    run(app(scope, None, send))
+    return b"".join(m.get("body", b"") for m in sent[1:])
+
+
+@pytest.mark.parametrize("path", ["/", "/config", "/gradio_api/info"])
+@pytest.mark.parametrize("name", [b"host", b"x-forwarded-host", b"x-forwarded-proto",
+                                  b"x-gradio-server", b"accept-encoding"])
+def test_a_repeated_header_of_the_key_is_neither_served_from_nor_kept(
+        path: str, name: bytes) -> None:
+    """Gradio (and Starlette's gzip) read the first of a repeated header: a key made of
+    another copy would keep a script's root, or gzip, for the visitors with that copy."""
+    pages = Pages()
+    cache = PageCache(pages)
+    plain = [(b"host", b"a.example")]
+    repeated = [*plain, (name, b"evil.example"), (name, b"space.example")]
+    raw_get(cache, repeated, path)
+    raw_get(cache, repeated, path)
+    assert pages.made == 2  # each made anew, none kept
+    assert raw_get(cache, [*plain, (name, b"space.example")], path).startswith(b"page 3 ")
+    assert pages.made == 3
+
+
+def test_gzip_is_read_as_the_compression_reads_it() -> None:
+    """Starlette's gzip compresses when "gzip" is written as such in the first
+    Accept-Encoding: the key says the same."""
+    pages = Pages()
+    cache = PageCache(pages)
+    raw_get(cache, [(b"host", b"a.example"), (b"accept-encoding", b"GZIP")])
+    assert raw_get(cache, [(b"host", b"a.example")]) == b"page 1 for a.example/config"
+    assert pages.made == 1
 
 
 def test_anything_else_goes_to_gradio_each_time() -> None:

@@ -28,6 +28,7 @@ KEPT_PATHS = {"/": "/", "": "/", "/config": "/config", API_INFO: API_INFO}
 MAX_PAGES = 24  # addresses the app is reached by, times with and without gzip, times 3 paths
 # what Gradio's root URL is made of (gradio.route_utils.get_request_origin)
 ROOT_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-server")
+KEY_HEADERS = frozenset({*ROOT_HEADERS, b"accept-encoding"})
 
 
 class PageCache:
@@ -42,6 +43,9 @@ class PageCache:
             await self.app(scope, receive, send)
             return
         key = _page_key(scope)
+        if key is None:
+            await self.app(scope, receive, send)
+            return
         with self._lock:
             page = self._pages.get(key)
             if page is not None:
@@ -79,9 +83,18 @@ class PageCache:
                 self._pages.popitem(last=False)
 
 
-def _page_key(scope: dict[str, Any]) -> tuple[Any, ...]:
-    headers = {name.lower(): value for name, value in scope.get("headers") or []}
-    takes_gzip = b"gzip" in headers.get(b"accept-encoding", b"").lower()
+def _page_key(scope: dict[str, Any]) -> tuple[Any, ...] | None:
+    """What the body depends on, read as Gradio and Starlette's gzip read the request (the
+    first of a repeated header, the encoding as written); None, not kept, when a header of
+    the key is repeated: the key would name a copy they do not read (a page made with a
+    script's root kept for the visitors' address, or gzip kept for those who take none)."""
+    headers: dict[bytes, bytes] = {}
+    for name, value in scope.get("headers") or []:
+        name = name.lower()
+        if name in KEY_HEADERS and name in headers:
+            return None
+        headers.setdefault(name, value)
+    takes_gzip = b"gzip" in headers.get(b"accept-encoding", b"")
     path = KEPT_PATHS[scope.get("path")]
     if path == API_INFO:  # Gradio keeps the first one it made, for every address
         return path, takes_gzip
