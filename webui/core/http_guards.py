@@ -8,6 +8,8 @@
   `max_file_size`).
 - `SessionLimit`: new page sessions per address and hour, before Gradio makes their state.
 - `UploadLimit`: bytes uploaded per address and hour (Gradio keeps every upload a day).
+- `PageBuildLimit`: pages (with their config and API description) Gradio makes for one
+  address in ten minutes; it sits inside the page cache, so it sees only what was not kept.
 - `ClosedRoutes`: Gradio routes this app has no use for and that read whole multipart bodies
   into memory for anyone (`component_server`, `process_recording`) answer 404.
 
@@ -220,6 +222,46 @@ class SessionLimit:
             return messages.pop(0) if messages else await receive()
 
         await self.app(scope, replay, send)
+
+
+class PageBuildLimit:
+    """Pages Gradio makes for one address in ten minutes (the page, its config, the API
+    description). Each costs about 0.2 s of CPU (a 1-2 MB document serialised anew); the
+    page cache keeps them per address the app is reached by, and this sits inside it, so it
+    counts only what the cache did not answer: a new Host, a query string (`?__theme=dark`),
+    a repeated header. A visitor needs a few; a script writing a new Host or query each time
+    could otherwise keep the app's CPU busy for everybody."""
+
+    PATHS = frozenset({"/", "", "/config", "/gradio_api/info"})
+    PERIOD = 600.0
+
+    def __init__(self, app: Any, *, per_ten_minutes: int = 60, trusted_proxies: int = 0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.app, self.limit, self.trusted_proxies = app, per_ten_minutes, trusted_proxies
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._made: BoundedMap[str, Window] = BoundedMap(20_000, self.PERIOD, clock)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if not self.limit or scope.get("type") != "http" \
+                or scope.get("method") not in ("GET", "HEAD") \
+                or scope.get("path") not in self.PATHS:
+            await self.app(scope, receive, send)
+            return
+        address, now = _scope_address(scope, self.trusted_proxies), self.clock()
+        with self._lock:
+            made = self._made.get(address, lambda: Window(self.PERIOD))
+            assert made is not None
+            full = made.count(now) >= self.limit
+            if not full:
+                made.add(now)
+        if full:
+            wait = max(60, math.ceil(made.retry_after(now)))
+            await _refuse(send, scope, 429, Msg("guards.page_builds",
+                                                minutes=math.ceil(wait / 60)),
+                          ((b"retry-after", str(wait).encode()),))
+            return
+        await self.app(scope, receive, send)
 
 
 def _session(body: bytes) -> str | None:
