@@ -9,6 +9,7 @@ from typing import Any
 
 from tests.helpers.aio import run
 from webui.core.http_guards import PageBuildLimit
+from webui.core.limits import Limits
 from webui.core.page_cache import PageCache
 
 
@@ -55,7 +56,7 @@ def test_pages_the_cache_keeps_are_not_counted() -> None:
     for _ in range(50):  # a visitor and their page's reloads, a gradio_client in a loop
         assert get(app)[0] == 200
         assert get(app, "/config")[0] == 200
-        assert get(app, "/gradio_api/info")[0] == 200
+        assert get(app, "/gradio_api/info", query=b"serialize=False")[0] == 200
     assert gradio.made == 3
 
 
@@ -63,14 +64,16 @@ def test_a_new_host_or_query_each_time_is_refused_past_the_limit_in_its_language
     clock, gradio = Clock(), Gradio()
     app = PageCache(PageBuildLimit(gradio, per_ten_minutes=3, clock=clock))
     assert [get(app, host=b"forged-%d.example" % n)[0] for n in range(3)] == [200] * 3
+    # the page as text a browser shows as it is; the config and API description as JSON
     status, body, headers = get(app, host=b"forged-3.example")
     assert status == 429 and headers[b"retry-after"] == b"600"
-    assert json.loads(body)["detail"] == \
-        "Too many pages made for your network address: try again in 10 min."
-    status, body, _ = get(app, query=b"__theme=dark",
+    assert headers[b"content-type"] == b"text/plain; charset=utf-8"
+    assert body.decode() == "Too many pages made for your network address: try again in 10 min."
+    status, body, _ = get(app, "/config/", host=b"forged-3.example",
                           headers=((b"accept-language", b"zh-CN,zh;q=0.9"),))
     assert status == 429
     assert json.loads(body)["detail"] == "为你的网络地址生成的页面过多：请 10 分钟后再试。"
+    assert get(app, query=b"deep_link=x")[0] == 429
     # the pages kept for this address still come, another address gets its own, other paths
     # are not counted
     assert get(app, host=b"forged-0.example")[1] == b"page 1"
@@ -96,6 +99,24 @@ def test_behind_a_trusted_proxy_the_client_is_counted_not_the_proxy() -> None:
         assert get(app, host=b"space.example", client="10.0.0.1", headers=forwarded)[0] == 200
     assert get(app, host=b"space.example", client="10.0.0.1",
                headers=((b"x-forwarded-for", b"198.51.100.0"),))[0] == 429
+
+
+def test_head_is_counted_for_the_page_only() -> None:
+    """Gradio makes the whole page for HEAD /, and answers HEAD elsewhere with 405."""
+    gradio = Gradio()
+    app = PageBuildLimit(gradio, per_ten_minutes=2, clock=Clock())
+    for n in range(5):
+        get(app, "/config", host=b"h%d" % n, method="HEAD")
+    assert [get(app, host=b"h%d" % n, method="HEAD")[0] for n in range(3)] == [200, 200, 429]
+
+
+def test_the_limit_is_the_shared_profiles_and_the_operators() -> None:
+    assert Limits.shared().page_builds_per_ten_minutes == 60
+    assert Limits.from_env({}, shared=False).page_builds_per_ten_minutes == 0
+    assert Limits.from_env({"ZHIQITE_LIMITS": "off"}, shared=True) \
+        .page_builds_per_ten_minutes == 0
+    assert Limits.from_env({"ZHIQITE_PAGE_BUILDS_PER_TEN_MINUTES": "5"}, shared=True) \
+        .page_builds_per_ten_minutes == 5
 
 
 def test_off_when_the_limit_is_zero() -> None:

@@ -127,18 +127,39 @@ def test_gzip_is_read_as_the_compression_reads_it() -> None:
     assert pages.made == 1
 
 
+def test_only_what_gradio_reads_makes_another_page() -> None:
+    """The query parameters Gradio reads on these routes make their own page; the others
+    (gradio_client's `serialize`, `__theme`, `view`, a Space's `__sign`) and a trailing slash
+    are the same page; HEAD is answered from the kept page, without its body."""
+    pages = Pages()
+    cache = PageCache(pages)
+    assert get(cache, path="/gradio_api/info", query=b"serialize=False")[1] == \
+        b"page 1 for a.example/gradio_api/info"
+    assert get(cache, path="/gradio_api/info/")[1] == b"page 1 for a.example/gradio_api/info"
+    assert get(cache, path="/gradio_api/info", query=b"all_endpoints=true")[1] == \
+        b"page 2 for a.example/gradio_api/info"
+    assert get(cache, query=b"__theme=dark&__sign=abc")[1] == b"page 3 for a.example/"
+    assert get(cache, query=b"view=api")[1] == b"page 3 for a.example/"
+    assert get(cache, method="HEAD") == (200, b"")
+    assert get(cache, path="/config", query=b"deep_link=abc")[1] == \
+        b"page 4 for a.example/config"
+    assert get(cache, path="/config/", query=b"deep_link=abc&serialize=1")[1] == \
+        b"page 4 for a.example/config"
+    assert get(cache, path="/config", query=b"deep_link=xyz")[1] == \
+        b"page 5 for a.example/config"
+    assert pages.made == 5
+
+
 def test_anything_else_goes_to_gradio_each_time() -> None:
     pages = Pages()
     cache = PageCache(pages)
     for _ in range(2):
-        get(cache, path="/config", query=b"deep_link=abc")
-        get(cache, path="/gradio_api/info", query=b"all_endpoints=true")
-        get(cache, path="/gradio_api/info/")
+        get(cache, path="/config", query=b"deep_link=a&deep_link=b")  # which one Gradio reads
         get(cache, path="/theme.css")
-        get(cache, query=b"view=api")
         get(cache, method="POST")
-        get(cache, path="/config", method="HEAD")
-    assert pages.made == 14
+        get(cache, path="/gradio_api/queue/status")
+    get(cache, path="/config", method="HEAD")  # nothing kept yet to answer it from
+    assert pages.made == 9
 
 
 def test_refusals_and_pages_for_one_browser_are_not_kept() -> None:

@@ -232,7 +232,8 @@ class PageBuildLimit:
     a repeated header. A visitor needs a few; a script writing a new Host or query each time
     could otherwise keep the app's CPU busy for everybody."""
 
-    PATHS = frozenset({"/", "", "/config", "/gradio_api/info"})
+    PAGE_PATHS = frozenset({"/", ""})
+    PATHS = PAGE_PATHS | {"/config", "/config/", "/gradio_api/info", "/gradio_api/info/"}
     PERIOD = 600.0
 
     def __init__(self, app: Any, *, per_ten_minutes: int = 60, trusted_proxies: int = 0,
@@ -243,10 +244,10 @@ class PageBuildLimit:
         self._made: BoundedMap[str, Window] = BoundedMap(20_000, self.PERIOD, clock)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if not self.limit or scope.get("type") != "http" \
-                or scope.get("method") not in ("GET", "HEAD") \
-                or scope.get("path") not in self.PATHS:
-            await self.app(scope, receive, send)
+        path, method = scope.get("path"), scope.get("method")
+        if not self.limit or scope.get("type") != "http" or path not in self.PATHS \
+                or not (method == "GET" or method == "HEAD" and path in self.PAGE_PATHS):
+            await self.app(scope, receive, send)  # (Gradio answers HEAD only for the page)
             return
         address, now = _scope_address(scope, self.trusted_proxies), self.clock()
         with self._lock:
@@ -257,9 +258,17 @@ class PageBuildLimit:
                 made.add(now)
         if full:
             wait = max(60, math.ceil(made.retry_after(now)))
-            await _refuse(send, scope, 429, Msg("guards.page_builds",
-                                                minutes=math.ceil(wait / 60)),
-                          ((b"retry-after", str(wait).encode()),))
+            msg = Msg("guards.page_builds", minutes=math.ceil(wait / 60))
+            retry = ((b"retry-after", str(wait).encode()),)
+            if path in self.PAGE_PATHS:  # a browser opening the page reads it as it is
+                text = msg.render(language_of(_ScopeRequest(scope))).encode()
+                await send({"type": "http.response.start", "status": 429, "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", str(len(text)).encode()), *retry]})
+                await send({"type": "http.response.body",
+                            "body": b"" if method == "HEAD" else text})
+            else:
+                await _refuse(send, scope, 429, msg, retry)
             return
         await self.app(scope, receive, send)
 

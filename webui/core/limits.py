@@ -82,6 +82,7 @@ NEW_VISITORS_ENV = "ZHIQITE_NEW_VISITORS_PER_HOUR"
 OWN_KEYS_ENV = "ZHIQITE_OWN_KEYS_PER_ADDRESS"
 NEW_SESSIONS_ENV = "ZHIQITE_NEW_SESSIONS_PER_HOUR"
 UPLOAD_MB_ENV = "ZHIQITE_UPLOAD_MB_PER_HOUR"
+PAGE_BUILDS_ENV = "ZHIQITE_PAGE_BUILDS_PER_TEN_MINUTES"
 
 
 class Profile(enum.StrEnum):
@@ -101,6 +102,9 @@ class Limits:
     # a reload is a new session, so this is a few times the visitors)
     new_sessions_per_hour: int = 0
     upload_mb_per_hour: int = 0  # bytes sent to Gradio's upload route, per address
+    # pages (with their config and API description) made for one address in ten minutes,
+    # beyond those the page cache answers (a new Host, a query string)
+    page_builds_per_ten_minutes: int = 0
 
     @classmethod
     def shared(cls) -> Limits:
@@ -115,7 +119,7 @@ class Limits:
             deployment=Quota(tasks_per_minute=60, concurrent_tasks=24, calls_per_day=5000,
                              list_calls_per_minute=60),
             new_visitors_per_hour=30, own_keys_per_address=4, new_sessions_per_hour=120,
-            upload_mb_per_hour=1024)
+            upload_mb_per_hour=1024, page_builds_per_ten_minutes=60)
 
     def of(self, scope: Scope) -> Quota:
         return {Scope.VISITOR: self.visitor, Scope.ADDRESS: self.address,
@@ -148,7 +152,9 @@ class Limits:
                    _number(env, NEW_SESSIONS_ENV) if _given(env, NEW_SESSIONS_ENV)
                    else base.new_sessions_per_hour,
                    _number(env, UPLOAD_MB_ENV) if _given(env, UPLOAD_MB_ENV)
-                   else base.upload_mb_per_hour)
+                   else base.upload_mb_per_hour,
+                   _number(env, PAGE_BUILDS_ENV) if _given(env, PAGE_BUILDS_ENV)
+                   else base.page_builds_per_ten_minutes)
 
 
 def _given(env: Mapping[str, str], var: str) -> bool:

@@ -21,10 +21,17 @@ import re
 import threading
 from collections import OrderedDict
 from typing import Any
+from urllib.parse import parse_qsl
 
-# "" is "/" (a root path's page); the same bodies for every visitor at one address
+# "" is "/" (a root path's page), Gradio routes both "/config" and "/config/"; the same bodies
+# for every visitor at one address
 API_INFO = "/gradio_api/info"
-KEPT_PATHS = {"/": "/", "": "/", "/config": "/config", API_INFO: API_INFO}
+KEPT_PATHS = {"/": "/", "": "/", "/config": "/config", "/config/": "/config",
+              API_INFO: API_INFO, API_INFO + "/": API_INFO}
+# the query parameters Gradio reads on these routes (`main`, `get_config`, `api_info`); the
+# rest (gradio_client's `serialize`, `__theme`, `view`, a Space's `__sign`) do not change the
+# body, so they do not make another page
+READ_PARAMETERS = frozenset({"page", "deep_link", "all_endpoints"})
 MAX_PAGES = 24  # addresses the app is reached by, times with and without gzip, times 3 paths
 # what Gradio's root URL is made of (gradio.route_utils.get_request_origin)
 ROOT_HEADERS = (b"host", b"x-forwarded-host", b"x-forwarded-proto", b"x-gradio-server")
@@ -38,8 +45,9 @@ class PageCache:
         self._lock = threading.Lock()
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if not self.enabled or scope.get("type") != "http" or scope.get("method") != "GET" \
-                or scope.get("path") not in KEPT_PATHS or scope.get("query_string"):
+        method = scope.get("method")
+        if not self.enabled or scope.get("type") != "http" or method not in ("GET", "HEAD") \
+                or scope.get("path") not in KEPT_PATHS:
             await self.app(scope, receive, send)
             return
         key = _page_key(scope)
@@ -53,7 +61,10 @@ class PageCache:
         if page is not None:
             start, body = page
             await send(start)
-            await send({"type": "http.response.body", "body": body})
+            await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
+            return
+        if method == "HEAD":  # Gradio's answer to HEAD has no body to keep
+            await self.app(scope, receive, send)
             return
         messages: list[dict[str, Any]] = []
 
@@ -95,10 +106,15 @@ def _page_key(scope: dict[str, Any]) -> tuple[Any, ...] | None:
             return None
         headers.setdefault(name, value)
     takes_gzip = b"gzip" in headers.get(b"accept-encoding", b"")
+    query = [(name, value) for name, value in parse_qsl(
+        (scope.get("query_string") or b"").decode("latin-1"), keep_blank_values=True)
+        if name in READ_PARAMETERS]
+    if len({name for name, _ in query}) < len(query):
+        return None  # a repeated one: which copy Gradio reads is not ours to guess
     path = KEPT_PATHS[scope.get("path")]
-    if path == API_INFO:  # Gradio keeps the first one it made, for every address
+    if path == API_INFO and not query:  # Gradio keeps the first one it made, for everybody
         return path, takes_gzip
-    return (path, scope.get("scheme"), tuple(scope.get("server") or ()),
+    return (path, tuple(sorted(query)), scope.get("scheme"), tuple(scope.get("server") or ()),
             scope.get("root_path", ""), *(headers.get(name) for name in ROOT_HEADERS),
             takes_gzip)
 

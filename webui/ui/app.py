@@ -319,7 +319,6 @@ def build(ctx: UiContext) -> gr.Blocks:
 LOGIN_MESSAGE = " / ".join(message("app.password", language) for language in Language)
 GZIP_MINIMUM_BYTES = 1024  # smaller answers go as they are
 SESSION_CAPACITY = 500  # page sessions whose state Gradio keeps (its default: 10,000)
-PAGE_BUILDS = 60  # pages, configs, API descriptions made for one address in 10 min
 PREF_FIELDS = ("sampler", "width", "height", "steps", "cfg_scale")
 
 
@@ -382,10 +381,12 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
             # are reached by (not per visitor or script), and kept compressed; with a
             # password login they depend on the visitor's cookie
             Middleware(PageCache, enabled=access.auth is None), Middleware(LongLivedAssets),
-            # what the cache did not answer (a new Host, a query): a few per address; with a
-            # password login (nothing kept) the login bounds who gets a page
-            Middleware(PageBuildLimit, per_ten_minutes=PAGE_BUILDS if access.auth is None
-                       else 0, trusted_proxies=access.trusted_proxies),
+            # what the cache did not answer (a new Host, a query): a few per address. Not
+            # with a password login (nothing kept; the login bounds who gets a page), nor
+            # through --share's tunnel (every visitor comes from its one local address)
+            Middleware(PageBuildLimit, per_ten_minutes=0 if access.auth is not None or share
+                       else access.limits.page_builds_per_ten_minutes,
+                       trusted_proxies=access.trusted_proxies),
             # the page (HTML with its 1.9 MB config) and JSON go compressed when the browser
             # asks; event streams and pictures are left alone (Starlette's exclusions)
             Middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES),
