@@ -28,6 +28,7 @@ from collections.abc import Callable
 from typing import Any
 
 from webui.core.limits import BoundedMap, DistinctPerHour, Window, client_address
+from webui.core.page_cache import KEPT_PATHS
 from webui.messages import Msg, language_of
 
 LOGIN_PATHS = ("/login", "/login/")
@@ -108,7 +109,7 @@ class ClosedRoutes:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope.get("type") == "http" and scope.get("path") in self.paths:
-            await _answer(send, 404, {"detail": "Not Found"})
+            await _answer(send, 404, json.dumps({"detail": "Not Found"}).encode())
             return
         await self.app(scope, receive, send)
 
@@ -165,19 +166,25 @@ class _ScopeRequest:
 
 
 async def _refuse(send: Any, scope: dict[str, Any], status: int, msg: Msg,
-                  headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
-    """An error answer whose `detail` is `msg` in the language of the request's browser."""
+                  headers: tuple[tuple[bytes, bytes], ...] = (), *,
+                  as_text: bool = False) -> None:
+    """An error answer whose `detail` is `msg` in the language of the request's browser; as
+    plain text (`as_text`) where a browser shows the answer itself."""
     detail = msg.render(language_of(_ScopeRequest(scope)))
-    await _answer(send, status, {"detail": detail}, headers)
+    if as_text:
+        await _answer(send, status, detail.encode(), headers, kind=b"text/plain; charset=utf-8",
+                      head=scope.get("method") == "HEAD")
+    else:
+        await _answer(send, status, json.dumps({"detail": detail}).encode(), headers)
 
 
-async def _answer(send: Any, status: int, content: dict[str, Any],
-                  headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
-    body = json.dumps(content).encode()
+async def _answer(send: Any, status: int, body: bytes,
+                  headers: tuple[tuple[bytes, bytes], ...] = (), *,
+                  kind: bytes = b"application/json", head: bool = False) -> None:
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
+                "headers": [(b"content-type", kind),
                             (b"content-length", str(len(body)).encode()), *headers]})
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": b"" if head else body})
 
 
 class SessionLimit:
@@ -232,8 +239,8 @@ class PageBuildLimit:
     a repeated header. A visitor needs a few; a script writing a new Host or query each time
     could otherwise keep the app's CPU busy for everybody."""
 
-    PAGE_PATHS = frozenset({"/", ""})
-    PATHS = PAGE_PATHS | {"/config", "/config/", "/gradio_api/info", "/gradio_api/info/"}
+    PATHS = frozenset(KEPT_PATHS)  # what the page cache keeps
+    PAGE_PATHS = frozenset(path for path, kept in KEPT_PATHS.items() if kept == "/")
     PERIOD = 600.0
 
     def __init__(self, app: Any, *, per_ten_minutes: int = 60, trusted_proxies: int = 0,
@@ -258,17 +265,11 @@ class PageBuildLimit:
                 made.add(now)
         if full:
             wait = max(60, math.ceil(made.retry_after(now)))
-            msg = Msg("guards.page_builds", minutes=math.ceil(wait / 60))
-            retry = ((b"retry-after", str(wait).encode()),)
-            if path in self.PAGE_PATHS:  # a browser opening the page reads it as it is
-                text = msg.render(language_of(_ScopeRequest(scope))).encode()
-                await send({"type": "http.response.start", "status": 429, "headers": [
-                    (b"content-type", b"text/plain; charset=utf-8"),
-                    (b"content-length", str(len(text)).encode()), *retry]})
-                await send({"type": "http.response.body",
-                            "body": b"" if method == "HEAD" else text})
-            else:
-                await _refuse(send, scope, 429, msg, retry)
+            # a browser opening the page reads the text as it is
+            await _refuse(send, scope, 429, Msg("guards.page_builds",
+                                                minutes=math.ceil(wait / 60)),
+                          ((b"retry-after", str(wait).encode()),),
+                          as_text=path in self.PAGE_PATHS)
             return
         await self.app(scope, receive, send)
 
