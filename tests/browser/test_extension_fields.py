@@ -79,3 +79,65 @@ def test_control_type_narrows_and_send_dimensions_fills_the_size(page: Any,
         "() => document.querySelector('#txt2img_width input[type=number]').value === '1024'")
     assert page.locator("#txt2img_height input[type=number]").input_value() == "664"
     toast_with(page, "1536x1000")  # said, since the size is not the image's
+
+
+def slider(page: Any, name: str) -> str:
+    """A ControlNet slider of the shown unit as the page shows it: value/min..max."""
+    return page.evaluate(
+        "(name) => { const e = document.querySelector("
+        "'#txt2img_cn0_' + name + ' input[type=number]'); "
+        "return e ? `${e.value}/${e.min}..${e.max}` : 'hidden'; }", name)
+
+
+def test_controlnet_units_keep_their_own_fields_and_images(page: Any, app: Launched,
+                                                           tmp_path: Path) -> None:
+    """One set of fields for the three units: each unit's values and control image come
+    back when it is picked again, a module's sliders with its bounds, and both enabled
+    units reach the request, each with its own image."""
+    first, second = tmp_path / "first.png", tmp_path / "second.png"
+    gradient(256, 256).save(first)
+    gradient(320, 200).save(second)
+    set_number(page, "txt2img_width", 256)
+    set_number(page, "txt2img_height", 256)
+    set_number(page, "txt2img_steps", 8)
+    page.locator("#txt2img_prompt textarea").fill("a lighthouse")
+    page.locator("#txt2img_controlnet").get_by_text("ControlNet", exact=True).first.click()
+    units = page.locator("#txt2img_cn_unit")
+    page.locator("#txt2img_cn0_image input[type=file]").set_input_files(str(first))
+    page.locator("#txt2img_cn0_image img").wait_for()
+    page.locator("#txt2img_cn0_enable input").check()
+
+    units.get_by_text("ControlNet Unit 1", exact=True).click()  # its defaults, no image
+    page.wait_for_function(
+        "() => !document.querySelector('#txt2img_cn0_enable input').checked")
+    assert page.locator("#txt2img_cn0_image img").count() == 0
+    page.locator("#txt2img_cn0_image input[type=file]").set_input_files(str(second))
+    page.locator("#txt2img_cn0_image img").wait_for()
+    page.locator("#txt2img_cn0_enable input").check()
+    page.locator("#txt2img_cn0_control_type").get_by_text("MLSD", exact=True).click()
+    page.wait_for_function("() => document.querySelector('#txt2img_cn0_module input')"
+                           ".value === 'mlsd'")
+    page.wait_for_function("() => document.querySelector("
+                           "'#txt2img_cn0_threshold_a input[type=number]')?.max === '2'")
+    assert slider(page, "threshold_a") == "-1/-1..2"
+
+    units.get_by_text("ControlNet Unit 0", exact=True).click()  # canny again, its bounds
+    page.wait_for_function("() => document.querySelector('#txt2img_cn0_module input')"
+                           ".value === 'canny'")
+    page.wait_for_function("() => document.querySelector("
+                           "'#txt2img_cn0_threshold_a input[type=number]')?.max === '255'")
+    assert slider(page, "threshold_a") == "100/1..255"
+    assert page.locator("#txt2img_cn0_enable input").is_checked()
+    assert page.locator("#txt2img_cn0_image img").count() == 1
+
+    known = set(app.runtime.offline.runner.tasks)
+    click_and_wait_done(page, "txt2img")
+    task_id = next(key for key in app.runtime.offline.runner.tasks if key not in known)
+    record = app.runtime.store.get(task_id)
+    assert record is not None
+    args = record.request["always_on_scripts"]["controlnet"]["args"]
+    assert [(a["module"], a.get("threshold_a")) for a in args] == [("canny", 100),
+                                                                    ("mlsd", -1)]
+    assert len({a["image_link"] for a in args}) == 2
+    infotext = page.locator("#txt2img_infotext textarea").input_value()
+    assert "ControlNet 1: \"Module: mlsd" in infotext

@@ -129,7 +129,7 @@ def controlnet(unit: dict[str, Any], tab: str = "txt2img", **extra: Any
     def run(ui: BuiltUi, tmp: Path) -> Any:
         target = ui.tab if tab == "txt2img" else ui.img2img
         data = ui.data(tab=target, prompt="a house", width=256, height=256)
-        controls = target.controlnet.units[0]
+        controls = target.controlnet.unit
         data[controls.enabled] = True
         data[controls.image] = write(tmp, "control.png", png(gradient(64, 64)))
         for name, value in unit.items():

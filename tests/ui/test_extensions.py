@@ -30,7 +30,7 @@ def control_file(tmp_path: Path) -> str:
 
 
 def with_unit(ui: BuiltUi, tab: Any, data: dict[Any, Any], **values: Any) -> dict[Any, Any]:
-    unit = tab.controlnet.units[0]
+    unit = tab.controlnet.unit
     data[unit.enabled] = True
     for name, value in values.items():
         data[getattr(unit, name)] = value
@@ -129,7 +129,7 @@ def _run_with_unit(ui: BuiltUi, tab: Any, mode: str, images: dict[str, Any],
     data.update({tab.mode: mode, tab.init_image: None, tab.editor: None, tab.upload_image: None,
                  tab.upload_mask: None, tab.image_url: "", tab.scale_by: 1})
     data.update({getattr(tab, name): value for name, value in images.items()})
-    unit = tab.controlnet.units[0]
+    unit = tab.controlnet.unit
     data.update({unit.enabled: True, unit.image: control, unit.use_init: use_init})
     return merged(list(tab.generate(data)))
 
@@ -197,3 +197,130 @@ def test_held_units_sent_by_a_script_never_raise(ui: BuiltUi, held: Any) -> None
     second = form.units[1]
     assert (second.x_offset, second.confidence, second.prompt, second.restore_face) \
         == (0, 0.3, "", False)
+
+
+# --- ControlNet's units: one set of fields, the others held by the page ---------------------
+
+
+def uploaded(tmp_path: Path, name: str, box: tuple[int, int, int, int]) -> str:
+    """A control image where Gradio keeps what a visitor uploads (its upload folder)."""
+    from gradio import utils as gradio_utils
+
+    folder = Path(gradio_utils.get_upload_folder()) / f"zq-test-{tmp_path.name}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    outline(256, 256, box).save(path)
+    return str(path.resolve())
+
+
+def switched(tab: Any, data: dict[Any, Any], unit: int) -> dict[Any, Any]:
+    """`data` after the visitor picks ControlNet unit `unit` (the page's fields and held
+    JSON as the switch leaves them)."""
+    controls = tab.controlnet
+    names = list(controls.unit.named)
+    out = controls.switch(data[controls.held], f"ControlNet Unit {unit}",
+                          *(data[controls.unit.named[n]] for n in names))
+    data[controls.held] = out[0]
+    for name, value in zip(names, out[1:-1], strict=True):
+        component = controls.unit.named[name]
+        data[component] = value.value if hasattr(value, "value") and \
+            isinstance(value, type(component)) else value
+    return data
+
+
+def test_two_controlnet_units_reach_the_request(ui: BuiltUi, tmp_path: Path) -> None:
+    """Unit 0 in the fields, unit 1 picked, set, then unit 0 picked again: both go out, each
+    with its own image; the fields show unit 0's values again."""
+    first = uploaded(tmp_path, "first.png", (64, 64, 192, 192))
+    second = uploaded(tmp_path, "second.png", (32, 96, 224, 160))
+    tab = ui.tab
+    unit = tab.controlnet.unit
+    data = with_unit(ui, tab, ui.data(prompt="a house", width=256, height=256, steps=10),
+                     image=first, weight=0.8)
+    data = switched(tab, data, 1)
+    assert (data[unit.enabled], data[unit.image], data[unit.weight]) == (False, None, 1)
+    data.update({unit.enabled: True, unit.image: second, unit.module: "depth_midas",
+                 unit.model: "control_v11f1p_sd15_depth", unit.processor_res: 384})
+    data = switched(tab, data, 0)
+    assert (data[unit.enabled], data[unit.image], data[unit.weight]) == (True, first, 0.8)
+    final = merged(list(tab.generate(data)))
+    body = json.loads(final[tab.request_json])
+    units = body["always_on_scripts"]["controlnet"]["args"]
+    assert [(u["module"], u["weight"], u.get("processor_res")) for u in units] == [
+        ("canny", 0.8, 512), ("depth_midas", 1, 384)]
+    assert len({u["image_link"] for u in units}) == 2
+    assert all(u["image_link"].startswith(ui.ctx.runtime.public_url) for u in units)
+    fields = infotext.parse(read_infotext(final[tab.panel.results][0]) or "")
+    assert fields["ControlNet 1"].startswith("Module: depth_midas")
+
+
+def test_a_held_unit_comes_back_with_its_modules_bounds(ui: BuiltUi) -> None:
+    """The sliders a module reads, with its bounds, come with the unit: Gradio checks a
+    value against the bounds it last sent."""
+    controls = ui.tab.controlnet
+    held = json.dumps({"shown": 0, "units": [None, {"module": "mlsd", "control_type": "MLSD",
+                                                    "model": "control_v11p_sd15_mlsd",
+                                                    "threshold_a": 1, "threshold_b": 500}]})
+    data = ui.data(prompt="a house")
+    out = controls.switch(held, "ControlNet Unit 1",
+                          *(data[c] for c in controls.unit.named.values()))
+    shown = dict(zip(controls.unit.named, out[1:-1], strict=True))
+    assert shown["control_type"] == "MLSD"
+    assert (shown["module"].value, shown["module"].choices) == ("mlsd", [("mlsd", "mlsd")])
+    assert (shown["threshold_a"].value, shown["threshold_a"].minimum,
+            shown["threshold_a"].maximum) == (1, -1, 2)
+    assert shown["threshold_b"].value == -1  # 500 is outside MLSD's bounds: its default
+    assert json.loads(out[0])["shown"] == 1 and out[-1] is None
+
+
+@pytest.mark.parametrize("image", [
+    "/etc/passwd", "../../../../etc/hostname", {"path": "/etc/passwd"}, 5, ["x"],
+    "/tmp", "relative.png",
+])
+def test_a_held_image_is_only_a_file_uploaded_here(ui: BuiltUi, tmp_path: Path,
+                                                   image: Any) -> None:
+    """A script writes any path into the held units: only a file in Gradio's upload folder
+    is taken (as Gradio takes an image), anything else is no image: refused, no call."""
+    outside = tmp_path / "outside.png"
+    outline(64, 64, (8, 8, 56, 56)).save(outside)
+    data = ui.data(prompt="a house", width=256, height=256, steps=10)
+    for forged in (image, str(outside)):
+        data[ui.tab.controlnet.held] = json.dumps(
+            {"shown": 0, "units": [None, {"enabled": True, "image": forged}]})
+        with pytest.warns(UserWarning, match="ControlNet unit 1: add a control image"):
+            assert list(ui.tab.generate(data)) == [KEEP]
+    assert ui.stats().calls == {}
+
+
+@pytest.mark.parametrize("held", [
+    None, 5, "", "not json", "[]", '{"shown": 1e300}', '{"shown": true, "units": 7}',
+    json.dumps({"shown": 9, "units": [None, {"module": ["canny"], "model": {"a": 1},
+                                             "weight": 10**30, "enabled": "yes",
+                                             "processor_res": "512", "control_type": 3,
+                                             "resize_mode": "Stretch", "nope": 1}]}),
+    "{" * 30_000,
+])
+def test_held_controlnet_units_sent_by_a_script_never_raise(ui: BuiltUi, held: Any) -> None:
+    """Junk reads as the units' defaults, a value that does not fit as its field's default;
+    the switch takes the same junk."""
+    controls = ui.tab.controlnet
+    data = ui.data(prompt="a house")
+    data[controls.held] = held
+    units, files = controls.read(data, "http://placeholder")
+    assert [(u.enabled, u.module, u.weight, u.processor_res) for u in units] == \
+        [(False, "canny", 1, 512)] * 3 and files == {}
+    out = controls.switch(held, "ControlNet Unit 1", *(data[c] for c in controls.unit.named.values()))
+    assert json.loads(out[0])["shown"] == 1
+    out = controls.switch(held, "ControlNet Unit 7", *(data[c] for c in controls.unit.named.values()))
+    assert json.loads(out[0])["shown"] in (0, 1, 2)
+
+
+def test_the_picker_offers_the_units_settings_asks_for(ui: BuiltUi) -> None:
+    controls = ui.tab.controlnet
+    one = controls.shown(1)[controls.picker]
+    assert one.visible is False
+    two = controls.shown(2)[controls.picker]
+    assert [v for _, v in two.choices] == ["ControlNet Unit 0", "ControlNet Unit 1"]
+    # a unit restored beyond the count is still offered (its fields hold it)
+    kept = controls.shown(1, "ControlNet Unit 2")[controls.picker]
+    assert len(kept.choices) == 3 and kept.value == "ControlNet Unit 2"

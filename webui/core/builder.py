@@ -256,11 +256,12 @@ def controlnet_request(form: Txt2ImgForm, units: list[ControlNetUnitForm], task_
                     denoising_strength=number(form.denoising_strength))
         scripts["image_link"] = form.init_url or None
     issues = [issue(f"controlnet.args.{index}.image_link",
-                    Msg("builder.no_control_image", unit=index), "missing")
+                    Msg("builder.no_control_image", unit=unit.number(index)), "missing")
               for index, unit in enumerate(units)
               if not unit.use_init and not unit.image_url]
     issues += [issue(f"controlnet.args.{index}.guidance_start",
-                     Msg("builder.guidance_order", unit=index, start=unit.guidance_start,
+                     Msg("builder.guidance_order", unit=unit.number(index),
+                         start=unit.guidance_start,
                          end=unit.guidance_end), "order")
                for index, unit in enumerate(units) if unit.guidance_start > unit.guidance_end]
     if issues:

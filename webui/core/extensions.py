@@ -28,6 +28,12 @@ class ControlNetUnitForm:
     pixel_perfect: bool = False
     low_vram: bool = False
     control_mode: str = "Balanced"
+    page_number: int | None = None  # the unit's number on the page (its picker's)
+
+    def number(self, index: int) -> int:
+        """How a refusal names the unit: the page's number, else its place among the enabled
+        units (the request's)."""
+        return self.page_number if self.page_number is not None else index
 
     def wire(self) -> dict[str, Any]:
         sliders = MODULE_SLIDERS.get(self.module, {})

@@ -214,7 +214,7 @@ def build(ctx: UiContext) -> gr.Blocks:
                                      "scale_by": img2img.scale_by})},
             (txt2img.box.generate, img2img.box.generate), PREF_FIELDS)
         applied = [*(c for tab in tabs for c in (*(tab.form[n] for n in PREF_FIELDS),
-                                                  *tab.controlnet.tabs, tab.box.lora,
+                                                  tab.controlnet.picker, tab.box.lora,
                                                   tab.box.embedding, tab.box.styles)),
                    network_names]
 
@@ -232,6 +232,10 @@ def build(ctx: UiContext) -> gr.Blocks:
             first.update(form_updates(tabs, prefs, forms=bool(data[settings.saved_prefs])))
             working, later = work.restore(data[work.state])  # over the saved defaults
             first.update(working)
+            for tab in tabs:  # the units offered and the unit restored, in one update
+                first.update(tab.controlnet.shown(prefs.controlnet_units,
+                                                  working.get(tab.controlnet.picker)))
+                first.update(tab.controlnet.restored(working))
             meter = meter_markdown(0, ctx.engine.billed_calls(owner))
             first[visitor] = ctx.visitor_token(visitor_id)
             styles = style_choices(ctx, visitor_id)  # their own and the shipped ones
@@ -263,6 +267,7 @@ def build(ctx: UiContext) -> gr.Blocks:
             outputs=[visitor, settings.saved_keys, topbar.checkpoint, topbar.vae, *applied,
                      *(c for fields in work.groups.values() for c in fields.values()
                        if c not in applied and c not in (topbar.checkpoint, topbar.vae)),
+                     *(slider for tab in tabs for slider in tab.controlnet.sliders),
                      *settings.prefs.values(), settings.tradeoff, settings.key_status,
                      settings.delivery, settings.outputs_folder,
                      *(tab.panel.meter for tab in tabs)],

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -48,6 +49,8 @@ SLIDER_NAMES = ("processor_res", "threshold_a", "threshold_b")
 
 @dataclass
 class UnitControls:
+    """The fields of the ControlNet unit the accordion shows (one set for every unit)."""
+
     enabled: gr.Checkbox
     image: gr.Image
     use_init: gr.Checkbox | None
@@ -63,55 +66,202 @@ class UnitControls:
     pixel_perfect: gr.Checkbox
     low_vram: gr.Checkbox
     control_mode: gr.Radio
+    control_type: gr.Radio
+
+    @property
+    def named(self) -> dict[str, Any]:
+        """{field: component}, every field the unit's values are held by (its image too)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if getattr(self, f.name) is not None}
 
     @property
     def components(self) -> list[Any]:
-        return [getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None]
+        return list(self.named.values())
 
     def read(self, data: dict[Any, Any]) -> tuple[ControlNetUnitForm, str | None]:
-        """The unit's form (its image not yet hosted) and the uploaded control image path."""
-        values = {f.name: data[getattr(self, f.name)] for f in fields(self)
-                  if f.name not in ("image", "use_init") and getattr(self, f.name) is not None}
+        """The shown unit's form (its image not yet hosted) and its uploaded image's path."""
+        values = {name: data[c] for name, c in self.named.items() if name in FORM_FIELDS}
         use_init = bool(data[self.use_init]) if self.use_init is not None else False
         return ControlNetUnitForm(**values, use_init=use_init), data[self.image]
 
 
+# the unit's fields that are ControlNetUnitForm's, as they are (use_init: a bool always)
+FORM_FIELDS = ("enabled", "module", "model", "weight", "guidance_start", "guidance_end",
+               "resize_mode", "processor_res", "threshold_a", "threshold_b", "pixel_perfect",
+               "low_vram", "control_mode")
+UNIT_NAMES = tuple(f"ControlNet Unit {index}" for index in range(3))  # A1111's tab names
+
+
 @dataclass
 class ControlNetControls:
-    units: list[UnitControls]
-    tabs: list[gr.Tab]  # one per unit; Settings shows as many as the visitor wants
+    """ControlNet's unit picker ("ControlNet Unit 0", "1", "2", as A1111's tabs) and ONE
+    unit's fields, the picked one's; the other units' values, their control images too,
+    are held in the page (`held`, hidden JSON {"shown": index, "units": [{field: value} or
+    null]}, the shown unit's entry stale) and swapped in when picked (`switch`), as
+    ADetailer's. One set of fields instead of three: the page builds 120 components fewer
+    (issue 21). The swap is the server's, not the page's (ADetailer's is): a unit's module
+    sets its sliders' bounds and its type the preprocessors offered, and Gradio checks a
+    value against them, so values, bounds and choices change together."""
 
-    def shown(self, count: int) -> dict[Any, Any]:
-        return {tab: gr.Tab(visible=index < count) for index, tab in enumerate(self.tabs)}
+    picker: gr.Radio
+    unit: UnitControls  # the shown unit's fields
+    preview: gr.Image
+    held: gr.Textbox
+    defaults: list[dict[str, Any]]  # per unit: {field: value}
+
+    @property
+    def count(self) -> int:
+        return len(self.defaults)
+
+    def shown(self, count: int, picked: Any = None) -> dict[Any, Any]:
+        """The picker offers the first `count` units (Settings), and `picked` (restored
+        after a reload: the unit its fields hold) whatever the count; one unit needs none."""
+        count = max(1, min(count, self.count))
+        if picked in UNIT_NAMES[:self.count]:
+            count = max(count, UNIT_NAMES.index(picked) + 1)
+        offered = list(UNIT_NAMES[:count])
+        if picked in offered:
+            return {self.picker: gr.Radio(choices=offered, value=picked, visible=count > 1)}
+        return {self.picker: gr.Radio(choices=offered, visible=count > 1)}
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """Every component by a name of its own (the working state's keys)."""
+        return {"unit": self.picker, **self.unit.named, "held_units": self.held}
 
     @property
     def components(self) -> list[Any]:
-        return [c for unit in self.units for c in unit.components]
+        """What Generate reads: the shown unit's fields and the units held (which unit is
+        shown is the held JSON's: the picker is the page's)."""
+        return [*self.unit.components, self.held]
+
+    @property
+    def switch_outputs(self) -> list[Any]:
+        return [self.held, *self.unit.components, self.preview]
+
+    def switch(self, held: Any, picked: Any, *values: Any) -> list[Any]:
+        """Another unit picked: the shown one's values into the held JSON, the picked one's
+        out of it (its defaults for what it never held), with the bounds and choices they
+        go with; the preview (the unit before's) cleared."""
+        shown, units = held_units(held, self.count, MAX_HELD_CONTROLNET)
+        picked_index = UNIT_NAMES.index(picked) if picked in UNIT_NAMES[:self.count] \
+            else shown
+        names = list(self.unit.named)
+        units[shown] = dict(zip(names, values, strict=False))
+        unit = self.held_values(picked_index, units[picked_index])
+        units[picked_index] = {}  # stale while shown
+        modules, models = CONTROL_TYPES.get(unit["control_type"], CONTROL_TYPES["All"])
+        updates: dict[str, Any] = {name: unit.get(name) for name in names}
+        updates["module"] = gr.Dropdown(choices=list(modules), value=unit["module"])
+        updates["model"] = gr.Dropdown(choices=list(models), value=unit["model"])
+        updates.update(zip(SLIDER_NAMES, _slider_updates(
+            unit["module"], [unit[name] for name in SLIDER_NAMES]), strict=True))
+        state = json.dumps({"shown": picked_index, "units": [u or None for u in units]})
+        return [state, *(updates[name] for name in names), None]
+
+    def restored(self, updates: dict[Any, Any]) -> dict[Any, Any]:
+        """With the shown unit's module restored after a reload (the working state): the
+        sliders that module reads, at its defaults."""
+        module = updates.get(self.unit.module)
+        if not isinstance(module, str):
+            return {}
+        return dict(zip(self.sliders, _slider_updates(module), strict=True))
+
+    @property
+    def sliders(self) -> list[gr.Slider]:
+        return [getattr(self.unit, name) for name in SLIDER_NAMES]
+
+    def held_values(self, index: int, held: dict[str, Any]) -> dict[str, Any]:
+        """Unit `index`'s {field: value} from what the page held for it: a value that does
+        not fit its field is the unit's default; the control type one that offers the
+        module, the sliders within the module's bounds, the image a file uploaded here."""
+        values = dict(self.defaults[index])
+        for name, component in self.unit.named.items():
+            if name not in held or name in (*SLIDER_NAMES, "image"):
+                continue
+            if name in ("module", "model"):  # the whole list: the shown type narrows it
+                fits = isinstance(held[name], str) and held[name] in (
+                    CONTROLNET_MODULES if name == "module" else CONTROLNET_MODELS)
+                value = held[name]
+            else:
+                fits, value = check(component, held[name])
+            if fits:
+                values[name] = value
+        modules, models = CONTROL_TYPES.get(values["control_type"], CONTROL_TYPES["All"])
+        if values["module"] not in modules or values["model"] not in models:
+            values["control_type"] = "All"
+        sliders = MODULE_SLIDERS.get(values["module"], {})
+        for name in SLIDER_NAMES:
+            spec, value = sliders.get(name), held.get(name)
+            if spec is None:
+                values[name] = None
+            elif isinstance(value, int | float) and not isinstance(value, bool) \
+                    and spec[1] <= value <= spec[2]:
+                values[name] = int(value) if float(value).is_integer() else value
+            else:
+                values[name] = spec[3]
+        values["image"] = uploaded_file(held.get("image"))
+        return values
 
     def read(self, data: dict[Any, Any], placeholder: str) -> tuple[list[ControlNetUnitForm],
                                                                      dict[int, str]]:
-        """The units with `placeholder` for each uploaded control image (so the form is
-        checked before anything is uploaded), and {unit index: uploaded file}."""
+        """Every unit, with `placeholder` for each uploaded control image (so the form is
+        checked before anything is uploaded), and {unit index: uploaded file}. The shown
+        unit from its fields, the others from what the page holds (sent by anyone: see
+        `held_values`)."""
+        shown, held = held_units(data[self.held], self.count, MAX_HELD_CONTROLNET)
         units, files = [], {}
-        for index, controls in enumerate(self.units):
-            unit, path = controls.read(data)
+        for index in range(self.count):
+            if index == shown:
+                unit, path = self.unit.read(data)
+            else:
+                values = self.held_values(index, held[index])
+                unit = ControlNetUnitForm(**{k: values[k] for k in FORM_FIELDS},
+                                          use_init=bool(values.get("use_init")))
+                path = values["image"]
+            unit.page_number = index
             if unit.enabled and path and not unit.use_init:
                 unit.image_url, files[index] = placeholder, path
             units.append(unit)
         return units, files
 
 
+def uploaded_file(value: Any) -> str | None:
+    """The path of a control image the page holds when it is a file uploaded to this app,
+    else None: the files Gradio itself takes for an image field (its upload folder), never
+    another path a script writes there. `value`: the path, or Gradio's file data."""
+    path = value.get("path") if isinstance(value, dict) else value
+    if not isinstance(path, str) or not path or len(path) > 4096 or "\0" in path:
+        return None
+    try:
+        from gradio import utils as gradio_utils
+
+        resolved = Path(path).resolve()
+        allowed, _ = gradio_utils.is_allowed_file(
+            resolved, blocked_paths=[], allowed_paths=[],
+            created_paths=[gradio_utils.get_upload_folder()])
+        return str(resolved) if allowed and resolved.is_file() else None
+    except (OSError, ValueError):
+        return None
+
+
 def build_controlnet(tab: str, count: int = 3, img2img: bool = False,
                      size: tuple[gr.Slider, gr.Slider] | None = None) -> ControlNetControls:
     """`size`: the tab's width and height, which "send dimensions" fills from a unit's
-    control image."""
-    units, tabs = [], []
-    with gr.Accordion("ControlNet", open=False, elem_id=f"{tab}_controlnet"), gr.Tabs():
-        for index in range(count):
-            with gr.Tab(f"ControlNet Unit {index}") as unit_tab:
-                units.append(_unit(f"{tab}_cn{index}", img2img, size))
-            tabs.append(unit_tab)
-    return ControlNetControls(units, tabs)
+    control image. `count`: the units (3, as the API takes)."""
+    count = max(1, min(count, len(UNIT_NAMES)))
+    with gr.Accordion("ControlNet", open=False, elem_id=f"{tab}_controlnet"):
+        picker = gr.Radio(list(UNIT_NAMES[:count]), value=UNIT_NAMES[0], label="Unit",
+                          show_label=False, elem_id=f"{tab}_cn_unit", visible=count > 1)
+        unit, preview = _unit(f"{tab}_cn0", img2img, size)
+        first = {name: c.value for name, c in unit.named.items()}
+        first["image"] = None
+        held = gr.Textbox(json.dumps({"shown": 0, "units": [None] * count}), visible="hidden",
+                          elem_id=f"{tab}_cn_held", label="ControlNet units")
+    controls = ControlNetControls(picker, unit, preview, held, [dict(first)] * count)
+    picker.input(controls.switch, inputs=[held, picker, *unit.components],
+                 outputs=controls.switch_outputs, queue=False, show_progress="hidden")
+    return controls
 
 
 def send_dimensions(path: Any, width_limit: int) -> tuple[Any, Any]:
@@ -140,8 +290,18 @@ def control_type_updates(kind: Any) -> tuple[Any, Any]:
             gr.Dropdown(choices=list(models), value=model))
 
 
+def _picked_type(kind: Any) -> tuple[Any, ...]:
+    """A type picked by the visitor: its first preprocessor, that one's model and sliders."""
+    modules = CONTROL_TYPES.get(kind, CONTROL_TYPES["All"])[0] if isinstance(kind, str) \
+        else CONTROL_TYPES["All"][0]
+    module, model = control_type_updates(kind)
+    if modules == CONTROL_TYPES["All"][0]:  # "All": nothing chosen anew
+        return module, model, *(gr.Slider() for _ in SLIDER_NAMES)
+    return module, model, *_slider_updates(modules[0])
+
+
 def _unit(prefix: str, img2img: bool, size: tuple[gr.Slider, gr.Slider] | None = None
-          ) -> UnitControls:
+          ) -> tuple[UnitControls, gr.Image]:
     with gr.Row():
         image = GuardedImage(label="Control image", type="filepath",
                              sources=["upload", "clipboard"], height=220,
@@ -166,39 +326,47 @@ def _unit(prefix: str, img2img: bool, size: tuple[gr.Slider, gr.Slider] | None =
                             label="Model", elem_id=f"{prefix}_model")
     unit_model: type[BaseModel] = m.ControlNetUnit
     weight = gr.Slider(*bounds(unit_model, "weight", (0, 2)), step=0.05, value=1,
-                       label="Control Weight")
+                       label="Control Weight", elem_id=f"{prefix}_weight")
     with gr.Row():
         start = gr.Slider(0, 1, step=0.01, value=0, label="Starting Control Step")
         end = gr.Slider(0, 1, step=0.01, value=1, label="Ending Control Step")
-    sliders = [gr.Slider(1, 2048, step=1, value=None, visible=False) for _ in SLIDER_NAMES]
+    sliders = [gr.Slider(1, 2048, step=1, value=None, visible=False, elem_id=f"{prefix}_{name}")
+               for name in SLIDER_NAMES]
     resize_mode = gr.Radio(list(RESIZE_MODES), value="Crop and Resize", label="Resize Mode")
     control_mode = gr.Radio(list(CONTROL_MODES), value="Balanced", label="Control Mode")
     unit = UnitControls(enabled, image, use_init, module, model, weight, start, end,
-                        resize_mode, *sliders, pixel_perfect, low_vram, control_mode)
+                        resize_mode, *sliders, pixel_perfect, low_vram, control_mode,
+                        control_type)
     _set_sliders("canny", sliders)
-    module.change(lambda name: (default_model(name), *_slider_updates(name)), module,
-                  [model, *sliders], queue=False)
+    # picked by the visitor: the module's model and sliders at their defaults. Not on a
+    # change: another unit's values swapped in, or restored, come with their own (and a
+    # second event on the same change would race this one's bounds)
+    module.input(lambda name: (default_model(name), *_slider_updates(name)), module,
+                 [model, *sliders], queue=False, show_progress="hidden")
     # guidance start <= end, whichever moves
     start.release(lambda s, e: gr.Slider(value=max(s, e)), [start, end], end, queue=False)
     end.release(lambda s, e: gr.Slider(value=min(s, e)), [start, end], start, queue=False)
     show.click(local_preview, [image, module, *sliders], preview)
-    control_type.input(control_type_updates, control_type, [module, model], queue=False,
+    control_type.input(_picked_type, control_type, [module, model, *sliders], queue=False,
                        show_progress="hidden")
     if send is not None and size is not None:
         largest = int(size[0].maximum or 1024)
         # queued: a toast reaches the page only from a queued event
         send.click(lambda path: send_dimensions(path, largest), image, list(size),
                    show_progress="hidden")
-    return unit
+    return unit, preview
 
 
-def _slider_updates(module: str) -> list[Any]:
+def _slider_updates(module: str, values: list[Any] | None = None) -> list[Any]:
+    """The sliders the module reads, shown with its labels, bounds and `values` (its
+    defaults when none); the others hidden."""
     used = MODULE_SLIDERS.get(module, {})
     updates = []
-    for name in SLIDER_NAMES:
+    for index, name in enumerate(SLIDER_NAMES):
         if name in used:
             label, lo, hi, default = used[name]
-            updates.append(gr.Slider(minimum=lo, maximum=hi, value=default, label=label,
+            value = values[index] if values is not None else default
+            updates.append(gr.Slider(minimum=lo, maximum=hi, value=value, label=label,
                                      visible=True))
         else:
             updates.append(gr.Slider(visible=False, value=None))
@@ -281,6 +449,7 @@ _SWITCH_JS = """(names, defaults, ordinals) => (held, picked, ...values) => {
   return [JSON.stringify({shown: next, units}), ...loaded];
 }"""
 MAX_HELD = 200_000  # characters of the held units' JSON; more is junk
+MAX_HELD_CONTROLNET = 20_000  # three units' fields and image file data: about 2,000
 
 
 @dataclass
@@ -325,18 +494,20 @@ class ADetailerControls:
         return ADetailerForm(bool(data[self.enabled]), units)
 
 
-def held_units(raw: Any) -> tuple[int, list[dict[str, Any]]]:
-    """(the shown unit, each unit's held {field: value}) from the page's JSON; junk reads
-    as nothing held and the 1st unit shown. Never raises."""
-    found = untrusted.loads(raw, MAX_HELD) if isinstance(raw, str) else None
+def held_units(raw: Any, count: int = AD_UNITS, limit: int = MAX_HELD
+               ) -> tuple[int, list[dict[str, Any]]]:
+    """(the shown unit, each of the `count` units' held {field: value}) from the page's
+    JSON (see _SWITCH_JS); junk reads as nothing held and the first unit shown. Never
+    raises."""
+    found = untrusted.loads(raw, limit) if isinstance(raw, str) else None
     found = found if isinstance(found, dict) else {}
     shown = found.get("shown")
-    if not isinstance(shown, int) or isinstance(shown, bool) or not 0 <= shown < AD_UNITS:
+    if not isinstance(shown, int) or isinstance(shown, bool) or not 0 <= shown < count:
         shown = 0
     units = found.get("units")
     units = units if isinstance(units, list) else []
     held = [units[i] if i < len(units) and isinstance(units[i], dict) else {}
-            for i in range(AD_UNITS)]
+            for i in range(count)]
     return shown, [{k: v for k, v in unit.items() if isinstance(k, str)} for unit in held]
 
 

@@ -201,19 +201,18 @@ def forget_prefs_script(work: WorkingState) -> str:
     return _script(_FORGET_JS, keys)
 
 
+CONTROLNET_SLIDERS = ("processor_res", "threshold_a", "threshold_b")  # the module sets them
+
+
 def plain_fields(form: Any, controlnet: Any, adetailer: Any, extra: Mapping[str, Any],
                  skip: Iterable[str] = ()) -> dict[str, Any]:
-    """A tab's plain-value fields by name: its form, ControlNet units (not their images nor
-    the preprocessor sliders the module sets), ADetailer and `extra`."""
+    """A tab's plain-value fields by name: its form, ControlNet's shown unit (not its image
+    nor the preprocessor sliders the module sets), the unit picked and the units held,
+    ADetailer and `extra`."""
     skipped = {"checkpoint", "vae", "clip_skip", *skip}
     fields = {n: c for n, c in form.fields.items() if n not in skipped}
-    for index, unit in enumerate(controlnet.units):
-        for name in ("enabled", "use_init", "module", "model", "weight", "guidance_start",
-                     "guidance_end", "resize_mode", "pixel_perfect", "low_vram",
-                     "control_mode"):
-            component = getattr(unit, name, None)
-            if component is not None:
-                fields[f"cn{index}_{name}"] = component
+    fields.update({f"cn_{n}": c for n, c in controlnet.fields.items()
+                   if n not in ("image", "control_type", *CONTROLNET_SLIDERS)})
     fields.update({f"ad_{n}": c for n, c in adetailer.fields.items()})
     fields.update(extra)
     return fields
