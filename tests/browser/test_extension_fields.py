@@ -25,6 +25,16 @@ def pick(page: Any, elem_id: str, option: str) -> None:
         arg=[elem_id, option])
 
 
+def generated(page: Any, app: Launched) -> Any:
+    """Generate on txt2img, to the end: the new task's record."""
+    known = set(app.runtime.offline.runner.tasks)
+    click_and_wait_done(page, "txt2img")
+    task_id = next(key for key in app.runtime.offline.runner.tasks if key not in known)
+    record = app.runtime.store.get(task_id)
+    assert record is not None
+    return record
+
+
 def test_a_second_adetailer_unit_reaches_the_request(page: Any, app: Launched) -> None:
     set_number(page, "txt2img_width", 256)
     set_number(page, "txt2img_height", 256)
@@ -45,11 +55,7 @@ def test_a_second_adetailer_unit_reaches_the_request(page: Any, app: Launched) -
     unit.get_by_text("2nd", exact=True).click()
     page.wait_for_function(
         "() => document.querySelector('#txt2img_ad_prompt textarea').value === 'detailed hands'")
-    known = set(app.runtime.offline.runner.tasks)
-    click_and_wait_done(page, "txt2img")
-    task_id = next(key for key in app.runtime.offline.runner.tasks if key not in known)
-    record = app.runtime.store.get(task_id)
-    assert record is not None
+    record = generated(page, app)
     args = record.request["alwayson_scripts"]["ADetailer"]["args"]
     assert [(a["ad_model"], a.get("ad_prompt")) for a in args] == [
         ("face_yolov8n.pt", None), ("hand_yolov8n.pt", "detailed hands")]
@@ -130,11 +136,7 @@ def test_controlnet_units_keep_their_own_fields_and_images(page: Any, app: Launc
     assert page.locator("#txt2img_cn0_enable input").is_checked()
     assert page.locator("#txt2img_cn0_image img").count() == 1
 
-    known = set(app.runtime.offline.runner.tasks)
-    click_and_wait_done(page, "txt2img")
-    task_id = next(key for key in app.runtime.offline.runner.tasks if key not in known)
-    record = app.runtime.store.get(task_id)
-    assert record is not None
+    record = generated(page, app)
     args = record.request["always_on_scripts"]["controlnet"]["args"]
     assert [(a["module"], a.get("threshold_a")) for a in args] == [("canny", 100),
                                                                     ("mlsd", -1)]

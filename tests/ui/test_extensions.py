@@ -221,7 +221,8 @@ def switched(tab: Any, data: dict[Any, Any], unit: int) -> dict[Any, Any]:
     out = controls.switch(data[controls.held], f"ControlNet Unit {unit}",
                           *(data[controls.unit.named[n]] for n in names))
     data[controls.held] = out[0]
-    for name, value in zip(names, out[1:-1], strict=True):
+    assert out[1] == f"ControlNet Unit {unit}"
+    for name, value in zip(names, out[2:-1], strict=True):
         component = controls.unit.named[name]
         data[component] = value.value if hasattr(value, "value") and \
             isinstance(value, type(component)) else value
@@ -264,7 +265,7 @@ def test_a_held_unit_comes_back_with_its_modules_bounds(ui: BuiltUi) -> None:
     data = ui.data(prompt="a house")
     out = controls.switch(held, "ControlNet Unit 1",
                           *(data[c] for c in controls.unit.named.values()))
-    shown = dict(zip(controls.unit.named, out[1:-1], strict=True))
+    shown = dict(zip(controls.unit.named, out[2:-1], strict=True))
     assert shown["control_type"] == "MLSD"
     assert (shown["module"].value, shown["module"].choices) == ("mlsd", [("mlsd", "mlsd")])
     assert (shown["threshold_a"].value, shown["threshold_a"].minimum,

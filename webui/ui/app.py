@@ -232,9 +232,10 @@ def build(ctx: UiContext) -> gr.Blocks:
             first.update(form_updates(tabs, prefs, forms=bool(data[settings.saved_prefs])))
             working, later = work.restore(data[work.state])  # over the saved defaults
             first.update(working)
-            for tab in tabs:  # the units offered and the unit restored, in one update
+            for tab in tabs:  # the units offered and the unit restored, in one update: the
+                # one the held units say the fields hold (the picker may be saved before)
                 first.update(tab.controlnet.shown(prefs.controlnet_units,
-                                                  working.get(tab.controlnet.picker)))
+                                                  tab.controlnet.held_shown(working)))
                 first.update(tab.controlnet.restored(working))
             meter = meter_markdown(0, ctx.engine.billed_calls(owner))
             first[visitor] = ctx.visitor_token(visitor_id)

@@ -38,6 +38,7 @@ from webui.core.extensions import (
     default_model,
     fitted_size,
 )
+from webui.core.hosting import MAX_UPLOAD_BYTES
 from webui.messages import Msg
 from webui.ui import toasts
 from webui.ui.controls import bounds
@@ -137,7 +138,7 @@ class ControlNetControls:
 
     @property
     def switch_outputs(self) -> list[Any]:
-        return [self.held, *self.unit.components, self.preview]
+        return [self.held, self.picker, *self.unit.components, self.preview]
 
     def switch(self, held: Any, picked: Any, *values: Any) -> list[Any]:
         """Another unit picked: the shown one's values into the held JSON, the picked one's
@@ -157,7 +158,15 @@ class ControlNetControls:
         updates.update(zip(SLIDER_NAMES, _slider_updates(
             unit["module"], [unit[name] for name in SLIDER_NAMES]), strict=True))
         state = json.dumps({"shown": picked_index, "units": [u or None for u in units]})
-        return [state, *(updates[name] for name in names), None]
+        # the picker too: two quick picks' answers may come back in either order, and the
+        # last one applied says which unit the fields hold
+        return [state, UNIT_NAMES[picked_index], *(updates[name] for name in names), None]
+
+    def held_shown(self, updates: dict[Any, Any]) -> str:
+        """The unit the restored fields hold (the held JSON's "shown"), by its picker name."""
+        shown, _ = held_units(updates.get(self.held, self.held.value), self.count,
+                              MAX_HELD_CONTROLNET)
+        return UNIT_NAMES[shown]
 
     def restored(self, updates: dict[Any, Any]) -> dict[Any, Any]:
         """With the shown unit's module restored after a reload (the working state): the
@@ -240,7 +249,9 @@ def uploaded_file(value: Any) -> str | None:
         allowed, _ = gradio_utils.is_allowed_file(
             resolved, blocked_paths=[], allowed_paths=[],
             created_paths=[gradio_utils.get_upload_folder()])
-        return str(resolved) if allowed and resolved.is_file() else None
+        # not read whole when it is larger than an upload may be (a save's zip is there too)
+        return str(resolved) if allowed and resolved.is_file() \
+            and resolved.stat().st_size <= MAX_UPLOAD_BYTES else None
     except (OSError, ValueError):
         return None
 
@@ -319,11 +330,15 @@ def _unit(prefix: str, img2img: bool, size: tuple[gr.Slider, gr.Slider] | None =
                          scale=0, min_width=120) if size else None
     control_type = gr.Radio(list(CONTROL_TYPES), value="All", label="Control Type",
                             elem_id=f"{prefix}_control_type")
+    # Gradio checks a value against the choices it last sent this page, and a type picked
+    # or a unit switched narrows them: a click sent before that answer lands (a unit switch,
+    # Generate) would be refused. The request model checks both names against the API's
+    # whole lists (webui/api/models/controlnet.py), before anything is sent.
     with gr.Row():
         module = gr.Dropdown(list(CONTROLNET_MODULES), value="canny", label="Preprocessor",
-                             elem_id=f"{prefix}_module")
+                             elem_id=f"{prefix}_module", allow_custom_value=True)
         model = gr.Dropdown(list(CONTROLNET_MODELS), value=default_model("canny"),
-                            label="Model", elem_id=f"{prefix}_model")
+                            label="Model", elem_id=f"{prefix}_model", allow_custom_value=True)
     unit_model: type[BaseModel] = m.ControlNetUnit
     weight = gr.Slider(*bounds(unit_model, "weight", (0, 2)), step=0.05, value=1,
                        label="Control Weight", elem_id=f"{prefix}_weight")
