@@ -31,7 +31,7 @@ SAID = {
         "done": "完成：1 张图像", "meter": "计费调用：本任务", "title": "注意",
         "width": "宽度：width 必须是 8 的倍数", "no_image": "图像：",
         "works": "连接正常", "headings": ["类型", "状态", "提示词", "计费调用", "创建时间"],
-        "queue": "队列：没有运行中的任务", "test": "测试连接",
+        "queue": "队列：没有运行中的任务", "test": "测试连接", "unit": "ControlNet 单元 1",
     },
     "en-US": {
         "labels": ["txt2img", "img2img", "Extras", "History", "Prompt", "Sampling steps",
@@ -41,6 +41,7 @@ SAID = {
         "works": "Connection works", "headings": ["Kind", "State", "Prompt", "Billed calls",
                                                   "Created"],
         "queue": "Queue: nothing running", "test": "Test connection",
+        "unit": "ControlNet Unit 1",
     },
 }
 
@@ -85,6 +86,10 @@ def test_the_page_and_the_server_speak_the_browsers_language(browser: Any, app: 
         assert "__i18n__" not in text
         page.wait_for_function("t => document.querySelector('#zq_queue').innerText.trim() === t",
                                arg=said["queue"])
+        # ControlNet's unit picker, which the page's load sets (the units Settings offers)
+        page.locator("#txt2img_controlnet").get_by_text("ControlNet", exact=True).first.click()
+        units = page.locator("#txt2img_cn_unit").inner_text()
+        assert said["unit"] in units, units
 
         # a finished task: its status line and the meter; the prompt is a word the page
         # translates as a label ("original": 原图), and History shows it as typed

@@ -325,3 +325,34 @@ def test_the_picker_offers_the_units_settings_asks_for(ui: BuiltUi) -> None:
     # a unit restored beyond the count is still offered (its fields hold it)
     kept = controls.shown(1, "ControlNet Unit 2")[controls.picker]
     assert len(kept.choices) == 3 and kept.value == "ControlNet Unit 2"
+
+
+def test_fewer_units_in_settings_keep_the_unit_the_fields_hold(ui: BuiltUi) -> None:
+    """Settings' "ControlNet units shown" lowered while unit 2 is shown: it stays offered and
+    picked (the fields are its), the others go; with unit 0 shown, one unit needs no picker."""
+    from webui.core.visitors import Preferences
+    from webui.ui.app import form_updates
+
+    controls = ui.tab.controlnet
+    prefs = Preferences(controlnet_units=1)
+    held = {controls.held: json.dumps({"shown": 2, "units": [None, None, None]})}
+    picker = form_updates((ui.tab,), prefs, forms=False, held=held)[controls.picker]
+    assert (len(picker.choices), picker.value, picker.visible) == (3, "ControlNet Unit 2", True)
+    held = {controls.held: json.dumps({"shown": 0, "units": [None, None, None]})}
+    picker = form_updates((ui.tab,), prefs, forms=False, held=held)[controls.picker]
+    assert (len(picker.choices), picker.value, picker.visible) == (1, "ControlNet Unit 0", False)
+
+
+def test_a_refused_field_of_a_held_unit_names_the_pages_unit(ui: BuiltUi,
+                                                              tmp_path: Path) -> None:
+    """Unit 1 the only one enabled is args[0] in the request: the refusal names "ControlNet
+    Unit 1", as the picker does, and nothing is sent."""
+    data = ui.data(prompt="a house", width=256, height=256, steps=10)
+    data[ui.tab.controlnet.held] = json.dumps({"shown": 0, "units": [None, {
+        "enabled": True, "image": uploaded(tmp_path, "held.png", (8, 8, 120, 120)),
+        "module": "mlsd", "model": "control_v11p_sd15_mlsd", "threshold_a": 1.5}]})
+    with pytest.warns(UserWarning) as warned:
+        assert list(ui.tab.generate(data)) == [KEEP]
+    said = [str(w.message) for w in warned]
+    assert any("(ControlNet Unit 1)" in text and "whole number" in text for text in said), said
+    assert ui.stats().calls == {}

@@ -13,6 +13,7 @@ from webui.api.errors import FieldIssue, InvalidRequestError
 from webui.api.validation import parse_request
 from webui.core.extensions import (
     AD_ARG,
+    CN_ARG,
     ADetailerForm,
     ControlNetUnitForm,
     conflicts,
@@ -267,7 +268,26 @@ def controlnet_request(form: Txt2ImgForm, units: list[ControlNetUnitForm], task_
     if issues:
         raise InvalidRequestError(issues, "controlnet")
     scripts["controlnet"] = {"args": [unit.wire() for unit in units]}
-    return parse_request(m.ControlNetRequest, _without_none(body), "controlnet")
+    try:
+        return parse_request(m.ControlNetRequest, _without_none(body), "controlnet")
+    except InvalidRequestError as refused:
+        raise with_page_units(refused, units) from None
+
+
+def with_page_units(refused: InvalidRequestError, units: list[ControlNetUnitForm]
+                    ) -> InvalidRequestError:
+    """A refused unit's field is `controlnet.args[i]` (its place among the enabled units):
+    its context says which unit of the page it is (`controlnet_unit`), for the refusal's
+    label."""
+    issues = []
+    for issue in refused.issues:
+        found = CN_ARG.search(issue.field)
+        index = int(found.group(1)) if found else -1
+        if 0 <= index < len(units):
+            issue = replace(issue, context={**issue.context,
+                                            "controlnet_unit": units[index].number(index)})
+        issues.append(issue)
+    return InvalidRequestError(issues, refused.endpoint)
 
 
 def _without_none(value: Any) -> Any:

@@ -68,6 +68,8 @@ def default_model(module: str) -> str:
 AD_ORDINALS = ("1st", "2nd", "3rd")  # ADetailer's tabs, named so in a refusal too
 AD_UNITS = len(AD_ORDINALS)  # one `args` entry each
 AD_ARG = re.compile(r"ADetailer\.args\[(\d+)\]")  # a unit's place in a field's path
+CONTROLNET_UNITS = tuple(f"ControlNet Unit {index}" for index in range(3))  # A1111's tabs
+CN_ARG = re.compile(r"controlnet\.args\[(\d+)\]")  # an enabled ControlNet unit's place
 
 
 @dataclass

@@ -286,10 +286,11 @@ def build(ctx: UiContext) -> gr.Blocks:
                             js=notify_js(name), queue=False, show_progress="hidden")
         # after Save or a key change: the forms, pickers and model lists follow
         def after_settings(who: Any, current: str | None, vae_now: str | None,
-                           txt2img_styles: Any, img2img_styles: Any,
-                           request: gr.Request) -> dict[Any, Any]:
+                           txt2img_styles: Any, img2img_styles: Any, txt2img_units: Any,
+                           img2img_units: Any, request: gr.Request) -> dict[Any, Any]:
             who = ctx.visitor_id(who, request)
-            return {**form_updates(tabs, ctx.prefs(who), forms=True),
+            held = {txt2img.controlnet.held: txt2img_units, img2img.controlnet.held: img2img_units}
+            return {**form_updates(tabs, ctx.prefs(who), forms=True, held=held),
                     # another key is another owner, with other styles
                     txt2img.box.styles: style_choices(ctx, who, txt2img_styles),
                     img2img.box.styles: style_choices(ctx, who, img2img_styles),
@@ -299,7 +300,9 @@ def build(ctx: UiContext) -> gr.Blocks:
 
         for event in settings.handlers["events"]:
             event.then(after_settings, inputs=[visitor, topbar.checkpoint, topbar.vae,
-                                               txt2img.box.styles, img2img.box.styles],
+                                               txt2img.box.styles, img2img.box.styles,
+                                               txt2img.controlnet.held,
+                                               img2img.controlnet.held],
                        outputs=[*applied, topbar.checkpoint, topbar.vae])
         # Save in Settings (the first event): the visitor's own sampler, size, steps, CFG give
         # way to the new defaults (in the browser only)
@@ -338,12 +341,15 @@ def list_updates(ctx: UiContext, tabs: tuple[Any, ...], names: gr.HTML, visitor:
                                                  (tab.box.embedding, embedding))}}
 
 
-def form_updates(tabs: tuple[Any, ...], prefs: Preferences, *, forms: bool) -> dict[Any, Any]:
+def form_updates(tabs: tuple[Any, ...], prefs: Preferences, *, forms: bool,
+                 held: dict[Any, Any] | None = None) -> dict[Any, Any]:
     """What a visitor's preferences change on the SD tabs (no I/O): defaults in the forms
-    (only when they saved some), ControlNet units shown."""
+    (only when they saved some), ControlNet units offered (with `held`, the page's held
+    units: the unit the fields hold stays offered and picked, whatever the count)."""
     updates: dict[Any, Any] = {}
     for tab in tabs:
-        updates.update(tab.controlnet.shown(prefs.controlnet_units))
+        picked = tab.controlnet.held_shown(held) if held is not None else None
+        updates.update(tab.controlnet.shown(prefs.controlnet_units, picked))
         if forms:
             cfg = prefs.cfg_scale if tab.form["cfg_scale"].step != 1 else round(prefs.cfg_scale)
             updates.update({tab.form["sampler"]: prefs.sampler, tab.form["width"]: prefs.width,

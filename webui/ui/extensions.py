@@ -32,6 +32,7 @@ from webui.core import untrusted
 from webui.core.extensions import (
     AD_ORDINALS,
     AD_UNITS,
+    CONTROLNET_UNITS,
     ADetailerForm,
     ADetailerUnitForm,
     ControlNetUnitForm,
@@ -90,7 +91,7 @@ class UnitControls:
 FORM_FIELDS = ("enabled", "module", "model", "weight", "guidance_start", "guidance_end",
                "resize_mode", "processor_res", "threshold_a", "threshold_b", "pixel_perfect",
                "low_vram", "control_mode")
-UNIT_NAMES = tuple(f"ControlNet Unit {index}" for index in range(3))  # A1111's tab names
+UNIT_NAMES = CONTROLNET_UNITS  # the picker's: A1111's tab names
 
 
 @dataclass
@@ -120,8 +121,9 @@ class ControlNetControls:
         count = max(1, min(count, self.count))
         if picked in UNIT_NAMES[:self.count]:
             count = max(count, UNIT_NAMES.index(picked) + 1)
-        offered = list(UNIT_NAMES[:count])
-        if picked in offered:
+        # the picker's own (label, value) pairs: their labels are the page's translated ones
+        offered = [choice for choice in self.picker.choices if choice[1] in UNIT_NAMES[:count]]
+        if picked in UNIT_NAMES[:count]:
             return {self.picker: gr.Radio(choices=offered, value=picked, visible=count > 1)}
         return {self.picker: gr.Radio(choices=offered, visible=count > 1)}
 
