@@ -49,7 +49,7 @@ TARGET_MB = 300
 BOMB_SIDE = 13000
 # endpoint -> the elem_id of its file input
 BOMB_INPUTS = {"run": "extras_image", "local_preview": "txt2img_cn0_image",
-               "local_preview_3": "img2img_cn0_image", "read_parameters": "pnginfo_file"}
+               "local_preview_1": "img2img_cn0_image", "read_parameters": "pnginfo_file"}
 
 
 def rss_mb(pid: int, field: str = "VmRSS") -> float:
@@ -249,7 +249,7 @@ MEASUREMENTS = [
     Measurement("bomb-preview", "bomb to ControlNet preview", bomb_to("local_preview")),
     Measurement("bomb-pnginfo", "bomb to PNG Info", bomb_to("read_parameters")),
     Measurement("bomb-4", "4 bombs at once (Extras, 2 previews, PNG Info)",
-                bomb_to("run", "local_preview", "local_preview_3", "read_parameters")),
+                bomb_to("run", "local_preview", "local_preview_1", "read_parameters")),
     Measurement("junk-keys", f"{JUNK_CALLS} new sessions with junk keys, no limits",
                 junk_keys),
     Measurement("junk-keys-shared", f"{JUNK_CALLS} the same, a Space's default limits",
