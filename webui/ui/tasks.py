@@ -103,10 +103,10 @@ def warn_invalid(error: InvalidRequestError, labels: dict[str, str]) -> None:
         # the 2nd or 3rd ADetailer tab says so (the 1st is the one most visitors use alone)
         if shown and unit and 0 < int(unit.group(1)) < len(AD_ORDINALS):
             shown = f"{shown} ({label(AD_ORDINALS[int(unit.group(1))], language)})"
-        # a ControlNet unit is named as its picker names it (the request counts only the
-        # enabled ones: the builder says which of the page's it is)
+        # a ControlNet unit but the first is named as its picker names it (the request counts
+        # only the enabled ones: the builder says which of the page's it is)
         page_unit = issue.context.get("controlnet_unit")
-        if shown and isinstance(page_unit, int) and 0 <= page_unit < len(CONTROLNET_UNITS):
+        if shown and isinstance(page_unit, int) and 0 < page_unit < len(CONTROLNET_UNITS):
             shown = f"{shown} ({label(CONTROLNET_UNITS[page_unit], language)})"
         # an upload's refusal names its picture itself ("Mask: ...", "Image 2: ...")
         named = shown and not (isinstance(issue.msg, Msg) and issue.msg.key == "field.labelled")
