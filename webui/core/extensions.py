@@ -36,7 +36,9 @@ class ControlNetUnitForm:
         return self.page_number if self.page_number is not None else index
 
     def wire(self) -> dict[str, Any]:
-        sliders = MODULE_SLIDERS.get(self.module, {})
+        # the page's dropdowns take any value (a script's list too): the request model
+        # refuses what is not a name it lists
+        sliders = MODULE_SLIDERS.get(self.module, {}) if isinstance(self.module, str) else {}
         unit: dict[str, Any] = {
             "enabled": True, "module": self.module, "model": self.model,
             "weight": number(self.weight), "resize_mode": self.resize_mode,
@@ -61,8 +63,10 @@ def fitted_size(width: int, height: int, largest: int, step: int = 8) -> tuple[i
                  for side in (width, height))  # type: ignore[return-value]
 
 
-def default_model(module: str) -> str:
-    return MODULE_DEFAULT_MODEL.get(module, MODULE_DEFAULT_MODEL["canny"])
+def default_model(module: Any) -> str:
+    """The module's model (canny's for anything else, a forged list too)."""
+    return MODULE_DEFAULT_MODEL.get(module, MODULE_DEFAULT_MODEL["canny"]) \
+        if isinstance(module, str) else MODULE_DEFAULT_MODEL["canny"]
 
 
 AD_ORDINALS = ("1st", "2nd", "3rd")  # ADetailer's tabs, named so in a refusal too

@@ -374,10 +374,10 @@ def _unit(prefix: str, img2img: bool, size: tuple[gr.Slider, gr.Slider] | None =
     return unit, preview
 
 
-def _slider_updates(module: str, values: list[Any] | None = None) -> list[Any]:
+def _slider_updates(module: Any, values: list[Any] | None = None) -> list[Any]:
     """The sliders the module reads, shown with its labels, bounds and `values` (its
     defaults when none); the others hidden."""
-    used = MODULE_SLIDERS.get(module, {})
+    used = MODULE_SLIDERS.get(module, {}) if isinstance(module, str) else {}
     updates = []
     for index, name in enumerate(SLIDER_NAMES):
         if name in used:
