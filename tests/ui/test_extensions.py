@@ -356,3 +356,20 @@ def test_a_refused_field_of_a_held_unit_names_the_pages_unit(ui: BuiltUi,
     said = [str(w.message) for w in warned]
     assert any("(ControlNet Unit 1)" in text and "whole number" in text for text in said), said
     assert ui.stats().calls == {}
+
+
+@pytest.mark.parametrize("field, typed, label", [
+    ("module", "bogus_preproc", "Preprocessor:"), ("model", "evil_model", "Model:"),
+    ("module", ["canny"], "Preprocessor:"),
+])
+def test_a_typed_unknown_name_is_refused_by_its_label(ui: BuiltUi, tmp_path: Path, field: str,
+                                                      typed: Any, label: str) -> None:
+    """The preprocessor and model take what is typed (or what a script sends): the request
+    model refuses a name the API does not list, by the field's label, before any call."""
+    data = with_unit(ui, ui.tab, ui.data(prompt="a house"), image=control_file(tmp_path))
+    data[getattr(ui.tab.controlnet.unit, field)] = typed
+    with pytest.warns(UserWarning) as warned:
+        assert list(ui.tab.generate(data)) == [KEEP]
+    said = [str(w.message) for w in warned]
+    assert any(text.startswith(label) for text in said), said
+    assert ui.stats().calls == {}

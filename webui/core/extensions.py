@@ -73,6 +73,8 @@ AD_ORDINALS = ("1st", "2nd", "3rd")  # ADetailer's tabs, named so in a refusal t
 AD_UNITS = len(AD_ORDINALS)  # one `args` entry each
 AD_ARG = re.compile(r"ADetailer\.args\[(\d+)\]")  # a unit's place in a field's path
 CONTROLNET_UNITS = tuple(f"ControlNet Unit {index}" for index in range(3))  # A1111's tabs
+# a unit's preprocessor sliders: which are shown, their bounds and defaults, are its module's
+CONTROLNET_SLIDERS = ("processor_res", "threshold_a", "threshold_b")
 CN_ARG = re.compile(r"controlnet\.args\[(\d+)\]")  # an enabled ControlNet unit's place
 
 

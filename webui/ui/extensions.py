@@ -32,6 +32,7 @@ from webui.core import untrusted
 from webui.core.extensions import (
     AD_ORDINALS,
     AD_UNITS,
+    CONTROLNET_SLIDERS,
     CONTROLNET_UNITS,
     ADetailerForm,
     ADetailerUnitForm,
@@ -45,8 +46,6 @@ from webui.ui import toasts
 from webui.ui.controls import bounds
 from webui.ui.inputs import GuardedImage
 from webui.ui.working_state import check
-
-SLIDER_NAMES = ("processor_res", "threshold_a", "threshold_b")
 
 
 @dataclass
@@ -91,7 +90,6 @@ class UnitControls:
 FORM_FIELDS = ("enabled", "module", "model", "weight", "guidance_start", "guidance_end",
                "resize_mode", "processor_res", "threshold_a", "threshold_b", "pixel_perfect",
                "low_vram", "control_mode")
-UNIT_NAMES = CONTROLNET_UNITS  # the picker's: A1111's tab names
 
 
 @dataclass
@@ -119,11 +117,11 @@ class ControlNetControls:
         """The picker offers the first `count` units (Settings), and `picked` (restored
         after a reload: the unit its fields hold) whatever the count; one unit needs none."""
         count = max(1, min(count, self.count))
-        if picked in UNIT_NAMES[:self.count]:
-            count = max(count, UNIT_NAMES.index(picked) + 1)
+        if picked in CONTROLNET_UNITS[:self.count]:
+            count = max(count, CONTROLNET_UNITS.index(picked) + 1)
         # the picker's own (label, value) pairs: their labels are the page's translated ones
-        offered = [choice for choice in self.picker.choices if choice[1] in UNIT_NAMES[:count]]
-        if picked in UNIT_NAMES[:count]:
+        offered = [choice for choice in self.picker.choices if choice[1] in CONTROLNET_UNITS[:count]]
+        if picked in CONTROLNET_UNITS[:count]:
             return {self.picker: gr.Radio(choices=offered, value=picked, visible=count > 1)}
         return {self.picker: gr.Radio(choices=offered, visible=count > 1)}
 
@@ -147,7 +145,7 @@ class ControlNetControls:
         out of it (its defaults for what it never held), with the bounds and choices they
         go with; the preview (the unit before's) cleared."""
         shown, units = held_units(held, self.count, MAX_HELD_CONTROLNET)
-        picked_index = UNIT_NAMES.index(picked) if picked in UNIT_NAMES[:self.count] \
+        picked_index = CONTROLNET_UNITS.index(picked) if picked in CONTROLNET_UNITS[:self.count] \
             else shown
         names = list(self.unit.named)
         units[shown] = dict(zip(names, values, strict=False))
@@ -157,18 +155,18 @@ class ControlNetControls:
         updates: dict[str, Any] = {name: unit.get(name) for name in names}
         updates["module"] = gr.Dropdown(choices=list(modules), value=unit["module"])
         updates["model"] = gr.Dropdown(choices=list(models), value=unit["model"])
-        updates.update(zip(SLIDER_NAMES, _slider_updates(
-            unit["module"], [unit[name] for name in SLIDER_NAMES]), strict=True))
+        updates.update(zip(CONTROLNET_SLIDERS, _slider_updates(
+            unit["module"], [unit[name] for name in CONTROLNET_SLIDERS]), strict=True))
         state = json.dumps({"shown": picked_index, "units": [u or None for u in units]})
         # the picker too: two quick picks' answers may come back in either order, and the
         # last one applied says which unit the fields hold
-        return [state, UNIT_NAMES[picked_index], *(updates[name] for name in names), None]
+        return [state, CONTROLNET_UNITS[picked_index], *(updates[name] for name in names), None]
 
     def held_shown(self, updates: dict[Any, Any]) -> str:
         """The unit the restored fields hold (the held JSON's "shown"), by its picker name."""
         shown, _ = held_units(updates.get(self.held, self.held.value), self.count,
                               MAX_HELD_CONTROLNET)
-        return UNIT_NAMES[shown]
+        return CONTROLNET_UNITS[shown]
 
     def restored(self, updates: dict[Any, Any]) -> dict[Any, Any]:
         """With the shown unit's module restored after a reload (the working state): the
@@ -180,7 +178,7 @@ class ControlNetControls:
 
     @property
     def sliders(self) -> list[gr.Slider]:
-        return [getattr(self.unit, name) for name in SLIDER_NAMES]
+        return [getattr(self.unit, name) for name in CONTROLNET_SLIDERS]
 
     def held_values(self, index: int, held: dict[str, Any]) -> dict[str, Any]:
         """Unit `index`'s {field: value} from what the page held for it: a value that does
@@ -188,7 +186,7 @@ class ControlNetControls:
         module, the sliders within the module's bounds, the image a file uploaded here."""
         values = dict(self.defaults[index])
         for name, component in self.unit.named.items():
-            if name not in held or name in (*SLIDER_NAMES, "image"):
+            if name not in held or name in (*CONTROLNET_SLIDERS, "image"):
                 continue
             if name in ("module", "model"):  # the whole list: the shown type narrows it
                 fits = isinstance(held[name], str) and held[name] in (
@@ -202,7 +200,7 @@ class ControlNetControls:
         if values["module"] not in modules or values["model"] not in models:
             values["control_type"] = "All"
         sliders = MODULE_SLIDERS.get(values["module"], {})
-        for name in SLIDER_NAMES:
+        for name in CONTROLNET_SLIDERS:
             spec, value = sliders.get(name), held.get(name)
             if spec is None:
                 values[name] = None
@@ -262,9 +260,9 @@ def build_controlnet(tab: str, count: int = 3, img2img: bool = False,
                      size: tuple[gr.Slider, gr.Slider] | None = None) -> ControlNetControls:
     """`size`: the tab's width and height, which "send dimensions" fills from a unit's
     control image. `count`: the units (3, as the API takes)."""
-    count = max(1, min(count, len(UNIT_NAMES)))
+    count = max(1, min(count, len(CONTROLNET_UNITS)))
     with gr.Accordion("ControlNet", open=False, elem_id=f"{tab}_controlnet"):
-        picker = gr.Radio(list(UNIT_NAMES[:count]), value=UNIT_NAMES[0], label="Unit",
+        picker = gr.Radio(list(CONTROLNET_UNITS[:count]), value=CONTROLNET_UNITS[0], label="Unit",
                           show_label=False, elem_id=f"{tab}_cn_unit", visible=count > 1)
         unit, preview = _unit(f"{tab}_cn0", img2img, size)
         first = {name: c.value for name, c in unit.named.items()}
@@ -309,7 +307,7 @@ def _picked_type(kind: Any) -> tuple[Any, ...]:
         else CONTROL_TYPES["All"][0]
     module, model = control_type_updates(kind)
     if modules == CONTROL_TYPES["All"][0]:  # "All": nothing chosen anew
-        return module, model, *(gr.Slider() for _ in SLIDER_NAMES)
+        return module, model, *(gr.Slider() for _ in CONTROLNET_SLIDERS)
     return module, model, *_slider_updates(modules[0])
 
 
@@ -348,7 +346,7 @@ def _unit(prefix: str, img2img: bool, size: tuple[gr.Slider, gr.Slider] | None =
         start = gr.Slider(0, 1, step=0.01, value=0, label="Starting Control Step")
         end = gr.Slider(0, 1, step=0.01, value=1, label="Ending Control Step")
     sliders = [gr.Slider(1, 2048, step=1, value=None, visible=False, elem_id=f"{prefix}_{name}")
-               for name in SLIDER_NAMES]
+               for name in CONTROLNET_SLIDERS]
     resize_mode = gr.Radio(list(RESIZE_MODES), value="Crop and Resize", label="Resize Mode")
     control_mode = gr.Radio(list(CONTROL_MODES), value="Balanced", label="Control Mode")
     unit = UnitControls(enabled, image, use_init, module, model, weight, start, end,
@@ -379,7 +377,7 @@ def _slider_updates(module: Any, values: list[Any] | None = None) -> list[Any]:
     defaults when none); the others hidden."""
     used = MODULE_SLIDERS.get(module, {}) if isinstance(module, str) else {}
     updates = []
-    for index, name in enumerate(SLIDER_NAMES):
+    for index, name in enumerate(CONTROLNET_SLIDERS):
         if name in used:
             label, lo, hi, default = used[name]
             value = values[index] if values is not None else default
@@ -392,7 +390,7 @@ def _slider_updates(module: Any, values: list[Any] | None = None) -> list[Any]:
 
 def _set_sliders(module: str, sliders: list[gr.Slider]) -> None:
     """Initial state of the module's sliders (the same as the module's change sets)."""
-    for name, slider in zip(SLIDER_NAMES, sliders, strict=True):
+    for name, slider in zip(CONTROLNET_SLIDERS, sliders, strict=True):
         spec = MODULE_SLIDERS.get(module, {}).get(name)
         if spec:
             slider.label, slider.minimum, slider.maximum, slider.value = spec

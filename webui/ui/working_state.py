@@ -33,6 +33,7 @@ from typing import Any
 import gradio as gr
 
 from webui.core import untrusted
+from webui.core.extensions import CONTROLNET_SLIDERS
 
 STORAGE_KEY = "zhiqite_work"
 MAX_STORED = 200_000  # characters of the whole JSON; more is junk
@@ -199,9 +200,6 @@ def forget_prefs_script(work: WorkingState) -> str:
     keys = [(g, n) for g, fields in work.groups.items() for n in work.pref_fields
             if n in fields]
     return _script(_FORGET_JS, keys)
-
-
-CONTROLNET_SLIDERS = ("processor_res", "threshold_a", "threshold_b")  # the module sets them
 
 
 def plain_fields(form: Any, controlnet: Any, adetailer: Any, extra: Mapping[str, Any],

@@ -61,6 +61,9 @@ LABELS = {
     "weight": "Control Weight", "guidance_start": "Starting Control Step",
     "guidance_end": "Ending Control Step", "processor_res": "Preprocessor resolution",
     "threshold_a": "Canny low threshold", "threshold_b": "Canny high threshold",
+    # typed names are taken as typed (the dropdowns' choices narrow while a click is under
+    # way) and refused here, so by their labels
+    "module": "Preprocessor", "model": "Model",
     **AD_LABELS,
 }
 
