@@ -373,3 +373,26 @@ def test_a_typed_unknown_name_is_refused_by_its_label(ui: BuiltUi, tmp_path: Pat
     said = [str(w.message) for w in warned]
     assert any(text.startswith(label) for text in said), said
     assert ui.stats().calls == {}
+
+
+def test_units_beyond_settings_count_are_left_out(ui: BuiltUi, tmp_path: Path) -> None:
+    """Settings' "ControlNet units shown" lowered to 1 with units 1 and 2 left enabled: the
+    visitor cannot reach them, so neither blocks Generate (unit 2 has no image) nor is sent
+    unseen (unit 1 has one); raised again, they are read as before."""
+    visitor = "visitor-0123456789abcdef"
+    people = ui.ctx.people
+    data = with_unit(ui, ui.tab, ui.data(visitor, prompt="a house", width=256, height=256,
+                                         steps=10), image=control_file(tmp_path))
+    data[ui.tab.controlnet.held] = json.dumps({"shown": 0, "units": [None, {
+        "enabled": True, "image": uploaded(tmp_path, "held.png", (8, 8, 120, 120)),
+        "module": "depth_midas", "model": "control_v11f1p_sd15_depth"}, {"enabled": True}]})
+    try:
+        people.set_prefs(visitor, {"controlnet_units": 1})
+        final = merged(list(ui.tab.generate(data)))
+        units = json.loads(final[ui.tab.request_json])["always_on_scripts"]["controlnet"]["args"]
+        assert [u["module"] for u in units] == ["canny"]
+        people.set_prefs(visitor, {"controlnet_units": 3})
+        with pytest.warns(UserWarning, match="ControlNet unit 2: add a control image"):
+            assert list(ui.tab.generate(data)) == [KEEP]
+    finally:
+        people.set_prefs(visitor, {})

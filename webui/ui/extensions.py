@@ -212,19 +212,22 @@ class ControlNetControls:
         values["image"] = uploaded_file(held.get("image"))
         return values
 
-    def read(self, data: dict[Any, Any], placeholder: str) -> tuple[list[ControlNetUnitForm],
-                                                                     dict[int, str]]:
+    def read(self, data: dict[Any, Any], placeholder: str, offered: int | None = None
+             ) -> tuple[list[ControlNetUnitForm], dict[int, str]]:
         """Every unit, with `placeholder` for each uploaded control image (so the form is
         checked before anything is uploaded), and {unit index: uploaded file}. The shown
         unit from its fields, the others from what the page holds (sent by anyone: see
-        `held_values`)."""
+        `held_values`). A unit beyond the `offered` ones (Settings' "ControlNet units
+        shown") is left out unless shown: the visitor cannot reach it to see or mend it."""
         shown, held = held_units(data[self.held], self.count, MAX_HELD_CONTROLNET)
+        offered = self.count if offered is None else max(1, min(offered, self.count))
         units, files = [], {}
         for index in range(self.count):
             if index == shown:
                 unit, path = self.unit.read(data)
             else:
-                values = self.held_values(index, held[index])
+                values = self.held_values(index, held[index] if index < offered else {})
+                values["enabled"] = values["enabled"] and index < offered
                 unit = ControlNetUnitForm(**{k: values[k] for k in FORM_FIELDS},
                                           use_init=bool(values.get("use_init")))
                 path = values["image"]
