@@ -203,14 +203,17 @@ def test_big_bodies_and_unused_multipart_routes_are_refused(space: tuple[Launche
     for route in ("component_server", "process_recording"):
         answer = requests.post(f"{app.url}/gradio_api/{route}", files=files, timeout=30)
         assert answer.status_code == 404, route
+    # the page's whole config written to disk per call, for deep links the app does not offer
+    assert requests.get(f"{app.url}/gradio_api/deep_link", params={"session_hash": "s"},
+                        timeout=10).status_code == 404
     # an ordinary call still goes through
     assert requests.get(app.url + "/config", timeout=10).status_code == 200
 
 
 def test_minted_sessions_are_refused_before_gradio_keeps_their_state(
         space: tuple[Launched, PageApi]) -> None:
-    """Each new session_hash (or each /call/...) makes Gradio keep about 1 MB of state: 2000
-    of them grew the app by 2.2 GB. An address gets `new_sessions_per_hour` of them."""
+    """Each new session_hash (or each /call/...) makes Gradio keep state (1 MB each as Gradio
+    keeps it: 2000 of them grew the app by 2.2 GB; about 45 KB each now). An address gets `new_sessions_per_hour` of them."""
     app, api = space
     join = app.url + "/gradio_api/queue/join"
     fn_index = api.dependencies["test"]["id"]

@@ -17,7 +17,10 @@ from webui.ui.page_blocks import (
     IDLE_POLL_SECONDS,
     NEVER,
     PageBlocks,
+    PageSessionState,
+    PageStateHolder,
     as_sent,
+    light_sessions,
     sent_event_data,
     served_by_launch_only,
     share_api_schemas,
@@ -166,6 +169,56 @@ def test_a_forged_file_given_to_a_text_box_reads_no_file(pages: Any) -> None:
     forged = {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}
     prompt = pre(ours, [20, "Euler a", forged, False, None, None])[2]
     assert "root:" not in prompt
+
+
+# --- sessions -----------------------------------------------------------------------------------
+
+
+def test_a_session_renders_no_block_config_and_answers_as_gradios(
+        pages: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Gradio renders every block's config for each new session and each changed output
+    (for deep links); a PageSessionState renders none, and events answer the same."""
+    from gradio.blocks import BlocksConfig
+
+    (demo, parts), _ = pages
+    rendered: list[int] = []
+    original = BlocksConfig.config_for_block  # a static method
+    counted = staticmethod(lambda *a, **k: rendered.append(1) or original(*a, **k))
+    monkeypatch.setattr(BlocksConfig, "config_for_block", counted)
+    SessionState(demo)
+    assert len(rendered) >= len(parts)  # Gradio's: one per block
+    gradios = SessionState(demo)
+    rendered.clear()
+    light = PageSessionState(demo)
+    changes = {parts["status"]: "x", parts["gallery"]: gr.Gallery(columns=3),
+               parts["row"]: gr.Row(visible=True), parts["memory"]: 7}
+    monkeypatch.setattr(BlocksConfig, "config_for_block", staticmethod(original))
+    values = [30, "DPM++ 2M", "a red fox", True, None, None]
+    expected, _ = post(demo, changes, gradios)
+    expected_inputs = run(demo.preprocess_data(demo.fns[0], values, gradios))
+    monkeypatch.setattr(BlocksConfig, "config_for_block", counted)
+    answer, _ = post(demo, changes, light)
+    inputs = run(demo.preprocess_data(demo.fns[0], values, light))
+    assert rendered == [] and answer == expected and inputs == expected_inputs
+    assert inputs[-1] == 7  # the State's value this session set
+    # what the session keeps is Gradio's: the new gallery, the row shown, the State's value
+    for key in (parts["gallery"]._id, parts["row"]._id, parts["memory"]._id):
+        assert type(light[key]) is type(gradios[key])
+    assert light[parts["gallery"]._id].columns == 3 and light[parts["memory"]._id] == 7
+    assert light._state_ttl.keys() == gradios._state_ttl.keys()
+    assert list(light.components) == []
+
+
+def test_the_launched_app_keeps_light_sessions() -> None:
+    from gradio.routes import App
+
+    demo, _ = page(PageBlocks)
+    with light_sessions(demo):
+        app = App.create_app(demo)
+        other = App.create_app(page(gr.Blocks)[0])
+    assert isinstance(app.state_holder, PageStateHolder) and demo.state_holder is app.state_holder
+    assert isinstance(app.state_holder["a-session"], PageSessionState)
+    assert type(other.state_holder) is not PageStateHolder
 
 
 # --- the queue ----------------------------------------------------------------------------------

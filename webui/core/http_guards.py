@@ -100,7 +100,9 @@ async def _too_many(send: Any, scope: dict[str, Any], wait: float) -> None:
 MAX_BODY = 4 << 20  # bytes of a request body, uploads aside
 UPLOAD_PATHS = ("/gradio_api/upload",)  # Gradio bounds each file (max_file_size)
 CLOSED_PATHS = ("/gradio_api/component_server", "/gradio_api/component_server/",
-                "/gradio_api/process_recording", "/gradio_api/process_recording/")
+                "/gradio_api/process_recording", "/gradio_api/process_recording/",
+                # writes the session's page to disk per call; the app offers no deep links
+                "/gradio_api/deep_link", "/gradio_api/deep_link/")
 
 
 class ClosedRoutes:
@@ -189,8 +191,8 @@ async def _answer(send: Any, status: int, body: bytes,
 
 class SessionLimit:
     """New page sessions per address and hour (`Limits.new_sessions_per_hour`), counted before
-    Gradio makes the session's state: Gradio keeps about 1 MB per session for a page this
-    size, so sessions minted by a script (a new `session_hash` per call, or `/call/...`, where
+    Gradio makes the session's state (about 45 KB each, 1 MB as Gradio keeps it: see
+    page_blocks.PageSessionState), so sessions minted by a script (a new `session_hash` per call, or `/call/...`, where
     each call is a session) would grow the app without bound. A session already admitted
     goes on for the hour; a refused one gets 429."""
 

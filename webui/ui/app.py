@@ -386,7 +386,8 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
         footer_links=["gradio", "settings"], i18n=translations(demo),  # footer Settings: language
         css_paths=[ASSETS / "app.css"], css=toasts.toast_title_css(),
         js=page_script(),
-        # Gradio keeps each page session's state (about 1 MB here): the oldest go first
+        # Gradio keeps each page session's state (about 45 KB here, see PageSessionState):
+        # the oldest go first
         state_session_capacity=SESSION_CAPACITY,
         app_kwargs={"middleware": [
             # the page, its config and the API description are made once per address they

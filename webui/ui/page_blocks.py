@@ -28,6 +28,11 @@ what it does not use.
 - Gradio builds the app's FastAPI app (its routes, and the page's config twice more) when the
   blocks are left and again at `queue()`, and `launch()` builds the one that serves and
   replaces both: 0.6 s of the app's start. Only `launch()` builds it here.
+- A session keeps no copy of the page's config. Gradio renders every block's config for
+  each new session (and again for each output an event changes) to serve "deep links",
+  which the app does not offer (`/gradio_api/deep_link` is closed): the whole page's
+  config, signature inspection included, at each visitor's first event, about a third of
+  the app's CPU under 50 visitors, and most of the memory a session holds.
 - An event whose progress is hidden names no component to show it on. Gradio's page keeps
   the loading status of every component an event ever showed progress on (by default its
   outputs) and, at every status message of any event, updates each of them, a search of
@@ -38,9 +43,11 @@ what it does not use.
 from __future__ import annotations
 
 import copy
+import datetime
 import importlib.util
 import sys
 from collections.abc import Iterator
+from types import SimpleNamespace
 from contextlib import contextmanager
 from typing import Any
 
@@ -49,6 +56,7 @@ from gradio.blocks import BlockFunction, convert_component_dict_to_list
 from gradio.components.base import Component
 from gradio.events import EventData
 from gradio.routes import App
+from gradio.state_holder import SessionState, StateHolder
 
 from webui.ui.language import answering
 
@@ -176,7 +184,64 @@ def served_by_launch_only(blocks: gr.Blocks) -> Iterator[None]:
         App.create_app = original  # type: ignore[method-assign]
 
 
+class PageSessionState(SessionState):
+    """Gradio's session state without its copy of each block's config (only a deep link
+    reads it): the session's values and replaced blocks are kept as Gradio keeps them."""
+
+    def __init__(self, blocks: gr.Blocks) -> None:
+        # Gradio copies the config of each of `blocks.blocks`: none here
+        super().__init__(SimpleNamespace(default_config=blocks.default_config,  # type: ignore[arg-type]
+                                         blocks={}))
+
+    def __setitem__(self, key: int, value: Any) -> None:
+        # Gradio's, without rendering the block's config afterwards
+        block = self.blocks_config.blocks.get(key)
+        if isinstance(block, gr.State):
+            self._state_ttl[key] = (block.time_to_live, datetime.datetime.now())
+            self.state_data[key] = value
+        else:
+            self.blocks_config.blocks[key] = value
+
+    def _update_config(self, key: int) -> None:
+        pass
+
+    def _update_value_in_config(self, key: int, value: Any) -> None:
+        pass
+
+
+class PageStateHolder(StateHolder):
+    """Gradio's sessions, each a `PageSessionState`."""
+
+    def __getitem__(self, session_id: str) -> SessionState:
+        if session_id not in self.session_data:
+            self.session_data[session_id] = PageSessionState(self.blocks)
+        return super().__getitem__(session_id)
+
+
+@contextmanager
+def light_sessions(blocks: gr.Blocks) -> Iterator[None]:
+    """The FastAPI app Gradio builds for `blocks` keeps its sessions in a `PageStateHolder`."""
+    original = App.__dict__["create_app"]
+
+    def create_app(target: Any, *args: Any, **kwargs: Any) -> Any:
+        app = original.__func__(target, *args, **kwargs)
+        if target is blocks and app is not None:
+            app.state_holder = PageStateHolder()
+            app.state_holder.set_blocks(blocks)
+        return app
+
+    App.create_app = staticmethod(create_app)  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        App.create_app = original  # type: ignore[method-assign]
+
+
 class PageBlocks(gr.Blocks):
+
+    def launch(self, *args: Any, **kwargs: Any) -> Any:
+        with light_sessions(self):
+            return super().launch(*args, **kwargs)
 
     def __exit__(self, exc_type: type[BaseException] | None = None, *args: Any) -> None:
         if exc_type is None:
@@ -220,10 +285,8 @@ class PageBlocks(gr.Blocks):
                 raise
             except Exception:  # noqa: BLE001 - Gradio's own path words the refusal
                 return await super().preprocess_data(block_fn, inputs, state, explicit_call)
-            # as Gradio keeps it: the session's copy of the page (a deep link restores it)
-            if block._id not in state:
+            if block._id not in state:  # as Gradio keeps it
                 state[block._id] = block
-            state._update_value_in_config(block._id, inputs[i])
         rest = sorted(set(range(len(blocks))) - set(plain))
         if rest:
             others = copy.copy(block_fn)
