@@ -396,3 +396,25 @@ def test_units_beyond_settings_count_are_left_out(ui: BuiltUi, tmp_path: Path) -
             assert list(ui.tab.generate(data)) == [KEEP]
     finally:
         people.set_prefs(visitor, {})
+
+
+def test_a_typed_name_in_a_held_unit_comes_back_and_is_refused(ui: BuiltUi,
+                                                               tmp_path: Path) -> None:
+    """A preprocessor typed into unit 1, then unit 0 picked: unit 1 holds the typed name (not
+    the default, which would be sent unseen); Generate refuses it by label and unit."""
+    controls = ui.tab.controlnet
+    unit = controls.unit
+    data = ui.data(prompt="a house", width=256, height=256, steps=10)
+    data = switched(ui.tab, data, 1)
+    data.update({unit.enabled: True, unit.image: uploaded(tmp_path, "typed.png", (8, 8, 99, 99)),
+                 unit.module: "my_own_preproc"})
+    data = switched(ui.tab, data, 0)
+    assert json.loads(data[controls.held])["units"][1]["module"] == "my_own_preproc"
+    with pytest.warns(UserWarning) as warned:
+        assert list(ui.tab.generate(data)) == [KEEP]
+    said = [str(w.message) for w in warned]
+    assert any(text.startswith("Preprocessor") and "(ControlNet Unit 1)" in text
+               for text in said), said
+    assert ui.stats().calls == {}
+    data = switched(ui.tab, data, 1)
+    assert data[unit.module] == "my_own_preproc"

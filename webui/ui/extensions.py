@@ -153,8 +153,11 @@ class ControlNetControls:
         units[picked_index] = {}  # stale while shown
         modules, models = CONTROL_TYPES.get(unit["control_type"], CONTROL_TYPES["All"])
         updates: dict[str, Any] = {name: unit.get(name) for name in names}
-        updates["module"] = gr.Dropdown(choices=list(modules), value=unit["module"])
-        updates["model"] = gr.Dropdown(choices=list(models), value=unit["model"])
+        # a held name may be one typed in (the fields take any, the request model checks it)
+        updates["module"] = gr.Dropdown(choices=list(modules), value=unit["module"],
+                                        allow_custom_value=True)
+        updates["model"] = gr.Dropdown(choices=list(models), value=unit["model"],
+                                       allow_custom_value=True)
         updates.update(zip(CONTROLNET_SLIDERS, _slider_updates(
             unit["module"], [unit[name] for name in CONTROLNET_SLIDERS]), strict=True))
         state = json.dumps({"shown": picked_index, "units": [u or None for u in units]})
@@ -188,10 +191,11 @@ class ControlNetControls:
         for name, component in self.unit.named.items():
             if name not in held or name in (*CONTROLNET_SLIDERS, "image"):
                 continue
-            if name in ("module", "model"):  # the whole list: the shown type narrows it
-                fits = isinstance(held[name], str) and held[name] in (
-                    CONTROLNET_MODULES if name == "module" else CONTROLNET_MODELS)
+            if name in ("module", "model"):
+                # any name, as the shown field takes one typed in: the request model refuses
+                # one the API does not list (a default in its place would be sent unseen)
                 value = held[name]
+                fits = isinstance(value, str) and 0 < len(value) <= MAX_TYPED_NAME
             else:
                 fits, value = check(component, held[name])
             if fits:
@@ -467,6 +471,7 @@ _SWITCH_JS = """(names, defaults, ordinals) => (held, picked, ...values) => {
   return [JSON.stringify({shown: next, units}), ...loaded];
 }"""
 MAX_HELD = 200_000  # characters of the held units' JSON; more is junk
+MAX_TYPED_NAME = 200  # a held preprocessor or model name (the API's are under 50)
 MAX_HELD_CONTROLNET = 20_000  # three units' fields and image file data: about 2,000
 
 
