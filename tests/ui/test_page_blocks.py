@@ -273,3 +273,18 @@ def test_a_scripted_events_data_reads_as_a_select(sent: Any) -> None:
     data = sent_event_data(sent)
     event = gr.SelectData(None, data)
     assert event.index == (sent.get("index") if isinstance(sent, dict) else None)
+
+
+@pytest.mark.parametrize("forged", ["/etc/passwd", 7, ["x"], {"path": 3}])
+def test_a_file_field_sent_the_wrong_shape_is_refused_by_its_label(forged: Any) -> None:
+    """Gradio's own data model check raised a pydantic error (a traceback in the log, "an
+    exception" for the caller); the field refuses it by its label first."""
+    from webui.ui.inputs import GuardedImage
+
+    with PageBlocks() as demo:
+        image = GuardedImage(label="Control image", type="filepath")
+        out = gr.Textbox()
+        gr.Button().click(lambda path: str(path), image, out)
+    with pytest.raises(gr.Error, match="Control image: not a readable image"):
+        run(demo.preprocess_data(demo.fns[0], [forged], SessionState(demo)))
+    assert run(demo.preprocess_data(demo.fns[0], [None], SessionState(demo))) == [None]

@@ -147,6 +147,17 @@ class GuardedInput:
         """To raise: "<field>: <text>", in the visitor's language."""
         return toasts.error(labelled(self.field, text))
 
+    def refuse_malformed(self, payload: Any) -> None:
+        """A payload this field's data model does not take (a script sends a path as text, a
+        number) is refused by the field, as an unreadable upload: Gradio's own check would
+        log its traceback and tell the caller nothing (PageBlocks calls this first)."""
+        if payload is None:
+            return
+        try:
+            self.data_model.model_validate(payload)  # type: ignore[attr-defined]
+        except ValueError:
+            raise self.refused(Msg("upload.unreadable")) from None
+
     async def async_move_resource_to_block_cache(self, url_or_file_path: Any) -> str | None:
         self._refuse_url(url_or_file_path)
         return await super().async_move_resource_to_block_cache(  # type: ignore[misc]

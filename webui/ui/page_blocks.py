@@ -15,6 +15,9 @@ what it does not use.
   chosen) are not known to the server and always go as they are.
 - A rebuilt component (a gallery's new columns) reuses the JSON schema of its data model
   instead of generating it again (pydantic), once per model for the process.
+- A file field's payload of the wrong shape (a path sent as text) is refused by the field
+  (`refuse_malformed`, the guarded inputs'), before Gradio's data model check logs a
+  traceback and answers the caller with nothing but "an exception".
 - A plain value (a slider, a checkbox, a choice, a text) is checked where the event runs.
   Gradio hands every input to a worker thread to check it, one after the other: Generate's
   111 fields were 111 thread hops per click, most of the CPU a click cost under load.
@@ -270,6 +273,11 @@ class PageBlocks(gr.Blocks):
     async def preprocess_data(self, block_fn: BlockFunction, inputs: list[Any], state: Any,
                               explicit_call: bool = False) -> Any:
         blocks = list(block_fn.inputs)
+        if isinstance(inputs, list):
+            for i, (block, value) in enumerate(zip(blocks, inputs, strict=False)):
+                refuse_malformed = getattr(block, "refuse_malformed", None)
+                if refuse_malformed is not None and i not in block_fn.component_prop_inputs:
+                    refuse_malformed(value)
         if not block_fn.preprocess or block_fn.component_prop_inputs or state is None \
                 or not isinstance(inputs, list) or len(inputs) != len(blocks):
             return await super().preprocess_data(block_fn, inputs, state, explicit_call)
