@@ -317,6 +317,8 @@ class Styles:
             raise StyleRefused("styles", Msg("presets.not_a_list"))
         if len(names) > MAX_APPLIED_STYLES:
             raise StyleRefused("styles", Msg("presets.too_many", limit=MAX_APPLIED_STYLES))
+        if not names:  # most tasks: the store is not read
+            return []
         available = self.available(owner)
         unknown = [name for name in dict.fromkeys(names) if name not in available]
         if unknown:
