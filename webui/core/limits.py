@@ -98,7 +98,7 @@ class Limits:
     deployment: Quota = Quota()
     new_visitors_per_hour: int = 0  # per address (0 = any number)
     own_keys_per_address: int = 0  # visitors holding their own key, per address (0 = any)
-    # page sessions per address (each holds Gradio's state for the page: about 45 KB here;
+    # page sessions per address (each holds Gradio's state for the page: about 85 KB here;
     # a reload is a new session, so this is a few times the visitors)
     new_sessions_per_hour: int = 0
     upload_mb_per_hour: int = 0  # bytes sent to Gradio's upload route, per address

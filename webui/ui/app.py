@@ -327,7 +327,10 @@ def build(ctx: UiContext) -> gr.Blocks:
 # Gradio's login page is one for every visitor, before any language is known: both
 LOGIN_MESSAGE = " / ".join(message("app.password", language) for language in Language)
 GZIP_MINIMUM_BYTES = 1024  # smaller answers go as they are
-SESSION_CAPACITY = 500  # page sessions whose state Gradio keeps (its default: 10,000)
+# page sessions whose state Gradio keeps (its default: 10,000): about 85 KB each after the
+# page's load here (1.4 MB as Gradio keeps them, which held this to 500). A page whose
+# session went is checked against the page's first choices and bounds (a refusal)
+SESSION_CAPACITY = 2000
 PREF_FIELDS = ("sampler", "width", "height", "steps", "cfg_scale")
 
 
@@ -386,8 +389,7 @@ def launch(settings: Settings, *, host: str = "127.0.0.1", port: int = 7860,
         footer_links=["gradio", "settings"], i18n=translations(demo),  # footer Settings: language
         css_paths=[ASSETS / "app.css"], css=toasts.toast_title_css(),
         js=page_script(),
-        # Gradio keeps each page session's state (about 45 KB here, see PageSessionState):
-        # the oldest go first
+        # Gradio keeps each page session's state (see SESSION_CAPACITY): the oldest go first
         state_session_capacity=SESSION_CAPACITY,
         app_kwargs={"middleware": [
             # the page, its config and the API description are made once per address they
