@@ -418,3 +418,25 @@ def test_a_typed_name_in_a_held_unit_comes_back_and_is_refused(ui: BuiltUi,
     assert ui.stats().calls == {}
     data = switched(ui.tab, data, 1)
     assert data[unit.module] == "my_own_preproc"
+
+
+def test_an_unreadable_control_image_of_a_unit_names_the_unit(ui: BuiltUi,
+                                                               tmp_path: Path) -> None:
+    """The control image is checked as it is hosted (after the form): its refusal names the
+    page's unit as the form's refusals do, the first unit by the field alone."""
+    broken = Path(uploaded(tmp_path, "broken.png", (8, 8, 99, 99)))
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 64)
+    data = ui.data(prompt="a house", width=256, height=256, steps=10)
+    data[ui.tab.controlnet.held] = json.dumps(
+        {"shown": 0, "units": [None, {"enabled": True, "image": str(broken)}]})
+    with pytest.warns(UserWarning) as warned:
+        assert list(ui.tab.generate(data)) == [KEEP]
+    said = [str(w.message) for w in warned]
+    assert any(text.startswith("Control image (ControlNet Unit 1): ") for text in said), said
+    data = with_unit(ui, ui.tab, ui.data(prompt="a house", width=256, height=256, steps=10),
+                     image=str(broken))
+    with pytest.warns(UserWarning) as warned:
+        assert list(ui.tab.generate(data)) == [KEEP]
+    said = [str(w.message) for w in warned]
+    assert any(text.startswith("Control image: ") for text in said), said
+    assert ui.stats().calls == {}

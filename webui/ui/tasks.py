@@ -72,9 +72,9 @@ def host_files(ctx: UiContext, visitor: str | None, files: dict[Any, str]) -> di
                                                     what="Control image").url
         except OSError:
             raise _invalid(Msg("field.labelled", label=Msg("controlnet.control_image"),
-                               text=Msg("upload.read_failed"))) from None
+                               text=Msg("upload.read_failed")), key) from None
         except UploadRefused as refused:
-            raise _invalid(refused.msg) from None
+            raise _invalid(refused.msg, key) from None
     return urls
 
 
@@ -85,8 +85,11 @@ def refusal(field: str, text: Msg, kind: str = "invalid", endpoint: str | None =
     return InvalidRequestError([FieldIssue(field, str(text), kind, msg=text)], endpoint)
 
 
-def _invalid(text: Msg) -> InvalidRequestError:
-    return refusal("controlnet.image_link", text)
+def _invalid(text: Msg, unit: Any = 0) -> InvalidRequestError:
+    """A control image's refusal; `unit`: the page's ControlNet unit it is of."""
+    context = {"controlnet_unit": unit} if isinstance(unit, int) else {}
+    return InvalidRequestError([FieldIssue("controlnet.image_link", str(text), "invalid",
+                                           context, msg=text)])
 
 
 
@@ -106,11 +109,19 @@ def warn_invalid(error: InvalidRequestError, labels: dict[str, str]) -> None:
         # a ControlNet unit but the first is named as its picker names it (the request counts
         # only the enabled ones: the builder says which of the page's it is)
         page_unit = issue.context.get("controlnet_unit")
-        if shown and isinstance(page_unit, int) and 0 < page_unit < len(CONTROLNET_UNITS):
-            shown = f"{shown} ({label(CONTROLNET_UNITS[page_unit], language)})"
-        # an upload's refusal names its picture itself ("Mask: ...", "Image 2: ...")
-        named = shown and not (isinstance(issue.msg, Msg) and issue.msg.key == "field.labelled")
-        toasts.warn(Msg("field.labelled", label=shown, text=text) if named else text)
+        unit_name = label(CONTROLNET_UNITS[page_unit], language) if isinstance(page_unit, int) \
+            and 0 < page_unit < len(CONTROLNET_UNITS) else None
+        if shown and unit_name:
+            shown = f"{shown} ({unit_name})"
+        # an upload's refusal names its picture itself ("Mask: ...", "Control image: ...")
+        own_label = isinstance(issue.msg, Msg) and issue.msg.key == "field.labelled"
+        if own_label and unit_name:  # "Control image (ControlNet Unit 1): ..."
+            named_by = issue.msg.params.get("label")
+            named_by = named_by.render(language) if isinstance(named_by, Msg) else named_by
+            text = Msg("field.labelled", label=f"{named_by} ({unit_name})",
+                       text=issue.msg.params.get("text")).render(language)
+        toasts.warn(Msg("field.labelled", label=shown, text=text) if shown and not own_label
+                    else text)
 
 
 
