@@ -50,8 +50,8 @@ import datetime
 import importlib.util
 import sys
 from collections.abc import Iterator
-from types import SimpleNamespace
 from contextlib import contextmanager
+from types import SimpleNamespace
 from typing import Any
 
 import gradio as gr
