@@ -16,7 +16,7 @@ from tests.ui.test_img2img import editor_value
 from tests.ui.test_txt2img import merged
 from webui.api.models.controlnet import CONTROLNET_MODULES
 from webui.core import infotext
-from webui.core.extensions import fitted_size
+from webui.core.extensions import CONTROLNET_UNITS, fitted_size
 from webui.core.outputs import read_infotext
 from webui.ui import toasts
 from webui.ui.extensions import control_type_updates, send_dimensions
@@ -375,27 +375,32 @@ def test_a_typed_unknown_name_is_refused_by_its_label(ui: BuiltUi, tmp_path: Pat
     assert ui.stats().calls == {}
 
 
-def test_units_beyond_settings_count_are_left_out(ui: BuiltUi, tmp_path: Path) -> None:
-    """Settings' "ControlNet units shown" lowered to 1 with units 1 and 2 left enabled: the
-    visitor cannot reach them, so neither blocks Generate (unit 2 has no image) nor is sent
-    unseen (unit 1 has one); raised again, they are read as before."""
-    visitor = "visitor-0123456789abcdef"
-    people = ui.ctx.people
-    data = with_unit(ui, ui.tab, ui.data(visitor, prompt="a house", width=256, height=256,
-                                         steps=10), image=control_file(tmp_path))
-    data[ui.tab.controlnet.held] = json.dumps({"shown": 0, "units": [None, {
+def test_a_unit_held_enabled_stays_offered_whatever_the_count(ui: BuiltUi,
+                                                              tmp_path: Path) -> None:
+    """Settings' "ControlNet units shown" lowered to 1 with unit 2 held enabled (unit 0
+    shown): the picker still offers unit 2, which is sent (or refused, without its image),
+    so nothing goes out, or blocks Generate, that the visitor cannot see and change."""
+    from webui.core.visitors import Preferences
+    from webui.ui.app import form_updates
+
+    controls = ui.tab.controlnet
+    data = with_unit(ui, ui.tab, ui.data(prompt="a house", width=256, height=256, steps=10),
+                     image=control_file(tmp_path))
+    held = json.dumps({"shown": 0, "units": [None, {"enabled": False}, {
         "enabled": True, "image": uploaded(tmp_path, "held.png", (8, 8, 120, 120)),
-        "module": "depth_midas", "model": "control_v11f1p_sd15_depth"}, {"enabled": True}]})
-    try:
-        people.set_prefs(visitor, {"controlnet_units": 1})
-        final = merged(list(ui.tab.generate(data)))
-        units = json.loads(final[ui.tab.request_json])["always_on_scripts"]["controlnet"]["args"]
-        assert [u["module"] for u in units] == ["canny"]
-        people.set_prefs(visitor, {"controlnet_units": 3})
-        with pytest.warns(UserWarning, match="ControlNet unit 2: add a control image"):
-            assert list(ui.tab.generate(data)) == [KEEP]
-    finally:
-        people.set_prefs(visitor, {})
+        "module": "depth_midas", "model": "control_v11f1p_sd15_depth"}]})
+    picker = form_updates((ui.tab,), Preferences(controlnet_units=1), forms=False,
+                          held={controls.held: held})[controls.picker]
+    assert [v for _, v in picker.choices] == list(CONTROLNET_UNITS) and picker.visible
+    data[controls.held] = held
+    final = merged(list(ui.tab.generate(data)))
+    units = json.loads(final[ui.tab.request_json])["always_on_scripts"]["controlnet"]["args"]
+    assert [u["module"] for u in units] == ["canny", "depth_midas"]
+    # nothing held enabled: the count alone
+    held = json.dumps({"shown": 0, "units": [None, {"enabled": False}, {"enabled": "yes"}]})
+    picker = form_updates((ui.tab,), Preferences(controlnet_units=1), forms=False,
+                          held={controls.held: held})[controls.picker]
+    assert len(picker.choices) == 1 and picker.visible is False
 
 
 def test_a_typed_name_in_a_held_unit_comes_back_and_is_refused(ui: BuiltUi,
@@ -413,11 +418,18 @@ def test_a_typed_name_in_a_held_unit_comes_back_and_is_refused(ui: BuiltUi,
     with pytest.warns(UserWarning) as warned:
         assert list(ui.tab.generate(data)) == [KEEP]
     said = [str(w.message) for w in warned]
-    assert any(text.startswith("Preprocessor") and "(ControlNet Unit 1)" in text
+    # the field by its name, not its place in the request ("args[0]": unit 0 is disabled)
+    assert any(text.startswith("Preprocessor (ControlNet Unit 1): module must be one of")
                for text in said), said
     assert ui.stats().calls == {}
     data = switched(ui.tab, data, 1)
     assert data[unit.module] == "my_own_preproc"
+    # a name longer than any is kept cut, still refused (not the default, sent unseen)
+    held = json.dumps({"shown": 0, "units": [None, {"module": "x" * 5000}]})
+    shown = dict(zip(unit.named, controls.switch(held, "ControlNet Unit 1",
+                                                  *(data[c] for c in unit.named.values()))[2:-1],
+                     strict=True))
+    assert shown["module"].value == "x" * 200
 
 
 def test_an_unreadable_control_image_of_a_unit_names_the_unit(ui: BuiltUi,

@@ -288,3 +288,16 @@ def test_a_file_field_sent_the_wrong_shape_is_refused_by_its_label(forged: Any) 
     with pytest.raises(gr.Error, match="Control image: not a readable image"):
         run(demo.preprocess_data(demo.fns[0], [forged], SessionState(demo)))
     assert run(demo.preprocess_data(demo.fns[0], [None], SessionState(demo))) == [None]
+
+
+@pytest.mark.parametrize("forged", [{}, {"path": None, "meta": {"_type": "gradio.FileData"}}])
+def test_file_data_naming_no_file_is_refused_by_its_label(forged: Any) -> None:
+    """File data with neither a path nor a URL passes Gradio's model, then its preprocess
+    raised "Image path is None" (a traceback, "an exception" for the caller)."""
+    from webui.ui.inputs import GuardedImage
+
+    with PageBlocks() as demo:
+        image = GuardedImage(label="Source", type="filepath")
+        gr.Button().click(lambda path: str(path), image, gr.Textbox())
+    with pytest.raises(gr.Error, match="Source: not a readable image"):
+        run(demo.preprocess_data(demo.fns[0], [forged], SessionState(demo)))

@@ -234,8 +234,7 @@ def build(ctx: UiContext) -> gr.Blocks:
             first.update(working)
             for tab in tabs:  # the units offered and the unit restored, in one update: the
                 # one the held units say the fields hold (the picker may be saved before)
-                first.update(tab.controlnet.shown(prefs.controlnet_units,
-                                                  tab.controlnet.held_shown(working)))
+                first.update(tab.controlnet.offered(prefs.controlnet_units, working))
                 first.update(tab.controlnet.restored(working))
             meter = meter_markdown(0, ctx.engine.billed_calls(owner))
             first[visitor] = ctx.visitor_token(visitor_id)
@@ -348,11 +347,12 @@ def form_updates(tabs: tuple[Any, ...], prefs: Preferences, *, forms: bool,
                  held: dict[Any, Any] | None = None) -> dict[Any, Any]:
     """What a visitor's preferences change on the SD tabs (no I/O): defaults in the forms
     (only when they saved some), ControlNet units offered (with `held`, the page's held
-    units: the unit the fields hold stays offered and picked, whatever the count)."""
+    units: the unit the fields hold stays offered and picked, and so does each unit held
+    enabled, whatever the count)."""
     updates: dict[Any, Any] = {}
     for tab in tabs:
-        picked = tab.controlnet.held_shown(held) if held is not None else None
-        updates.update(tab.controlnet.shown(prefs.controlnet_units, picked))
+        updates.update(tab.controlnet.offered(prefs.controlnet_units, held)
+                       if held is not None else tab.controlnet.shown(prefs.controlnet_units))
         if forms:
             cfg = prefs.cfg_scale if tab.form["cfg_scale"].step != 1 else round(prefs.cfg_scale)
             updates.update({tab.form["sampler"]: prefs.sampler, tab.form["width"]: prefs.width,

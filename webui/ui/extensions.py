@@ -113,12 +113,16 @@ class ControlNetControls:
     def count(self) -> int:
         return len(self.defaults)
 
-    def shown(self, count: int, picked: Any = None) -> dict[Any, Any]:
-        """The picker offers the first `count` units (Settings), and `picked` (restored
-        after a reload: the unit its fields hold) whatever the count; one unit needs none."""
+    def shown(self, count: int, picked: Any = None, enabled: tuple[int, ...] = ()
+              ) -> dict[Any, Any]:
+        """The picker offers the first `count` units (Settings), and whatever the count
+        `picked` (restored after a reload: the unit its fields hold) and the `enabled`
+        held units (they are sent: the visitor can see and change them); one unit needs
+        none."""
         count = max(1, min(count, self.count))
         if picked in CONTROLNET_UNITS[:self.count]:
             count = max(count, CONTROLNET_UNITS.index(picked) + 1)
+        count = max([count, *(index + 1 for index in enabled if 0 <= index < self.count)])
         # the picker's own (label, value) pairs: their labels are the page's translated ones
         offered = [choice for choice in self.picker.choices if choice[1] in CONTROLNET_UNITS[:count]]
         if picked in CONTROLNET_UNITS[:count]:
@@ -171,6 +175,18 @@ class ControlNetControls:
                               MAX_HELD_CONTROLNET)
         return CONTROLNET_UNITS[shown]
 
+    def held_enabled(self, updates: dict[Any, Any]) -> tuple[int, ...]:
+        """The units held enabled (not the shown one: its fields say), by index."""
+        shown, units = held_units(updates.get(self.held, self.held.value), self.count,
+                                  MAX_HELD_CONTROLNET)
+        return tuple(index for index, unit in enumerate(units)
+                     if index != shown and unit.get("enabled") is True)
+
+    def offered(self, count: int, updates: dict[Any, Any]) -> dict[Any, Any]:
+        """The picker's update for Settings' `count` and the page's held units (`updates`:
+        {component: value}, the held JSON among them)."""
+        return self.shown(count, self.held_shown(updates), self.held_enabled(updates))
+
     def restored(self, updates: dict[Any, Any]) -> dict[Any, Any]:
         """With the shown unit's module restored after a reload (the working state): the
         sliders that module reads, at its defaults."""
@@ -194,8 +210,8 @@ class ControlNetControls:
             if name in ("module", "model"):
                 # any name, as the shown field takes one typed in: the request model refuses
                 # one the API does not list (a default in its place would be sent unseen)
-                value = held[name]
-                fits = isinstance(value, str) and 0 < len(value) <= MAX_TYPED_NAME
+                value = held[name][:MAX_TYPED_NAME] if isinstance(held[name], str) else None
+                fits = bool(value)
             else:
                 fits, value = check(component, held[name])
             if fits:
@@ -216,22 +232,20 @@ class ControlNetControls:
         values["image"] = uploaded_file(held.get("image"))
         return values
 
-    def read(self, data: dict[Any, Any], placeholder: str, offered: int | None = None
+    def read(self, data: dict[Any, Any], placeholder: str
              ) -> tuple[list[ControlNetUnitForm], dict[int, str]]:
         """Every unit, with `placeholder` for each uploaded control image (so the form is
         checked before anything is uploaded), and {unit index: uploaded file}. The shown
         unit from its fields, the others from what the page holds (sent by anyone: see
-        `held_values`). A unit beyond the `offered` ones (Settings' "ControlNet units
-        shown") is left out unless shown: the visitor cannot reach it to see or mend it."""
+        `held_values`). An enabled unit is sent whatever Settings' count: the picker offers
+        it (`shown`)."""
         shown, held = held_units(data[self.held], self.count, MAX_HELD_CONTROLNET)
-        offered = self.count if offered is None else max(1, min(offered, self.count))
         units, files = [], {}
         for index in range(self.count):
             if index == shown:
                 unit, path = self.unit.read(data)
             else:
-                values = self.held_values(index, held[index] if index < offered else {})
-                values["enabled"] = values["enabled"] and index < offered
+                values = self.held_values(index, held[index])
                 unit = ControlNetUnitForm(**{k: values[k] for k in FORM_FIELDS},
                                           use_init=bool(values.get("use_init")))
                 path = values["image"]
@@ -471,7 +485,7 @@ _SWITCH_JS = """(names, defaults, ordinals) => (held, picked, ...values) => {
   return [JSON.stringify({shown: next, units}), ...loaded];
 }"""
 MAX_HELD = 200_000  # characters of the held units' JSON; more is junk
-MAX_TYPED_NAME = 200  # a held preprocessor or model name (the API's are under 50)
+MAX_TYPED_NAME = 200  # of a held preprocessor or model name kept (the API's: under 50)
 MAX_HELD_CONTROLNET = 20_000  # three units' fields and image file data: about 2,000
 
 

@@ -154,9 +154,12 @@ class GuardedInput:
         if payload is None:
             return
         try:
-            self.data_model.model_validate(payload)  # type: ignore[attr-defined]
+            model = self.data_model.model_validate(payload)  # type: ignore[attr-defined]
         except ValueError:
             raise self.refused(Msg("upload.unreadable")) from None
+        if any(not file.path and not file.url for file in _files(model)):
+            # {} is file data with neither (Gradio's preprocess: "Image path is None")
+            raise self.refused(Msg("upload.unreadable"))
 
     async def async_move_resource_to_block_cache(self, url_or_file_path: Any) -> str | None:
         self._refuse_url(url_or_file_path)

@@ -115,6 +115,12 @@ def warn_invalid(error: InvalidRequestError, labels: dict[str, str]) -> None:
             shown = f"{shown} ({unit_name})"
         # an upload's refusal names its picture itself ("Mask: ...", "Control image: ...")
         own_label = isinstance(issue.msg, Msg) and issue.msg.key == "field.labelled"
+        problem = issue.msg.params.get("problem") if isinstance(issue.msg, Msg) \
+            and issue.msg.key == "field.named" else None
+        if isinstance(page_unit, int) and problem is not None:
+            # "module must be ...", not "...controlnet.args[0].module": the request counts the
+            # enabled units only, so its index is not the page's unit
+            text = Msg("field.named", field=name, problem=problem).render(language)
         if own_label and unit_name:  # "Control image (ControlNet Unit 1): ..."
             named_by = issue.msg.params.get("label")
             named_by = named_by.render(language) if isinstance(named_by, Msg) else named_by

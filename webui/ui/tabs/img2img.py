@@ -213,8 +213,7 @@ def build_img2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
         """The form and its pictures read once; each task's values are checked whole
         (placeholders for the uploads) before anything is uploaded; the pictures are
         hosted once, for the first task that is made."""
-        units, files = controlnet.read(
-            data, PLACEHOLDER_URL, ctx.prefs(data.get(visitor)).controlnet_units)
+        units, files = controlnet.read(data, PLACEHOLDER_URL)
         ad = adetailer.read(data)
         init, init_png, mask = pictures(data)
         size = init.size if init is not None else None

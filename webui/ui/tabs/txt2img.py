@@ -141,8 +141,7 @@ def build_txt2img(ctx: UiContext, topbar: TopBar, visitor: gr.BrowserState,
     def prepare(data: dict[Any, Any]) -> Prepared:
         """The form read once; each task's values are checked whole (placeholders for
         control images) before anything is uploaded, then uploaded and built."""
-        units, files = controlnet.read(
-            data, PLACEHOLDER_URL, ctx.prefs(data.get(visitor)).controlnet_units)
+        units, files = controlnet.read(data, PLACEHOLDER_URL)
         ad = adetailer.read(data)
 
         def check(values: dict[str, Any]) -> Any:
