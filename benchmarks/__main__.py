@@ -26,6 +26,7 @@ SCRIPTS: dict[str, tuple[list[str], list[str]]] = {
     "abuse": ([], []),
     "xyz": ([], ["--cells", "3"]),
     "page": ([], []),
+    "sessions": ([], ["--sessions", "10"]),
     "replicas": ([], ["--visitors", "10", "--tasks", "2"]),
 }
 
