@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from tests.helpers.images import gradient, outline
+from tests.reliability.test_bad_input import browser_language
 from tests.ui.conftest import BuiltUi
 from tests.ui.test_img2img import editor_value
 from tests.ui.test_txt2img import merged
@@ -445,6 +446,11 @@ def test_an_unreadable_control_image_of_a_unit_names_the_unit(ui: BuiltUi,
         assert list(ui.tab.generate(data)) == [KEEP]
     said = [str(w.message) for w in warned]
     assert any(text.startswith("Control image (ControlNet Unit 1): ") for text in said), said
+    with browser_language("zh-CN,zh;q=0.9"), pytest.warns(UserWarning) as warned:
+        assert list(ui.tab.generate(data)) == [KEEP]
+    said = [str(w.message) for w in warned]
+    # full-width brackets beside the full-width colon
+    assert any(text.startswith("控制图（ControlNet 单元 1）：") for text in said), said
     data = with_unit(ui, ui.tab, ui.data(prompt="a house", width=256, height=256, steps=10),
                      image=str(broken))
     with pytest.warns(UserWarning) as warned:

@@ -290,10 +290,12 @@ def test_a_file_field_sent_the_wrong_shape_is_refused_by_its_label(forged: Any) 
     assert run(demo.preprocess_data(demo.fns[0], [None], SessionState(demo))) == [None]
 
 
-@pytest.mark.parametrize("forged", [{}, {"path": None, "meta": {"_type": "gradio.FileData"}}])
+@pytest.mark.parametrize("forged", [
+    {}, {"path": None, "meta": {"_type": "gradio.FileData"}},
+    {"path": None, "url": "https://example.com/x.png", "meta": {"_type": "gradio.FileData"}}])
 def test_file_data_naming_no_file_is_refused_by_its_label(forged: Any) -> None:
-    """File data with neither a path nor a URL passes Gradio's model, then its preprocess
-    raised "Image path is None" (a traceback, "an exception" for the caller)."""
+    """File data with no path (none at all, or a URL alone) passes Gradio's model, then its
+    preprocess raised "Image path is None" (a traceback, "an exception" for the caller)."""
     from webui.ui.inputs import GuardedImage
 
     with PageBlocks() as demo:

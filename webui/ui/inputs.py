@@ -157,8 +157,9 @@ class GuardedInput:
             model = self.data_model.model_validate(payload)  # type: ignore[attr-defined]
         except ValueError:
             raise self.refused(Msg("upload.unreadable")) from None
-        if any(not file.path and not file.url for file in _files(model)):
-            # {} is file data with neither (Gradio's preprocess: "Image path is None")
+        if any(not file.path for file in _files(model)):
+            # {} or a URL alone: Gradio takes no path from an input's URL, and its preprocess
+            # fails ("Image path is None")
             raise self.refused(Msg("upload.unreadable"))
 
     async def async_move_resource_to_block_cache(self, url_or_file_path: Any) -> str | None:

@@ -26,7 +26,7 @@ from webui.core.scripts.common import PromptScriptError
 from webui.core.scripts.xyz import AxisChoices, XYZError
 from webui.core.store import BatchRecord
 from webui.core.submission import Bill, Plan, PlannedTask
-from webui.messages import Msg, label
+from webui.messages import Language, Msg, label
 from webui.ui import toasts
 from webui.ui.batch_view import BatchView
 from webui.ui.context import NO_VISITOR, UiContext
@@ -105,14 +105,14 @@ def warn_invalid(error: InvalidRequestError, labels: dict[str, str]) -> None:
         unit = AD_ARG.search(issue.field)
         # the 2nd or 3rd ADetailer tab says so (the 1st is the one most visitors use alone)
         if shown and unit and 0 < int(unit.group(1)) < len(AD_ORDINALS):
-            shown = f"{shown} ({label(AD_ORDINALS[int(unit.group(1))], language)})"
+            shown = _with_unit(shown, label(AD_ORDINALS[int(unit.group(1))], language), language)
         # a ControlNet unit but the first is named as its picker names it (the request counts
         # only the enabled ones: the builder says which of the page's it is)
         page_unit = issue.context.get("controlnet_unit")
         unit_name = label(CONTROLNET_UNITS[page_unit], language) if isinstance(page_unit, int) \
             and 0 < page_unit < len(CONTROLNET_UNITS) else None
         if shown and unit_name:
-            shown = f"{shown} ({unit_name})"
+            shown = _with_unit(shown, unit_name, language)
         # an upload's refusal names its picture itself ("Mask: ...", "Control image: ...")
         own_label = isinstance(issue.msg, Msg) and issue.msg.key == "field.labelled"
         problem = issue.msg.params.get("problem") if isinstance(issue.msg, Msg) \
@@ -124,11 +124,16 @@ def warn_invalid(error: InvalidRequestError, labels: dict[str, str]) -> None:
         if own_label and unit_name:  # "Control image (ControlNet Unit 1): ..."
             named_by = issue.msg.params.get("label")
             named_by = named_by.render(language) if isinstance(named_by, Msg) else named_by
-            text = Msg("field.labelled", label=f"{named_by} ({unit_name})",
+            text = Msg("field.labelled", label=_with_unit(named_by, unit_name, language),
                        text=issue.msg.params.get("text")).render(language)
         toasts.warn(Msg("field.labelled", label=shown, text=text) if shown and not own_label
                     else text)
 
+
+
+def _with_unit(shown: Any, unit: str, language: Language) -> str:
+    """"Weight (2nd)"; in Chinese with full-width brackets, as its colon is: "权重（第 2 个）"."""
+    return f"{shown}（{unit}）" if language is Language.ZH_CN else f"{shown} ({unit})"
 
 
 # --- sending ----------------------------------------------------------------------------------
