@@ -132,7 +132,8 @@ def warn_invalid(error: InvalidRequestError, labels: dict[str, str]) -> None:
 
 
 def _with_unit(shown: Any, unit: str, language: Language) -> str:
-    """"Weight (2nd)"; in Chinese with full-width brackets, as its colon is: "权重（第 2 个）"."""
+    """"Sampling steps (2nd)"; in Chinese in full-width brackets, as its colon is:
+    "迭代步数（第二单元）"."""
     return f"{shown}（{unit}）" if language is Language.ZH_CN else f"{shown} ({unit})"
 
 
