@@ -9,17 +9,15 @@ import re
 import struct
 import zlib
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any, get_args
 
 import pytest
-from gradio.context import LocalContext
 from PIL import Image
 from pydantic import BaseModel
 
 from tests.helpers.images import drawn_face, gradient, png
+from tests.helpers.language import browser_language
 from tests.ui.conftest import BuiltUi, built_ui
 from webui.api import models as m
 from webui.api.endpoints import ENDPOINTS
@@ -276,18 +274,6 @@ CASES: list[Case] = [
     ("swap with a GIF target", faceswap(face, file_of("gif")), "Target image:"),
     ("swap with a 25 MB target", faceswap(face, file_of("25mb")), "Target image:"),
 ]
-
-
-@contextmanager
-def browser_language(accept_language: str) -> Iterator[None]:
-    """Handlers called as Gradio calls them for a browser that sends this Accept-Language
-    (Gradio sets the event's request around every handler call)."""
-    token = LocalContext.request.set(SimpleNamespace(  # type: ignore[arg-type]
-        headers={"accept-language": accept_language}))
-    try:
-        yield
-    finally:
-        LocalContext.request.reset(token)
 
 
 # Latin words a Chinese message may hold besides the request's wire names and the values:

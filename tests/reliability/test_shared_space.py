@@ -213,7 +213,8 @@ def test_big_bodies_and_unused_multipart_routes_are_refused(space: tuple[Launche
 def test_minted_sessions_are_refused_before_gradio_keeps_their_state(
         space: tuple[Launched, PageApi]) -> None:
     """Each new session_hash (or each /call/...) makes Gradio keep state (1 MB each as Gradio
-    keeps it: 2000 of them grew the app by 2.2 GB; about 85 KB each now). An address gets `new_sessions_per_hour` of them."""
+    keeps it: 2000 of them grew the app by 2.2 GB; about 85 KB each now). An address gets
+    `new_sessions_per_hour` of them."""
     app, api = space
     join = app.url + "/gradio_api/queue/join"
     fn_index = api.dependencies["test"]["id"]

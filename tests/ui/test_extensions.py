@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from tests.helpers.images import gradient, outline
-from tests.reliability.test_bad_input import browser_language
+from tests.helpers.language import browser_language
 from tests.ui.conftest import BuiltUi
 from tests.ui.test_img2img import editor_value
 from tests.ui.test_txt2img import merged

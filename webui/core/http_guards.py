@@ -192,8 +192,9 @@ async def _answer(send: Any, status: int, body: bytes,
 class SessionLimit:
     """New page sessions per address and hour (`Limits.new_sessions_per_hour`), counted before
     Gradio makes the session's state (about 85 KB each after the page's load, 1.4 MB as
-    Gradio keeps it: see page_blocks.PageSessionState), so sessions minted by a script (a new `session_hash` per call, or `/call/...`, where
-    each call is a session) would grow the app without bound. A session already admitted
+    Gradio keeps it: see page_blocks.PageSessionState), so sessions minted by a script (a
+    new `session_hash` per call, or `/call/...`, where each call is a session) would grow
+    the app without bound. A session already admitted
     goes on for the hour; a refused one gets 429."""
 
     JOIN_PATHS = ("/gradio_api/queue/join", "/gradio_api/run/", "/gradio_api/api/")

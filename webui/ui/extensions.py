@@ -124,7 +124,8 @@ class ControlNetControls:
             count = max(count, CONTROLNET_UNITS.index(picked) + 1)
         count = max([count, *(index + 1 for index in enabled if 0 <= index < self.count)])
         # the picker's own (label, value) pairs: their labels are the page's translated ones
-        offered = [choice for choice in self.picker.choices if choice[1] in CONTROLNET_UNITS[:count]]
+        offered = [choice for choice in self.picker.choices
+                   if choice[1] in CONTROLNET_UNITS[:count]]
         if picked in CONTROLNET_UNITS[:count]:
             return {self.picker: gr.Radio(choices=offered, value=picked, visible=count > 1)}
         return {self.picker: gr.Radio(choices=offered, visible=count > 1)}
@@ -149,8 +150,8 @@ class ControlNetControls:
         out of it (its defaults for what it never held), with the bounds and choices they
         go with; the preview (the unit before's) cleared."""
         shown, units = held_units(held, self.count, MAX_HELD_CONTROLNET)
-        picked_index = CONTROLNET_UNITS.index(picked) if picked in CONTROLNET_UNITS[:self.count] \
-            else shown
+        picked_index = CONTROLNET_UNITS.index(picked) \
+            if picked in CONTROLNET_UNITS[:self.count] else shown
         names = list(self.unit.named)
         units[shown] = dict(zip(names, values, strict=False))
         unit = self.held_values(picked_index, units[picked_index])
@@ -169,23 +170,16 @@ class ControlNetControls:
         # last one applied says which unit the fields hold
         return [state, CONTROLNET_UNITS[picked_index], *(updates[name] for name in names), None]
 
-    def held_shown(self, updates: dict[Any, Any]) -> str:
-        """The unit the restored fields hold (the held JSON's "shown"), by its picker name."""
-        shown, _ = held_units(updates.get(self.held, self.held.value), self.count,
-                              MAX_HELD_CONTROLNET)
-        return CONTROLNET_UNITS[shown]
-
-    def held_enabled(self, updates: dict[Any, Any]) -> tuple[int, ...]:
-        """The units held enabled (not the shown one: its fields say), by index."""
-        shown, units = held_units(updates.get(self.held, self.held.value), self.count,
-                                  MAX_HELD_CONTROLNET)
-        return tuple(index for index, unit in enumerate(units)
-                     if index != shown and unit.get("enabled") is True)
-
     def offered(self, count: int, updates: dict[Any, Any]) -> dict[Any, Any]:
         """The picker's update for Settings' `count` and the page's held units (`updates`:
-        {component: value}, the held JSON among them)."""
-        return self.shown(count, self.held_shown(updates), self.held_enabled(updates))
+        {component: value}, the held JSON among them): the unit the fields hold (its
+        "shown", not the saved picker: the page may save that before a switch's answer)
+        picked, and each unit held enabled offered."""
+        shown, units = held_units(updates.get(self.held, self.held.value), self.count,
+                                  MAX_HELD_CONTROLNET)
+        enabled = tuple(index for index, unit in enumerate(units)
+                        if index != shown and unit.get("enabled") is True)
+        return self.shown(count, CONTROLNET_UNITS[shown], enabled)
 
     def restored(self, updates: dict[Any, Any]) -> dict[Any, Any]:
         """With the shown unit's module restored after a reload (the working state): the
@@ -283,8 +277,8 @@ def build_controlnet(tab: str, count: int = 3, img2img: bool = False,
     control image. `count`: the units (3, as the API takes)."""
     count = max(1, min(count, len(CONTROLNET_UNITS)))
     with gr.Accordion("ControlNet", open=False, elem_id=f"{tab}_controlnet"):
-        picker = gr.Radio(list(CONTROLNET_UNITS[:count]), value=CONTROLNET_UNITS[0], label="Unit",
-                          show_label=False, elem_id=f"{tab}_cn_unit", visible=count > 1)
+        picker = gr.Radio(list(CONTROLNET_UNITS[:count]), value=CONTROLNET_UNITS[0],
+                          label="Unit", show_label=False, elem_id=f"{tab}_cn_unit", visible=count > 1)
         unit, preview = _unit(f"{tab}_cn0", img2img, size)
         first = {name: c.value for name, c in unit.named.items()}
         first["image"] = None

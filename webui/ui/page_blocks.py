@@ -192,9 +192,9 @@ class PageSessionState(SessionState):
     reads it): the session's values and replaced blocks are kept as Gradio keeps them."""
 
     def __init__(self, blocks: gr.Blocks) -> None:
-        # Gradio copies the config of each of `blocks.blocks`: none here
-        super().__init__(SimpleNamespace(default_config=blocks.default_config,  # type: ignore[arg-type]
-                                         blocks={}))
+        # Gradio renders the config of each of `blocks.blocks` into the copy: none here
+        without_blocks = SimpleNamespace(default_config=blocks.default_config, blocks={})
+        super().__init__(without_blocks)  # type: ignore[arg-type]
 
     def __setitem__(self, key: int, value: Any) -> None:
         # Gradio's, without rendering the block's config afterwards

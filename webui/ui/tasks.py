@@ -85,11 +85,10 @@ def refusal(field: str, text: Msg, kind: str = "invalid", endpoint: str | None =
     return InvalidRequestError([FieldIssue(field, str(text), kind, msg=text)], endpoint)
 
 
-def _invalid(text: Msg, unit: Any = 0) -> InvalidRequestError:
+def _invalid(text: Msg, unit: int) -> InvalidRequestError:
     """A control image's refusal; `unit`: the page's ControlNet unit it is of."""
-    context = {"controlnet_unit": unit} if isinstance(unit, int) else {}
     return InvalidRequestError([FieldIssue("controlnet.image_link", str(text), "invalid",
-                                           context, msg=text)])
+                                           {"controlnet_unit": unit}, msg=text)])
 
 
 
@@ -114,21 +113,19 @@ def warn_invalid(error: InvalidRequestError, labels: dict[str, str]) -> None:
         if shown and unit_name:
             shown = _with_unit(shown, unit_name, language)
         # an upload's refusal names its picture itself ("Mask: ...", "Control image: ...")
-        own_label = isinstance(issue.msg, Msg) and issue.msg.key == "field.labelled"
-        problem = issue.msg.params.get("problem") if isinstance(issue.msg, Msg) \
-            and issue.msg.key == "field.named" else None
-        if isinstance(page_unit, int) and problem is not None:
+        msg = issue.msg  # a Msg always (FieldIssue makes one of a plain sentence)
+        own_label = msg.key == "field.labelled"
+        if isinstance(page_unit, int) and msg.key == "field.named":
             # "module must be ...", not "...controlnet.args[0].module": the request counts the
             # enabled units only, so its index is not the page's unit
-            text = Msg("field.named", field=name, problem=problem).render(language)
+            text = Msg("field.named", field=name, problem=msg.params.get("problem")
+                       ).render(language)
         if own_label and unit_name:  # "Control image (ControlNet Unit 1): ..."
-            named_by = issue.msg.params.get("label")
-            named_by = named_by.render(language) if isinstance(named_by, Msg) else named_by
+            named_by = say(msg.params.get("label"), language)
             text = Msg("field.labelled", label=_with_unit(named_by, unit_name, language),
-                       text=issue.msg.params.get("text")).render(language)
+                       text=msg.params.get("text")).render(language)
         toasts.warn(Msg("field.labelled", label=shown, text=text) if shown and not own_label
                     else text)
-
 
 
 def _with_unit(shown: Any, unit: str, language: Language) -> str:
