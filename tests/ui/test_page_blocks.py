@@ -129,6 +129,42 @@ def test_a_shown_row_hidden_again_follows_the_session(pages: Any) -> None:
     assert answer[2]["visible"] is False
 
 
+def progress_page(blocks_class: type[gr.Blocks]) -> tuple[gr.Blocks, list[Any]]:
+    with blocks_class() as demo:
+        outputs = [gr.Markdown(), gr.HTML(), gr.Textbox(), gr.Number(), gr.Slider(0, 10),
+                   gr.Gallery()]
+        gr.Button().click(lambda: None, outputs=outputs)
+    return demo, outputs
+
+
+def test_plain_values_shown_are_the_ones_gradio_sends_made_without_a_worker_thread(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    ours, our_outputs = progress_page(PageBlocks)
+    gradios, _ = progress_page(gr.Blocks)
+    cases = [
+        ["  step 3 of 20\n  ETA 4 s", "<b>42%</b>", 7, 1.5, 3, gr.skip()],
+        [None, None, None, None, None, []],
+        [gr.skip(), "<i>x</i>", gr.update(visible=False), gr.skip(), 11, gr.skip()],
+        ["", 0, "not a number", "not a number", -1e300, gr.skip()],
+    ]
+    for case in cases:
+        assert post(ours, case)[0] == post(gradios, case)[0]
+    # a value the field cannot show is refused by Gradio's path, in its words
+    with pytest.raises(gr.exceptions.ComponentProcessingError, match="markdown"):
+        post(ours, [True, "ok", "ok", 1, 1, gr.skip()])
+    # no thread hop for the plain ones: only the gallery goes to a worker thread
+    handed: list[Any] = []
+    original = gr.blocks.anyio.to_thread.run_sync
+
+    async def counted(function: Any, *args: Any, **kwargs: Any) -> Any:
+        handed.append(getattr(function, "__self__", function))
+        return await original(function, *args, **kwargs)
+
+    monkeypatch.setattr(gr.blocks.anyio.to_thread, "run_sync", counted)
+    post(ours, ["a", "b", "c", 1, 2, []])
+    assert handed == [our_outputs[-1]]
+
+
 def test_a_rebuilt_gallery_reuses_its_models_schema() -> None:
     share_api_schemas()
     first = gr.Gallery(render=False).api_info()

@@ -21,7 +21,9 @@ what it does not use.
 - A plain value (a slider, a checkbox, a choice, a text) is checked where the event runs.
   Gradio hands every input to a worker thread to check it, one after the other: Generate's
   111 fields were 111 thread hops per click, most of the CPU a click cost under load.
-  Uploads and everything else still go Gradio's way.
+  Uploads and everything else still go Gradio's way. Likewise a plain value an event shows
+  (a text, a number, Markdown, HTML) is made where the event runs, not in a worker thread
+  each: a follower's progress step shows 3-5 of them.
 - Gradio's queue looks for work every millisecond while it has none (and for `gr.Progress`
   updates, which the app does not use, every 10 ms): about 7% of a CPU on an idle Space.
   Every 10 ms (and 100 ms) is plenty for a click; an event still starts at once when the
@@ -93,6 +95,31 @@ def is_no_change(value: Any) -> bool:
 
 # checked inline: their `preprocess` only compares a value (with `quiet_choice_refusals`)
 PLAIN_VALUES = (gr.Slider, gr.Checkbox, gr.Dropdown, gr.Radio, gr.Textbox, gr.Number)
+# outputs whose value is text or a number, shown without a file or a thread: a follower's
+# progress step sets 3-5 of them
+PLAIN_OUTPUTS = (*PLAIN_VALUES, gr.Markdown, gr.HTML)
+_UNSHOWN = object()
+
+
+def is_plain_value(block: Any, value: Any) -> bool:
+    """`value` is a plain value (not an update, a component or a file) for a plain output."""
+    return (type(block) in PLAIN_OUTPUTS and not block.stateful
+            and isinstance(value, str | int | float | bool | type(None)))
+
+
+def plain_shown(block: Any, value: Any, state: Any) -> Any:
+    """`value` as Gradio sends it for `block`, made here, where the event runs: Gradio hands
+    every output to a worker thread to make it. `_UNSHOWN` when the block refuses it (Gradio's
+    own path then words the error)."""
+    current = state.get(block._id, block)
+    try:
+        shown = current.postprocess(value)
+    except Exception:  # noqa: BLE001 - Gradio's path raises it in its words
+        return _UNSHOWN
+    if block._id not in state:  # as Gradio keeps it
+        state[block._id] = current
+    state._update_value_in_config(block._id, shown)
+    return shown
 
 
 # what the page changes without telling the server: an update naming it always goes
@@ -319,9 +346,15 @@ class PageBlocks(gr.Blocks):
                            for block, value in zip(outputs, predictions, strict=True)]
         kept = [i for i, (block, value) in enumerate(zip(outputs, predictions, strict=True))
                 if block.stateful or not is_no_change(value)]
+        answer: list[Any] = [gr.skip() for _ in outputs]
+        if state is not None and block_fn.postprocess:
+            for i in [i for i in kept if is_plain_value(outputs[i], predictions[i])]:
+                shown = plain_shown(outputs[i], predictions[i], state)
+                if shown is not _UNSHOWN:
+                    answer[i] = shown
+                    kept.remove(i)
         if len(kept) == len(outputs):
             return await super().postprocess_data(block_fn, list(predictions), state)
-        answer: list[Any] = [gr.skip() for _ in outputs]
         if kept:
             changed = copy.copy(block_fn)
             changed.outputs = [outputs[i] for i in kept]
