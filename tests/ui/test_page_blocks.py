@@ -165,6 +165,25 @@ def test_plain_values_shown_are_the_ones_gradio_sends_made_without_a_worker_thre
     assert handed == [our_outputs[-1]]
 
 
+def test_the_states_tracked_for_a_change_are_the_ones_gradio_tracks() -> None:
+    def states_page(blocks_class: type[gr.Blocks]) -> tuple[gr.Blocks, gr.State]:
+        with blocks_class() as demo:
+            followed, unfollowed, shown = gr.State([1, 2]), gr.State("x"), gr.Markdown()
+            followed.change(lambda v: str(v), followed, shown)
+            gr.Button().click(lambda: ([3], "y", "z"), outputs=[followed, unfollowed, shown])
+        return demo, followed
+
+    (ours, our_followed), (gradios, their_followed) = (states_page(PageBlocks),
+                                                       states_page(gr.Blocks))
+    for _ in range(2):  # the second from what the first found
+        tracked = ours.get_state_ids_to_track(list(ours.fns.values())[-1], SessionState(ours))
+        theirs = gradios.get_state_ids_to_track(list(gradios.fns.values())[-1],
+                                                SessionState(gradios))
+        assert tracked == ([our_followed._id], theirs[1])
+        assert theirs[0] == [their_followed._id]
+    assert ours.get_state_ids_to_track(list(ours.fns.values())[-1], None) == ([], [])
+
+
 def test_a_rebuilt_gallery_reuses_its_models_schema() -> None:
     share_api_schemas()
     first = gr.Gallery(render=False).api_info()

@@ -23,7 +23,8 @@ what it does not use.
   111 fields were 111 thread hops per click, most of the CPU a click cost under load.
   Uploads and everything else still go Gradio's way. Likewise a plain value an event shows
   (a text, a number, Markdown, HTML) is made where the event runs, not in a worker thread
-  each: a follower's progress step shows 3-5 of them.
+  each: a follower's progress step shows 3-5 of them. The states an event follows the
+  change of are found once, not by a search of every event at each step.
 - Gradio's queue looks for work every millisecond while it has none (and for `gr.Progress`
   updates, which the app does not use, every 10 ms): about 7% of a CPU on an idle Space.
   Every 10 ms (and 100 ms) is plenty for a click; an event still starts at once when the
@@ -62,6 +63,7 @@ from gradio.components.base import Component
 from gradio.events import EventData
 from gradio.routes import App
 from gradio.state_holder import SessionState, StateHolder
+from gradio.utils import deep_hash
 
 from webui.ui.language import answering
 
@@ -268,6 +270,9 @@ def light_sessions(blocks: gr.Blocks) -> Iterator[None]:
 
 
 class PageBlocks(gr.Blocks):
+    # the states some event follows the change of (Gradio searches every event for each
+    # state an event sets, at each step of it)
+    _watched_states: frozenset[int] | None = None
 
     def launch(self, *args: Any, **kwargs: Any) -> Any:
         with light_sessions(self):
@@ -296,6 +301,21 @@ class PageBlocks(gr.Blocks):
             event_data._data = sent_event_data(event_data._data)
         with answering(request):
             return await super().process_api(*args, **kwargs)
+
+    def get_state_ids_to_track(self, block_fn: BlockFunction, state: Any
+                               ) -> tuple[list[int], list]:
+        if state is None:
+            return [], []
+        fns = state.blocks_config.fns
+        if fns.keys() != self.fns.keys():  # a session with events of its own
+            return super().get_state_ids_to_track(block_fn, state)
+        if self._watched_states is None:
+            self._watched_states = frozenset(block_id for fn in self.fns.values()
+                                             for block_id, event in fn.targets
+                                             if event == "change")
+        tracked = [block._id for block in block_fn.outputs
+                   if block.stateful and block._id in self._watched_states]
+        return tracked, [deep_hash(state[block_id]) for block_id in tracked]
 
     async def preprocess_data(self, block_fn: BlockFunction, inputs: list[Any], state: Any,
                               explicit_call: bool = False) -> Any:
