@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite on a bare machine: installs what it needs, then lints and tests.
-#   bash scripts/test.sh [pytest args...]
+#   bash scripts/test.sh [pytest args...]      (PYTEST_WORKERS=N: N parallel workers)
 # Uses the active virtualenv, or makes .venv in the repository. Debian's chromium is installed
 # for the browser tests when missing and this runs as root (playwright cannot download one),
 # and Debian's postgresql for the PostgreSQL store's tests (a throwaway cluster per session).
@@ -41,4 +41,6 @@ echo "== ruff"
 ruff check .
 
 echo "== pytest"
-python -m pytest "$@"
+# one worker per CPU, at most 4 (each starts its own app, chromium and PostgreSQL cluster);
+# PYTEST_WORKERS=0 runs in this process
+python -m pytest -n "${PYTEST_WORKERS:-auto}" --maxprocesses=4 "$@"
