@@ -157,6 +157,10 @@ def test_gradios_language_switch_changes_the_servers_language(browser: Any,
         language.click()
         page.locator("ul[role=listbox] li", has_text="简体中文").first.click()
         page.wait_for_function("() => document.documentElement.lang === 'zh-CN'")
+        # Gradio's own "More tabs" label, which its translations leave in English, follows
+        more_tabs = "() => document.querySelector('[data-zq-label=\"More tabs\"]')" \
+            "?.getAttribute('aria-label')"
+        page.wait_for_function(f"({more_tabs})() === '更多标签页'")
         page.keyboard.press("Escape")
         page.locator("#tab_txt2img-button").click(force=True)
         page.wait_for_function("() => document.cookie.includes('zhiqite_lang=zh-CN')")
@@ -174,6 +178,7 @@ def test_gradios_language_switch_changes_the_servers_language(browser: Any,
         page.locator("input[aria-label='Language']").click()
         page.locator("ul[role=listbox] li", has_text="English").first.click()
         page.wait_for_function("() => document.documentElement.lang === 'en'")
+        page.wait_for_function(f"({more_tabs})() === 'More tabs'")
         page.keyboard.press("Escape")
         page.locator("#tab_txt2img-button").click(force=True)
         page.wait_for_function("() => document.cookie.includes('zhiqite_lang=en')")
@@ -181,5 +186,20 @@ def test_gradios_language_switch_changes_the_servers_language(browser: Any,
         assert title_of(toast(page, SAID["en-US"]["width"])) == "Warning"
         page.wait_for_function("t => document.querySelector('#zq_queue').innerText.trim() === t",
                                arg=SAID["en-US"]["queue"])
+    finally:
+        context.close()
+
+
+def test_on_a_chinese_phone_the_tabs_menu_is_named_in_chinese(browser: Any,
+                                                              app: Launched) -> None:
+    """The tabs a phone cannot show are behind Gradio's "More tabs" button, a label its
+    translations leave in English: a screen reader says it in the page's language."""
+    context, page = open_page(browser, app, "zh-CN", viewport={"width": 390, "height": 844},
+                              has_touch=True, is_mobile=True)
+    try:
+        page.get_by_role("button", name="更多标签页").click()
+        page.locator(".overflow-dropdown button", has_text="设置").click()
+        page.locator("#settings_test").wait_for()
+        assert page.get_by_role("button", name="More tabs").count() == 0
     finally:
         context.close()

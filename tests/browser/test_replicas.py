@@ -130,6 +130,11 @@ def test_a_visitor_keeps_their_pictures_across_replicas_and_a_kill(
         killed_at = time.monotonic()
         on_b = context.new_page()
         on_b.goto(url_b)  # another origin: the load balancer would give one; copy its storage
+        # after the page's load event stored a visitor of its own (a write that lands after
+        # the copy would replace it with a visitor B has no task of)
+        on_b.wait_for_function(
+            "() => document.querySelector('#zq_checkpoint input')?.value?.length > 0"
+            " && localStorage.getItem('zhiqite_visitor') !== null")
         on_b.evaluate("(s) => { for (const [k, v] of Object.entries(JSON.parse(s)))"
                       " localStorage.setItem(k, v); }", storage)
         on_b.reload()

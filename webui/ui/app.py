@@ -118,8 +118,20 @@ def page_script() -> str:
     phone = (ASSETS / "phone.js").read_text(encoding="utf-8").strip()
     others = [(ASSETS / name).read_text(encoding="utf-8").strip()
               for name in ("edit_attention.js", "autocomplete.js", "work_save.js")]
-    return (f"() => {{ ({shortcuts})(); ({language})(); ({title})(); ({phone})(); "
+    labels = json.dumps(gradio_labels(), ensure_ascii=False)
+    return (f"() => {{ ({shortcuts})(); ({language})({labels}); ({title})(); ({phone})(); "
             + "".join(f"({script})(); " for script in others) + "}")
+
+
+# Gradio's labels that its own translations leave in English: {its English: catalogue key}
+GRADIO_LABELS = {"More tabs": "page.more_tabs"}
+
+
+def gradio_labels() -> dict[str, dict[str, str]]:
+    """{page language: {Gradio's English label: the catalogue's words}} for `language.js`."""
+    return {page_tag(language): {
+        english: message(key, language) for english, key in GRADIO_LABELS.items()}
+        for language in Language}
 
 
 def notify_js(tab: str) -> str:
