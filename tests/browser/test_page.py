@@ -239,7 +239,7 @@ def test_on_a_phone_history_keeps_to_the_screen(browser: Any, app: Launched) -> 
         page.locator("#txt2img_prompt textarea").fill("一座很长很长的提示词里的海边灯塔与海鸥")
         page.locator("#txt2img_generate").tap()
         page.locator("#txt2img_gallery img").first.wait_for(timeout=30_000)
-        page.get_by_role("button", name="More tabs").tap()
+        page.get_by_role("button", name="更多标签页").tap()
         page.get_by_role("button", name="历史记录", exact=True).tap()
         row = page.locator("#history_rows tr[data-task]").first
         row.wait_for()
