@@ -77,6 +77,17 @@ def test_control_type_narrows_and_send_dimensions_fills_the_size(page: Any,
     assert [t.split("\n")[-1] for t in page.get_by_role("option").all_inner_texts()] == [
         "openpose"]
     page.keyboard.press("Escape")
+    # a preprocessor typed in outside the type: the type goes back to "All", with its lists
+    page.locator("#txt2img_cn0_module input").fill("depth_midas")
+    page.locator("#txt2img_cn0_module input").press("Enter")
+    page.wait_for_function("() => document.querySelector("
+                           "'#txt2img_cn0_control_type input[value=All]')?.checked")
+    page.wait_for_function("() => document.querySelector('#txt2img_cn0_model input')"
+                           ".value === 'control_v11f1p_sd15_depth'")
+    assert page.locator("#txt2img_cn0_module input").input_value() == "depth_midas"
+    page.locator("#txt2img_cn0_model input").click()
+    assert page.get_by_role("option").count() > 1
+    page.keyboard.press("Escape")
 
     page.locator("#txt2img_cn0_image input[type=file]").set_input_files(str(control))
     page.locator("#txt2img_cn0_image img").wait_for()

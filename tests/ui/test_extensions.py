@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import gradio as gr
 import pytest
 from PIL import Image
 
@@ -20,7 +21,7 @@ from webui.core import infotext
 from webui.core.extensions import CONTROLNET_UNITS, fitted_size
 from webui.core.outputs import read_infotext
 from webui.ui import toasts
-from webui.ui.extensions import control_type_updates, send_dimensions
+from webui.ui.extensions import control_type_updates, picked_module, send_dimensions
 from webui.ui.tasks import KEEP
 
 
@@ -155,6 +156,22 @@ def test_a_control_type_narrows_the_preprocessors_and_models() -> None:
     assert len(module.choices) == len(CONTROLNET_MODULES)
     module, _ = control_type_updates({"forged": 1})
     assert len(module.choices) == len(CONTROLNET_MODULES)
+
+
+def test_a_preprocessor_typed_outside_the_control_type_puts_it_back_to_all() -> None:
+    # within the type: its model and sliders, the type and the list as they are
+    module, model, kind, *sliders = picked_module("openpose", "OpenPose")
+    assert module == gr.skip() and kind == gr.skip() and model == "control_v11p_sd15_openpose"
+    assert len(sliders) == 3
+    # outside it (typed in): "All", every preprocessor and model offered
+    module, model, kind, *_ = picked_module("depth_midas", "OpenPose")
+    assert kind == "All" and len(module.choices) == len(CONTROLNET_MODULES)
+    assert "value" not in module.constructor_args or module.constructor_args["value"] is None
+    assert model.value == "control_v11f1p_sd15_depth" and len(model.choices) > 1
+    # "All" narrows nothing; forged arguments are answered like any name
+    assert picked_module("nonsense", "All")[2] == gr.skip()
+    assert picked_module({"forged": 1}, ["x"])[2] == gr.skip()
+    assert picked_module(None, "Canny")[2] == "All"
 
 
 def test_send_dimensions_fills_the_size_from_the_control_image(

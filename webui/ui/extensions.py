@@ -326,6 +326,21 @@ def _picked_type(kind: Any) -> tuple[Any, ...]:
     return module, model, *_slider_updates(modules[0])
 
 
+def picked_module(name: Any, kind: Any) -> tuple[Any, ...]:
+    """A preprocessor picked or typed by the visitor: its model and sliders at their
+    defaults. One outside the Control Type's list (typed in) puts the type back to "All",
+    with every preprocessor and model offered, as the fields then say: a type names what
+    its lists hold."""
+    model = default_model(name)
+    modules = CONTROL_TYPES.get(kind, CONTROL_TYPES["All"])[0] if isinstance(kind, str) \
+        else CONTROL_TYPES["All"][0]
+    if name in modules or modules == CONTROL_TYPES["All"][0]:
+        return gr.skip(), model, gr.skip(), *_slider_updates(name)
+    every_module, every_model = CONTROL_TYPES["All"]
+    return (gr.Dropdown(choices=list(every_module)),
+            gr.Dropdown(choices=list(every_model), value=model), "All", *_slider_updates(name))
+
+
 def _unit(prefix: str, img2img: bool, size: tuple[gr.Slider, gr.Slider] | None = None
           ) -> tuple[UnitControls, gr.Image]:
     with gr.Row():
@@ -371,8 +386,9 @@ def _unit(prefix: str, img2img: bool, size: tuple[gr.Slider, gr.Slider] | None =
     # picked by the visitor: the module's model and sliders at their defaults. Not on a
     # change: another unit's values swapped in, or restored, come with their own (and a
     # second event on the same change would race this one's bounds)
-    module.input(lambda name: (default_model(name), *_slider_updates(name)), module,
-                 [model, *sliders], queue=False, show_progress="hidden")
+    module.input(picked_module, [module, control_type], [module, model, control_type,
+                                                         *sliders],
+                 queue=False, show_progress="hidden")
     # guidance start <= end, whichever moves
     start.release(lambda s, e: gr.Slider(value=max(s, e)), [start, end], end, queue=False)
     end.release(lambda s, e: gr.Slider(value=min(s, e)), [start, end], start, queue=False)
