@@ -15,4 +15,13 @@
     if (box && box.checked === document.hidden) box.click();
   };
   document.addEventListener("visibilitychange", report);
+  // A choice box that sends an "input" when clicked into and left unchanged: the value it
+  // held when the visitor came in, for its event to tell a pick from a click-away
+  // (webui/ui/extensions.py, PICKED_JS)
+  document.addEventListener("focusin", (event) => {
+    const box = event.target;
+    if (box instanceof HTMLInputElement && box.closest(".zq-picked-on-input")) {
+      box.dataset.zqBefore = box.value;
+    }
+  });
 }

@@ -88,6 +88,15 @@ def test_control_type_narrows_and_send_dimensions_fills_the_size(page: Any,
     page.locator("#txt2img_cn0_model input").click()
     assert page.get_by_role("option").count() > 1
     page.keyboard.press("Escape")
+    # and so a model typed in outside the type
+    page.locator("#txt2img_cn0_control_type").get_by_text("Depth", exact=True).click()
+    page.wait_for_function("() => document.querySelector("
+                           "'#txt2img_cn0_control_type input[value=Depth]')?.checked")
+    page.locator("#txt2img_cn0_model input").fill("control_v11p_sd15_canny")
+    page.locator("#txt2img_cn0_model input").press("Enter")
+    page.wait_for_function("() => document.querySelector("
+                           "'#txt2img_cn0_control_type input[value=All]')?.checked")
+    assert page.locator("#txt2img_cn0_model input").input_value() == "control_v11p_sd15_canny"
 
     page.locator("#txt2img_cn0_image input[type=file]").set_input_files(str(control))
     page.locator("#txt2img_cn0_image img").wait_for()
@@ -154,3 +163,24 @@ def test_controlnet_units_keep_their_own_fields_and_images(page: Any, app: Launc
     assert len({a["image_link"] for a in args}) == 2
     infotext = page.locator("#txt2img_infotext textarea").input_value()
     assert "ControlNet 1: \"Module: mlsd" in infotext
+
+
+def test_a_preprocessor_clicked_into_and_left_changes_nothing(page: Any) -> None:
+    """Gradio's choice box sends an "input" when clicked into and left as it was: the model
+    and the sliders the visitor set stayed (they went back to the preprocessor's defaults)."""
+    page.locator("#txt2img_controlnet").get_by_text("ControlNet", exact=True).first.click()
+    model = page.locator("#txt2img_cn0_model input")
+    model.fill("control_v11p_sd15_openpose")
+    model.press("Enter")
+    set_number(page, "txt2img_cn0_processor_res", 1024)
+    page.locator("footer").click()
+    page.locator("#txt2img_cn0_module input").click()
+    page.locator("footer").click()
+    page.wait_for_timeout(1000)  # the answer a click-away got before, had it been sent
+    assert model.input_value() == "control_v11p_sd15_openpose"
+    assert page.locator("#txt2img_cn0_processor_res input[type=number]").input_value() == "1024"
+    # a pick still sets the preprocessor's model and sliders
+    page.locator("#txt2img_cn0_module input").click()
+    page.get_by_role("option", name="depth_midas").click()
+    page.wait_for_function("() => document.querySelector('#txt2img_cn0_model input').value"
+                           " === 'control_v11f1p_sd15_depth'")

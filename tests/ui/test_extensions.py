@@ -21,7 +21,12 @@ from webui.core import infotext
 from webui.core.extensions import CONTROLNET_UNITS, fitted_size
 from webui.core.outputs import read_infotext
 from webui.ui import toasts
-from webui.ui.extensions import control_type_updates, picked_module, send_dimensions
+from webui.ui.extensions import (
+    control_type_updates,
+    picked_model,
+    picked_module,
+    send_dimensions,
+)
 from webui.ui.tasks import KEEP
 
 
@@ -171,7 +176,17 @@ def test_a_preprocessor_typed_outside_the_control_type_puts_it_back_to_all() -> 
     # "All" narrows nothing; forged arguments are answered like any name
     assert picked_module("nonsense", "All")[2] == gr.skip()
     assert picked_module({"forged": 1}, ["x"])[2] == gr.skip()
-    assert picked_module(None, "Canny")[2] == "All"
+    # None: the box clicked into and left as it was (assets/app.js): nothing changes
+    assert picked_module(None, "Canny") == (gr.skip(),) * 6
+
+
+def test_a_model_typed_outside_the_control_type_puts_it_back_to_all() -> None:
+    assert picked_model("control_v11f1p_sd15_depth", "Depth") == (gr.skip(),) * 3
+    module, model, kind = picked_model("control_v11p_sd15_canny", "Depth")
+    assert kind == "All" and len(module.choices) == len(CONTROLNET_MODULES)
+    assert len(model.choices) > 1 and model.constructor_args.get("value") is None
+    assert picked_model("anything", "All") == (gr.skip(),) * 3
+    assert picked_model({"forged": 1}, None) == (gr.skip(),) * 3
 
 
 def test_send_dimensions_fills_the_size_from_the_control_image(

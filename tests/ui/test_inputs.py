@@ -356,6 +356,29 @@ def test_a_forged_choice_reads_as_before_in_english() -> None:
     assert refusal(width.preprocess, "forged") == "Width: not one of the choices"
 
 
+def test_what_is_no_number_at_all_is_refused_by_the_fields_label() -> None:
+    """A slider sent null, text, a dict or a list: Gradio's bounds check failed with a
+    TypeError (a traceback in the log, an error without text for the caller)."""
+    quiet_choice_refusals()
+    with gr.Blocks():
+        resolution = gr.Slider(64, 2048, label="Preprocessor resolution")
+        seed = gr.Number(label="Seed", minimum=-1)
+        sampler = gr.Dropdown(choices=["Euler a"], label="Sampler")
+    for junk in (None, "abc", {"a": 1}, [1, 2]):
+        assert refusal(resolution.preprocess, junk) == \
+            f"Preprocessor resolution: not a number: {junk}"
+    assert refusal(seed.preprocess, "abc") == "Seed: not a number: abc"
+    assert refusal(sampler.preprocess, {"a": 1}) == "Sampler: not one of the choices"
+    assert resolution.preprocess(512) == 512 and seed.preprocess(None) is None
+
+
+def test_what_is_no_number_is_refused_in_chinese(chinese_visitor: None) -> None:
+    quiet_choice_refusals()
+    with gr.Blocks():
+        resolution = gr.Slider(64, 2048, label="Preprocessor resolution")
+    assert refusal(resolution.preprocess, "abc") == "预处理器分辨率：不是数字：abc"
+
+
 # --- Pillow's own limit ----------------------------------------------------------------------
 
 

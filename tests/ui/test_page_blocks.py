@@ -219,6 +219,18 @@ def test_a_forged_value_is_refused_as_gradio_refuses_it(
     assert str(ours_refused.value) == str(gradios_refused.value)
 
 
+def test_too_few_values_are_refused_in_words(pages: Any) -> None:
+    """Gradio's own check raised a ValueError: a traceback in the log and, for the caller,
+    an error without text."""
+    (ours, _), _ = pages
+    for values in ([], [30], [30, "Euler a", "x", False, None]):
+        with pytest.raises(gr.Error) as refused:
+            pre(ours, values)
+        assert refused.value.message == f"Not run: this action takes 6 values, it was sent " \
+                                     f"{len(values)}."
+        assert refused.value.print_exception is False
+
+
 def test_a_forged_file_given_to_a_text_box_reads_no_file(pages: Any) -> None:
     (ours, _), _ = pages
     forged = {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}

@@ -326,11 +326,23 @@ def _picked_type(kind: Any) -> tuple[Any, ...]:
     return module, model, *_slider_updates(modules[0])
 
 
+# Gradio's choice box sends an "input" when it is clicked into and left as it was: null
+# (nothing picked) then, by the value the box held when the visitor came in (assets/app.js)
+PICKED_JS = """(name, kind) => {
+  const box = document.querySelector('#%s input');
+  const before = box ? box.dataset.zqBefore : undefined;
+  if (box) box.dataset.zqBefore = name;
+  return [before === name ? null : name, kind];
+}"""
+
+
 def picked_module(name: Any, kind: Any) -> tuple[Any, ...]:
     """A preprocessor picked or typed by the visitor: its model and sliders at their
     defaults. One outside the Control Type's list (typed in) puts the type back to "All",
     with every preprocessor and model offered, as the fields then say: a type names what
-    its lists hold."""
+    its lists hold. None: nothing was picked (the box clicked into and left), no change."""
+    if name is None:
+        return (gr.skip(),) * (3 + len(CONTROLNET_SLIDERS))
     model = default_model(name)
     modules = CONTROL_TYPES.get(kind, CONTROL_TYPES["All"])[0] if isinstance(kind, str) \
         else CONTROL_TYPES["All"][0]
@@ -339,6 +351,17 @@ def picked_module(name: Any, kind: Any) -> tuple[Any, ...]:
     every_module, every_model = CONTROL_TYPES["All"]
     return (gr.Dropdown(choices=list(every_module)),
             gr.Dropdown(choices=list(every_model), value=model), "All", *_slider_updates(name))
+
+
+def picked_model(name: Any, kind: Any) -> tuple[Any, ...]:
+    """A model picked or typed by the visitor: one outside the Control Type's list puts the
+    type back to "All", every preprocessor and model offered (as `picked_module`)."""
+    models = CONTROL_TYPES.get(kind, CONTROL_TYPES["All"])[1] if isinstance(kind, str) \
+        else CONTROL_TYPES["All"][1]
+    if name is None or name in models or models == CONTROL_TYPES["All"][1]:
+        return gr.skip(), gr.skip(), gr.skip()
+    every_module, every_model = CONTROL_TYPES["All"]
+    return gr.Dropdown(choices=list(every_module)), gr.Dropdown(choices=list(every_model)), "All"
 
 
 def _unit(prefix: str, img2img: bool, size: tuple[gr.Slider, gr.Slider] | None = None
@@ -366,7 +389,8 @@ def _unit(prefix: str, img2img: bool, size: tuple[gr.Slider, gr.Slider] | None =
     # whole lists (webui/api/models/controlnet.py), before anything is sent.
     with gr.Row():
         module = gr.Dropdown(list(CONTROLNET_MODULES), value="canny", label="Preprocessor",
-                             elem_id=f"{prefix}_module", allow_custom_value=True)
+                             elem_id=f"{prefix}_module", allow_custom_value=True,
+                             elem_classes="zq-picked-on-input")
         model = gr.Dropdown(list(CONTROLNET_MODELS), value=default_model("canny"),
                             label="Model", elem_id=f"{prefix}_model", allow_custom_value=True)
     unit_model: type[BaseModel] = m.ControlNetUnit
@@ -388,7 +412,9 @@ def _unit(prefix: str, img2img: bool, size: tuple[gr.Slider, gr.Slider] | None =
     # second event on the same change would race this one's bounds)
     module.input(picked_module, [module, control_type], [module, model, control_type,
                                                          *sliders],
-                 queue=False, show_progress="hidden")
+                 js=PICKED_JS % f"{prefix}_module", queue=False, show_progress="hidden")
+    model.input(picked_model, [model, control_type], [module, model, control_type],
+                queue=False, show_progress="hidden")
     # guidance start <= end, whichever moves
     start.release(lambda s, e: gr.Slider(value=max(s, e)), [start, end], end, queue=False)
     end.release(lambda s, e: gr.Slider(value=min(s, e)), [start, end], start, queue=False)

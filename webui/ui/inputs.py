@@ -86,6 +86,10 @@ def _bounds_refused(component: Any, payload: Any) -> Msg:
                maximum=_number(component.maximum), got=_number(payload))
 
 
+def _not_a_number(component: Any, payload: Any) -> Msg:
+    return Msg("field.not_a_number", got=_number(payload))
+
+
 def _number(value: Any) -> str:
     text = str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -94,25 +98,33 @@ def _number(value: Any) -> str:
 def quiet_choice_refusals() -> None:
     """Gradio refuses a value a choice component does not list, and a number outside a
     slider's or a number box's bounds (a scripted client's forged value), with an English
-    Error that prints a whole traceback (and echoes every choice): a client could fill the
-    log with them. The same refusal, named by the component's label, in the visitor's
+    Error that prints a whole traceback (and echoes every choice), and fails with a
+    TypeError on what is no number at all (a slider sent null, text or a dict): a client
+    could fill the log with them. The same refusal, named by the component's label, in the visitor's
     language, without the traceback. Idempotent."""
-    for cls, refusal in ((gr.Dropdown, _choice_refused), (gr.Radio, _choice_refused),
-                         (gr.CheckboxGroup, _choice_refused), (gr.Slider, _bounds_refused),
-                         (gr.Number, _bounds_refused)):
+    for cls, refusal, junk in (
+            (gr.Dropdown, _choice_refused, _choice_refused),
+            (gr.Radio, _choice_refused, _choice_refused),
+            (gr.CheckboxGroup, _choice_refused, _choice_refused),
+            (gr.Slider, _bounds_refused, _not_a_number),
+            (gr.Number, _bounds_refused, _not_a_number)):
         original = cls.preprocess
         if getattr(original, "_zq_quiet", False):
             continue
 
         def preprocess(self: Any, payload: Any, _original: Any = original,
-                       _refusal: Callable[[Any, Any], Msg] = refusal) -> Any:
+                       _refusal: Callable[[Any, Any], Msg] = refusal,
+                       _junk: Callable[[Any, Any], Msg] = junk) -> Any:
             try:
                 return _original(self, payload)
             except gr.Error as refused:
                 if not refused.print_exception:
                     raise
-                label = component_label(self.label, Msg("input.value"))
-                raise toasts.error(labelled(label, _refusal(self, payload))) from None
+                said = _refusal(self, payload)
+            except (TypeError, ValueError):  # no value of the kind (a slider sent text)
+                said = _junk(self, payload)
+            label = component_label(self.label, Msg("input.value"))
+            raise toasts.error(labelled(label, said)) from None
 
         preprocess._zq_quiet = True  # type: ignore[attr-defined]
         cls.preprocess = preprocess  # type: ignore[method-assign]

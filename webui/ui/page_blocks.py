@@ -15,6 +15,8 @@ what it does not use.
   chosen) are not known to the server and always go as they are.
 - A rebuilt component (a gallery's new columns) reuses the JSON schema of its data model
   instead of generating it again (pydantic), once per model for the process.
+- An event sent fewer values than it has inputs (a script) is refused in words, not by
+  Gradio's ValueError (a traceback in the log, and an error without text for the caller).
 - A file field's payload of the wrong shape (a path sent as text) is refused by the field
   (`refuse_malformed`, the guarded inputs'), before Gradio's data model check logs a
   traceback and answers the caller with nothing but "an exception".
@@ -65,6 +67,8 @@ from gradio.routes import App
 from gradio.state_holder import SessionState, StateHolder
 from gradio.utils import deep_hash
 
+from webui.messages import Msg
+from webui.ui import toasts
 from webui.ui.language import answering
 
 _REQUEST_ARGUMENT = 3  # process_api(block_fn, inputs, state, request, ...)
@@ -320,6 +324,10 @@ class PageBlocks(gr.Blocks):
     async def preprocess_data(self, block_fn: BlockFunction, inputs: list[Any], state: Any,
                               explicit_call: bool = False) -> Any:
         blocks = list(block_fn.inputs)
+        if not block_fn.batch and isinstance(inputs, list) and len(inputs) < len(blocks):
+            # Gradio's own check raises a ValueError: a traceback in the log and, for the
+            # caller, an error with no text
+            raise toasts.error(Msg("event.too_few_values", needed=len(blocks), got=len(inputs)))
         if isinstance(inputs, list):
             for i, (block, value) in enumerate(zip(blocks, inputs, strict=False)):
                 refuse_malformed = getattr(block, "refuse_malformed", None)
