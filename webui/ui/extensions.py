@@ -156,7 +156,7 @@ class ControlNetControls:
         units[shown] = dict(zip(names, values, strict=False))
         unit = self.held_values(picked_index, units[picked_index])
         units[picked_index] = {}  # stale while shown
-        modules, models = CONTROL_TYPES.get(unit["control_type"], CONTROL_TYPES["All"])
+        modules, models = type_lists(unit["control_type"])
         updates: dict[str, Any] = {name: unit.get(name) for name in names}
         # a held name may be one typed in (the fields take any, the request model checks it)
         updates["module"] = gr.Dropdown(choices=list(modules), value=unit["module"],
@@ -210,7 +210,7 @@ class ControlNetControls:
                 fits, value = check(component, held[name])
             if fits:
                 values[name] = value
-        modules, models = CONTROL_TYPES.get(values["control_type"], CONTROL_TYPES["All"])
+        modules, models = type_lists(values["control_type"])
         if values["module"] not in modules or values["model"] not in models:
             values["control_type"] = "All"
         sliders = MODULE_SLIDERS.get(values["module"], {})
@@ -305,10 +305,16 @@ def send_dimensions(path: Any, width_limit: int) -> tuple[Any, Any]:
     return width, height
 
 
+def type_lists(kind: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The (preprocessors, models) a Control Type offers; every one for "All" or a kind
+    that is none (a forged value)."""
+    return CONTROL_TYPES.get(kind, CONTROL_TYPES["All"]) if isinstance(kind, str) \
+        else CONTROL_TYPES["All"]
+
+
 def control_type_updates(kind: Any) -> tuple[Any, Any]:
     """A1111's Control Type: the preprocessors and models of the type, the first chosen."""
-    modules, models = CONTROL_TYPES.get(kind, CONTROL_TYPES["All"]) \
-        if isinstance(kind, str) else CONTROL_TYPES["All"]
+    modules, models = type_lists(kind)
     if modules == CONTROL_TYPES["All"][0]:  # every choice back; the chosen ones kept
         return gr.Dropdown(choices=list(modules)), gr.Dropdown(choices=list(models))
     model = default_model(modules[0]) if default_model(modules[0]) in models else models[0]
@@ -318,8 +324,7 @@ def control_type_updates(kind: Any) -> tuple[Any, Any]:
 
 def _picked_type(kind: Any) -> tuple[Any, ...]:
     """A type picked by the visitor: its first preprocessor, that one's model and sliders."""
-    modules = CONTROL_TYPES.get(kind, CONTROL_TYPES["All"])[0] if isinstance(kind, str) \
-        else CONTROL_TYPES["All"][0]
+    modules = type_lists(kind)[0]
     module, model = control_type_updates(kind)
     if modules == CONTROL_TYPES["All"][0]:  # "All": nothing chosen anew
         return module, model, *(gr.Slider() for _ in CONTROLNET_SLIDERS)
@@ -344,9 +349,7 @@ def picked_module(name: Any, kind: Any) -> tuple[Any, ...]:
     if name is None:
         return (gr.skip(),) * (3 + len(CONTROLNET_SLIDERS))
     model = default_model(name)
-    modules = CONTROL_TYPES.get(kind, CONTROL_TYPES["All"])[0] if isinstance(kind, str) \
-        else CONTROL_TYPES["All"][0]
-    if name in modules or modules == CONTROL_TYPES["All"][0]:
+    if _within(name, 0, kind):
         return gr.skip(), model, gr.skip(), *_slider_updates(name)
     every_module, every_model = CONTROL_TYPES["All"]
     return (gr.Dropdown(choices=list(every_module)),
@@ -356,12 +359,16 @@ def picked_module(name: Any, kind: Any) -> tuple[Any, ...]:
 def picked_model(name: Any, kind: Any) -> tuple[Any, ...]:
     """A model picked or typed by the visitor: one outside the Control Type's list puts the
     type back to "All", every preprocessor and model offered (as `picked_module`)."""
-    models = CONTROL_TYPES.get(kind, CONTROL_TYPES["All"])[1] if isinstance(kind, str) \
-        else CONTROL_TYPES["All"][1]
-    if name is None or name in models or models == CONTROL_TYPES["All"][1]:
+    if name is None or _within(name, 1, kind):
         return gr.skip(), gr.skip(), gr.skip()
-    every_module, every_model = CONTROL_TYPES["All"]
-    return gr.Dropdown(choices=list(every_module)), gr.Dropdown(choices=list(every_model)), "All"
+    return *control_type_updates("All"), "All"
+
+
+def _within(name: Any, which: int, kind: Any) -> bool:
+    """`name` is a preprocessor (`which` 0) or model (1) the type offers; any is, under "All"
+    (a name the API does not list is refused at Generate, by the request model)."""
+    offered = type_lists(kind)[which]
+    return offered == CONTROL_TYPES["All"][which] or name in offered
 
 
 def _unit(prefix: str, img2img: bool, size: tuple[gr.Slider, gr.Slider] | None = None

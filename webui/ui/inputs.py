@@ -100,8 +100,8 @@ def quiet_choice_refusals() -> None:
     slider's or a number box's bounds (a scripted client's forged value), with an English
     Error that prints a whole traceback (and echoes every choice), and fails with a
     TypeError on what is no number at all (a slider sent null, text or a dict): a client
-    could fill the log with them. The same refusal, named by the component's label, in the visitor's
-    language, without the traceback. Idempotent."""
+    could fill the log with them. The same refusal, named by the component's label, in the
+    visitor's language, without the traceback. Idempotent."""
     for cls, refusal, junk in (
             (gr.Dropdown, _choice_refused, _choice_refused),
             (gr.Radio, _choice_refused, _choice_refused),

@@ -376,11 +376,12 @@ class PageBlocks(gr.Blocks):
                 if block.stateful or not is_no_change(value)]
         answer: list[Any] = [gr.skip() for _ in outputs]
         if state is not None and block_fn.postprocess:
-            for i in [i for i in kept if is_plain_value(outputs[i], predictions[i])]:
-                shown = plain_shown(outputs[i], predictions[i], state)
-                if shown is not _UNSHOWN:
-                    answer[i] = shown
-                    kept.remove(i)
+            made = {i: plain_shown(outputs[i], predictions[i], state) for i in kept
+                    if is_plain_value(outputs[i], predictions[i])}
+            made = {i: value for i, value in made.items() if value is not _UNSHOWN}
+            for i, value in made.items():
+                answer[i] = value
+            kept = [i for i in kept if i not in made]
         if len(kept) == len(outputs):
             return await super().postprocess_data(block_fn, list(predictions), state)
         if kept:
